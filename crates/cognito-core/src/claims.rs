@@ -1,0 +1,138 @@
+//! Typed claims: the default [`CognitoToken`] and the helpers for your own claims type.
+//!
+//! Any `serde::de::DeserializeOwned` type can receive a verified token's claims, so Cognito's
+//! `custom:` attributes are a `#[serde(rename = "custom:tenant")]` away (the Rust form of
+//! fastapi-cognito's `custom_model`):
+//!
+//! ```
+//! #[derive(serde::Deserialize)]
+//! struct MyClaims {
+//!     #[serde(flatten)]
+//!     base: cognito_core::CognitoToken,
+//!     #[serde(rename = "custom:tenant")]
+//!     tenant: Option<String>,
+//! }
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+/// The claims of a Cognito access, ID or client-credentials token. Every claim a token type may
+/// lack is an `Option` (or an empty list), so all three types fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CognitoToken {
+    /// The subject: the user's id (or the app client's, for client-credentials tokens).
+    #[serde(default)]
+    pub sub: Option<String>,
+    /// The issuer (already checked against the pool).
+    pub iss: String,
+    /// `access` or `id` (already checked against the pool).
+    pub token_use: String,
+    /// Access tokens: the user name.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// ID tokens: the user name.
+    #[serde(default, rename = "cognito:username")]
+    pub cognito_username: Option<String>,
+    /// Access tokens: the app client.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// ID tokens: the app client.
+    #[serde(default)]
+    pub aud: Option<String>,
+    /// The user's groups.
+    #[serde(default, rename = "cognito:groups")]
+    pub groups: Vec<String>,
+    /// Access tokens: space-separated scopes.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// ID tokens: the e-mail address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Expiry, seconds since the epoch.
+    #[serde(with = "numeric_date")]
+    pub exp: i64,
+    /// Issued at, seconds since the epoch.
+    #[serde(default, with = "numeric_date::option")]
+    pub iat: Option<i64>,
+    /// When the user authenticated, seconds since the epoch.
+    #[serde(default, with = "numeric_date::option")]
+    pub auth_time: Option<i64>,
+    /// The token's unique id.
+    #[serde(default)]
+    pub jti: Option<String>,
+    /// The id of the token the refresh chain started from.
+    #[serde(default)]
+    pub origin_jti: Option<String>,
+    /// The sign-in event.
+    #[serde(default)]
+    pub event_id: Option<String>,
+}
+
+impl CognitoToken {
+    /// The user name: `username` (access tokens) or else `cognito:username` (ID tokens);
+    /// `None` for client-credentials tokens.
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref().or(self.cognito_username.as_deref())
+    }
+
+    /// The app client: `client_id` (access tokens) or else `aud` (ID tokens).
+    pub fn client(&self) -> Option<&str> {
+        self.client_id.as_deref().or(self.aud.as_deref())
+    }
+
+    /// The scopes, split on spaces.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scope.as_deref().unwrap_or("").split(' ').filter(|s| !s.is_empty())
+    }
+
+    /// Whether the user is in `group`.
+    pub fn in_group(&self, group: &str) -> bool {
+        self.groups.iter().any(|g| g == group)
+    }
+
+    /// Whether the token carries `scope` (exact match).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes().any(|s| s == scope)
+    }
+
+    /// Whether this is an access token (else an ID token).
+    pub fn is_access_token(&self) -> bool {
+        self.token_use == "access"
+    }
+}
+
+/// `#[serde(with = "cognito_core::numeric_date")]` for an `i64` NumericDate claim: JWT allows
+/// fractional seconds, which a plain `i64` field would reject; this floors them.
+pub mod numeric_date {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Deserializes a JSON number as whole seconds (floored).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let secs = f64::deserialize(d)?;
+        // `as` saturates for out-of-range values; JSON has no NaN.
+        Ok(secs.floor() as i64)
+    }
+
+    /// Serializes as a JSON integer.
+    pub fn serialize<S: Serializer>(secs: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(*secs)
+    }
+
+    /// The same for an optional claim: `#[serde(default, with = "cognito_core::numeric_date::option")]`.
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        /// Deserializes an optional JSON number as whole seconds (floored).
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+            Ok(Option::<f64>::deserialize(d)?.map(|secs| secs.floor() as i64))
+        }
+
+        /// Serializes as a JSON integer or null.
+        pub fn serialize<S: Serializer>(secs: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+            match secs {
+                Some(secs) => s.serialize_some(secs),
+                None => s.serialize_none(),
+            }
+        }
+    }
+}

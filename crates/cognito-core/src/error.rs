@@ -1,0 +1,331 @@
+//! The one error model: every rejection is an [`AuthError`] whose [`ErrorKind`] fixes the
+//! stable string, the HTTP status, the `WWW-Authenticate` challenge and the JSON body
+//! (SPEC section 5). Adapters only translate these into their framework's response type.
+//! Bad settings are a [`ConfigError`], reported at load time.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+/// Why a request was not authenticated or not authorized.
+///
+/// The snake_case string of each kind ([`ErrorKind::as_str`]) is part of the public contract:
+/// it is the `error` member of every JSON error body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The configured header is absent or empty.
+    MissingToken,
+    /// The header is present but not `<scheme> <token>` (wrong scheme, no token, extra parts).
+    InvalidHeader,
+    /// The token is longer than `max_token_bytes`.
+    TooLarge,
+    /// The token is not a well-formed JWS compact token with JSON claims of the right types.
+    Malformed,
+    /// The token's `alg` is not in the allow-list (RS256 by default).
+    UnsupportedAlg,
+    /// The token's `iss` is not the pool's issuer.
+    WrongIssuer,
+    /// The token's `token_use` is not `access` / `id`, or not allowed by the pool.
+    WrongTokenUse,
+    /// The token's client (`client_id` for access tokens, `aud` for ID tokens) is not configured.
+    WrongClient,
+    /// The token's `exp` has passed.
+    Expired,
+    /// The token's `nbf` (or `iat`) lies in the future.
+    NotYetValid,
+    /// No key in the pool's JWKS has the token's `kid` (or the token has no `kid`).
+    UnknownKid,
+    /// The JWK for the token's `kid` cannot be used to check an RS* signature.
+    InvalidJwk,
+    /// The signature does not verify.
+    BadSignature,
+    /// The token is valid but carries none of the groups the route requires.
+    ForbiddenGroup,
+    /// The token is valid but carries none of the scopes the route requires.
+    ForbiddenScope,
+    /// The pool's signing keys cannot be obtained right now.
+    JwksUnavailable,
+}
+
+impl ErrorKind {
+    /// Every kind, in the order of SPEC section 5.
+    pub const ALL: [ErrorKind; 16] = [
+        ErrorKind::MissingToken,
+        ErrorKind::InvalidHeader,
+        ErrorKind::TooLarge,
+        ErrorKind::Malformed,
+        ErrorKind::UnsupportedAlg,
+        ErrorKind::WrongIssuer,
+        ErrorKind::WrongTokenUse,
+        ErrorKind::WrongClient,
+        ErrorKind::Expired,
+        ErrorKind::NotYetValid,
+        ErrorKind::UnknownKid,
+        ErrorKind::InvalidJwk,
+        ErrorKind::BadSignature,
+        ErrorKind::ForbiddenGroup,
+        ErrorKind::ForbiddenScope,
+        ErrorKind::JwksUnavailable,
+    ];
+
+    /// The stable snake_case name, e.g. `"wrong_issuer"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::MissingToken => "missing_token",
+            ErrorKind::InvalidHeader => "invalid_header",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::UnsupportedAlg => "unsupported_alg",
+            ErrorKind::WrongIssuer => "wrong_issuer",
+            ErrorKind::WrongTokenUse => "wrong_token_use",
+            ErrorKind::WrongClient => "wrong_client",
+            ErrorKind::Expired => "expired",
+            ErrorKind::NotYetValid => "not_yet_valid",
+            ErrorKind::UnknownKid => "unknown_kid",
+            ErrorKind::InvalidJwk => "invalid_jwk",
+            ErrorKind::BadSignature => "bad_signature",
+            ErrorKind::ForbiddenGroup => "forbidden_group",
+            ErrorKind::ForbiddenScope => "forbidden_scope",
+            ErrorKind::JwksUnavailable => "jwks_unavailable",
+        }
+    }
+
+    /// The HTTP status code: 401, 403 for the authorization kinds, 503 for `jwks_unavailable`.
+    pub const fn status(self) -> u16 {
+        match self {
+            ErrorKind::ForbiddenGroup | ErrorKind::ForbiddenScope => 403,
+            ErrorKind::JwksUnavailable => 503,
+            _ => 401,
+        }
+    }
+
+    /// The default human sentence for this kind. It never contains client input.
+    pub const fn message(self) -> &'static str {
+        match self {
+            ErrorKind::MissingToken => "The request carries no bearer token.",
+            ErrorKind::InvalidHeader => {
+                "The authorization header is not of the form '<scheme> <token>' with the expected scheme."
+            }
+            ErrorKind::TooLarge => "The token is larger than this service accepts.",
+            ErrorKind::Malformed => "The token is not a well-formed Cognito JWT.",
+            ErrorKind::UnsupportedAlg => "The token's signing algorithm is not accepted.",
+            ErrorKind::WrongIssuer => "The token was not issued by the expected user pool.",
+            ErrorKind::WrongTokenUse => "The token's type (access or id) is not accepted here.",
+            ErrorKind::WrongClient => "The token was issued to an app client that is not accepted.",
+            ErrorKind::Expired => "The token has expired.",
+            ErrorKind::NotYetValid => "The token is not valid yet.",
+            ErrorKind::UnknownKid => "The token's signing key is not known to this user pool.",
+            ErrorKind::InvalidJwk => "The user pool's key for this token cannot verify it.",
+            ErrorKind::BadSignature => "The token's signature is not valid.",
+            ErrorKind::ForbiddenGroup => "The token carries none of the groups this resource requires.",
+            ErrorKind::ForbiddenScope => "The token carries none of the scopes this resource requires.",
+            ErrorKind::JwksUnavailable => {
+                "The user pool's signing keys cannot be fetched right now; try again later."
+            }
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A rejected request: what went wrong and how to say so over HTTP.
+///
+/// ```
+/// use cognito_core::{AuthError, ErrorKind};
+/// let err = AuthError::new(ErrorKind::Expired);
+/// assert_eq!(err.status(), 401);
+/// assert_eq!(
+///     err.www_authenticate().as_deref(),
+///     Some(r#"Bearer error="invalid_token", error_description="The token has expired.""#)
+/// );
+/// assert_eq!(err.body(), r#"{"error":"expired","message":"The token has expired."}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct AuthError {
+    kind: ErrorKind,
+    message: Cow<'static, str>,
+    retry_after: Option<Duration>,
+    detail: Option<String>,
+}
+
+impl AuthError {
+    /// An error of `kind` with its default message.
+    pub fn new(kind: ErrorKind) -> Self {
+        Self {
+            kind,
+            message: Cow::Borrowed(kind.message()),
+            retry_after: None,
+            detail: None,
+        }
+    }
+
+    /// An error of `kind` with a more precise message. The message goes to the client: it must
+    /// never contain client input.
+    pub(crate) fn with_message(kind: ErrorKind, message: &'static str) -> Self {
+        Self {
+            message: Cow::Borrowed(message),
+            ..Self::new(kind)
+        }
+    }
+
+    /// `jwks_unavailable`, telling the client when the next fetch may happen.
+    pub(crate) fn unavailable(retry_after: Duration, detail: Option<String>) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            detail,
+            ..Self::new(ErrorKind::JwksUnavailable)
+        }
+    }
+
+    /// Adds the operator-only detail.
+    pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// The kind of error.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The human sentence sent to the client.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// For the operator, never sent to the client: the fetch error behind a `jwks_unavailable`,
+    /// or what is wrong with the key behind an `invalid_jwk`.
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
+    /// The HTTP status code (see [`ErrorKind::status`]).
+    pub fn status(&self) -> u16 {
+        self.kind.status()
+    }
+
+    /// The `WWW-Authenticate` value, or `None` for `jwks_unavailable`.
+    ///
+    /// The scheme is always `Bearer` (RFC 6750), whatever header prefix is configured.
+    pub fn www_authenticate(&self) -> Option<String> {
+        let code = match self.kind {
+            ErrorKind::MissingToken => return Some("Bearer".to_owned()),
+            ErrorKind::JwksUnavailable => return None,
+            ErrorKind::ForbiddenGroup | ErrorKind::ForbiddenScope => "insufficient_scope",
+            _ => "invalid_token",
+        };
+        let mut value = format!("Bearer error=\"{code}\", error_description=\"");
+        // A quoted-string (RFC 9110 5.6.4): escape the two characters that need it and drop
+        // anything that is not visible ASCII or space.
+        for c in self.message.chars() {
+            match c {
+                '"' | '\\' => {
+                    value.push('\\');
+                    value.push(c);
+                }
+                ' '..='~' => value.push(c),
+                _ => {}
+            }
+        }
+        value.push('"');
+        Some(value)
+    }
+
+    /// Seconds for the `Retry-After` header of a 503, at least 1; `None` for other kinds.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        if self.kind != ErrorKind::JwksUnavailable {
+            return None;
+        }
+        let secs = self.retry_after.map_or(1, |d| d.as_secs_f64().ceil() as u64);
+        Some(secs.max(1))
+    }
+
+    /// Every header the response must carry, as (name, value) pairs: `WWW-Authenticate` for
+    /// 401 / 403, `Retry-After` for 503. Adapters copy these verbatim.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers = Vec::with_capacity(1);
+        if let Some(challenge) = self.www_authenticate() {
+            headers.push(("WWW-Authenticate", challenge));
+        }
+        if let Some(secs) = self.retry_after_secs() {
+            headers.push(("Retry-After", secs.to_string()));
+        }
+        headers
+    }
+
+    /// The JSON body: `{"error": "<kind>", "message": "<sentence>"}`.
+    pub fn body(&self) -> String {
+        serde_json::json!({ "error": self.kind.as_str(), "message": self.message() }).to_string()
+    }
+}
+
+impl From<ErrorKind> for AuthError {
+    fn from(kind: ErrorKind) -> Self {
+        AuthError::new(kind)
+    }
+}
+
+/// Settings that cannot work, reported when they are loaded (never a panic).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A settings file could not be read.
+    #[error("cannot read settings file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The text is not valid YAML / JSON, or a field has the wrong type.
+    #[error("settings are not valid {format}: {message}")]
+    Parse {
+        /// `"YAML"`, `"JSON"` or `"environment"`.
+        format: &'static str,
+        /// The parser's message, with its line and column or field path.
+        message: String,
+    },
+    /// A field has a value that cannot work.
+    #[error("{}{field}: {problem}", pool.as_ref().map(|p| format!("userpools.{p}.")).unwrap_or_default())]
+    Invalid {
+        /// The pool the field belongs to; `None` for top-level fields.
+        pool: Option<String>,
+        /// The field's name as written in the settings.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(pool: Option<&str>, field: &'static str, problem: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            pool: pool.map(str::to_owned),
+            field,
+            problem: problem.into(),
+        }
+    }
+
+    /// The pool named by the error, if any.
+    pub fn pool(&self) -> Option<&str> {
+        match self {
+            ConfigError::Invalid { pool, .. } => pool.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The field named by the error, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ConfigError::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}

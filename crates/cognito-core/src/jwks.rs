@@ -1,0 +1,483 @@
+//! JWKS (SPEC section 4): parsing a key set into verified-once RSA keys, fetching it, and the
+//! one cache per URL that every pool and verifier using that URL shares.
+//!
+//! Hot-path reads clone an `Arc` under a read lock that is only ever write-locked for the
+//! pointer swap after a fetch; the fetch itself runs under a separate async mutex (single
+//! flight), so verifications never wait for the network when usable keys are cached.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::signature::{self, ParsedPublicKey, RsaParameters, RsaPublicKeyComponents};
+use base64::Engine as _;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use reqwest::Url;
+use serde_json::Value;
+
+use crate::error::{AuthError, ErrorKind};
+use crate::settings::{Algorithm, JwksSettings, KeySource};
+
+const MIN_RSA_BITS: usize = 2048;
+const MAX_RSA_BITS: usize = 8192;
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// JWKs in the wild sometimes pad their base64url; accept both forms for key material.
+const LENIENT_B64URL: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+fn params(alg: Algorithm) -> &'static RsaParameters {
+    match alg {
+        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+    }
+}
+
+/// One JWK as the checks of SPEC section 3 step 5 judged it when the set was loaded.
+enum KeyEntry {
+    /// An RSA signing key; the parsed key for each algorithm it may be used with.
+    Rsa {
+        alg: Option<Algorithm>,
+        parsed: Vec<(Algorithm, ParsedPublicKey)>,
+    },
+    /// Present under this kid but unusable, and why (for the operator).
+    Unusable(&'static str),
+}
+
+/// A parsed JWKS: kid -> key.
+pub(crate) struct KeySet {
+    keys: HashMap<String, KeyEntry>,
+}
+
+impl KeySet {
+    /// Parses a JWKS document. Only the document's shape can fail here; a bad individual key
+    /// is kept as unusable so a token naming it gets `invalid_jwk`, not `unknown_kid`.
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, String> {
+        let doc: Value = serde_json::from_slice(bytes).map_err(|e| format!("the JWKS is not JSON ({e})"))?;
+        Self::parse_value(&doc)
+    }
+
+    pub(crate) fn parse_value(doc: &Value) -> Result<Self, String> {
+        let keys = doc
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or("the JWKS is not an object with a \"keys\" array")?;
+        let mut set = HashMap::with_capacity(keys.len());
+        for jwk in keys {
+            let Some(kid) = jwk.get("kid").and_then(Value::as_str) else {
+                continue; // a key without a kid can never be selected
+            };
+            match set.entry(kid.to_owned()) {
+                Entry::Occupied(mut e) => {
+                    e.insert(KeyEntry::Unusable("its kid appears more than once in the JWKS"));
+                }
+                Entry::Vacant(e) => {
+                    e.insert(judge(jwk).unwrap_or_else(KeyEntry::Unusable));
+                }
+            }
+        }
+        Ok(KeySet { keys: set })
+    }
+
+    /// How many kids the set holds.
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    fn contains(&self, kid: &str) -> bool {
+        self.keys.contains_key(kid)
+    }
+
+    /// Steps 5 (the JWK's fitness) and 6 (the signature) for a key known to be in the set.
+    pub(crate) fn verify(&self, kid: &str, alg: Algorithm, message: &[u8], sig: &[u8]) -> Result<(), AuthError> {
+        let (jwk_alg, parsed) = match self.keys.get(kid) {
+            Some(KeyEntry::Rsa { alg, parsed }) => (alg, parsed),
+            Some(KeyEntry::Unusable(why)) => return Err(AuthError::new(ErrorKind::InvalidJwk).with_detail(*why)),
+            None => return Err(ErrorKind::UnknownKid.into()),
+        };
+        if jwk_alg.is_some_and(|a| a != alg) {
+            return Err(AuthError::with_message(
+                ErrorKind::InvalidJwk,
+                "The user pool's key for this token is meant for another algorithm.",
+            ));
+        }
+        let key = parsed
+            .iter()
+            .find(|(a, _)| *a == alg)
+            .map(|(_, k)| k)
+            .ok_or(ErrorKind::InvalidJwk)?;
+        key.verify_sig(message, sig).map_err(|_| ErrorKind::BadSignature.into())
+    }
+}
+
+/// The JWK checks of SPEC section 3 step 5, done once per key at load time.
+fn judge(jwk: &Value) -> Result<KeyEntry, &'static str> {
+    let field = |name: &str| jwk.get(name);
+    if field("kty").and_then(Value::as_str) != Some("RSA") {
+        return Err("it is not an RSA key");
+    }
+    match field("use") {
+        None => {}
+        Some(u) if u.as_str() == Some("sig") => {}
+        Some(_) => return Err("its use is not sig"),
+    }
+    let alg = match field("alg") {
+        None => None,
+        Some(a) => Some(a.as_str().and_then(Algorithm::from_jose).ok_or("its alg is not an RS* algorithm")?),
+    };
+    let component = |name: &str| -> Result<Vec<u8>, &'static str> {
+        let text = field(name).and_then(Value::as_str).ok_or("it lacks n or e")?;
+        let mut bytes = LENIENT_B64URL.decode(text).map_err(|_| "its n or e is not base64url")?;
+        let zeros = bytes.iter().take_while(|b| **b == 0).count();
+        bytes.drain(..zeros);
+        Ok(bytes)
+    };
+    let (n, e) = (component("n")?, component("e")?);
+    let bits = n.first().map_or(0, |top| (n.len() - 1) * 8 + (8 - top.leading_zeros() as usize));
+    if bits < MIN_RSA_BITS {
+        return Err("its modulus is shorter than 2048 bits");
+    }
+    if bits > MAX_RSA_BITS {
+        return Err("its modulus is longer than 8192 bits");
+    }
+    let components = RsaPublicKeyComponents { n: &n[..], e: &e[..] };
+    let algs = match alg {
+        Some(a) => vec![a],
+        None => vec![Algorithm::RS256, Algorithm::RS384, Algorithm::RS512],
+    };
+    let parsed = algs
+        .into_iter()
+        .map(|a| Ok((a, components.to_parsed_public_key(params(a)).map_err(|_| "it is not a valid RSA public key")?)))
+        .collect::<Result<Vec<_>, &'static str>>()?;
+    Ok(KeyEntry::Rsa { alg, parsed })
+}
+
+/// A key set and when it was fetched.
+pub(crate) struct Loaded {
+    pub(crate) keys: KeySet,
+    at: Instant,
+}
+
+/// Where a cache gets its bytes.
+enum Fetcher {
+    Http { client: reqwest::Client, url: Url },
+    File(PathBuf),
+    /// Given inline: loaded once, never refreshed, never stale.
+    Inline,
+}
+
+#[derive(Default)]
+struct FetchState {
+    /// Consecutive failed fetches; 0 once one succeeds.
+    failures: u32,
+    /// No fetch before this instant (backoff after a failure).
+    retry_at: Option<Instant>,
+    last_error: Option<String>,
+    /// No kid-miss refetch before this instant.
+    miss_cooldown_until: Option<Instant>,
+}
+
+/// Why the cached keys cannot answer by themselves.
+pub(crate) enum Miss {
+    /// Nothing usable cached (never fetched, or older than `max_stale_secs`).
+    NoKeys,
+    /// Keys are cached but none has this kid.
+    UnknownKid,
+}
+
+/// The cache of one JWKS source.
+pub(crate) struct JwksCache {
+    fetcher: Fetcher,
+    tuning: JwksSettings,
+    current: RwLock<Option<Arc<Loaded>>>,
+    state: Mutex<FetchState>,
+    /// Held for the whole of a fetch: single flight.
+    flight: tokio::sync::Mutex<()>,
+    /// Bumped after every fetch, so a waiter knows whether a fetch happened while it waited.
+    generation: AtomicU64,
+    refreshing: AtomicBool,
+}
+
+type Registry = Mutex<HashMap<(String, JwksSettings), Weak<JwksCache>>>;
+static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);
+
+impl JwksCache {
+    /// The cache for this source: shared per URL (and tuning) across the whole process, so
+    /// every pool and verifier that names the same URL shares keys, fetches and backoff.
+    pub(crate) fn shared(source: &KeySource, tuning: &JwksSettings) -> Result<Arc<Self>, String> {
+        let url = match source {
+            KeySource::Inline(doc) => {
+                let keys = KeySet::parse_value(doc)?;
+                let cache = Self::new(Fetcher::Inline, tuning.clone());
+                *cache.current.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(Loaded {
+                    keys,
+                    at: Instant::now(),
+                }));
+                return Ok(Arc::new(cache));
+            }
+            KeySource::Url(url) => url,
+        };
+        let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (url.to_string(), tuning.clone());
+        if let Some(cache) = registry.get(&key).and_then(Weak::upgrade) {
+            return Ok(cache);
+        }
+        let fetcher = if url.scheme() == "file" {
+            Fetcher::File(url.to_file_path().map_err(|()| "the file:// URL has no usable path".to_owned())?)
+        } else {
+            Fetcher::Http {
+                client: http_client(tuning)?,
+                url: url.clone(),
+            }
+        };
+        let cache = Arc::new(Self::new(fetcher, tuning.clone()));
+        registry.retain(|_, weak| weak.strong_count() > 0);
+        registry.insert(key, Arc::downgrade(&cache));
+        Ok(cache)
+    }
+
+    fn new(fetcher: Fetcher, tuning: JwksSettings) -> Self {
+        Self {
+            fetcher,
+            tuning,
+            current: RwLock::new(None),
+            state: Mutex::new(FetchState::default()),
+            flight: tokio::sync::Mutex::new(()),
+            generation: AtomicU64::new(0),
+            refreshing: AtomicBool::new(false),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, FetchState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn loaded(&self) -> Option<Arc<Loaded>> {
+        self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// No I/O: the cached keys if they are usable and hold `kid`. Starts a background refresh
+    /// when they are due for one.
+    pub(crate) fn cached(self: &Arc<Self>, kid: &str) -> Result<Arc<Loaded>, Miss> {
+        let Some(loaded) = self.loaded() else {
+            return Err(Miss::NoKeys);
+        };
+        if !matches!(self.fetcher, Fetcher::Inline) {
+            let age = loaded.at.elapsed();
+            if age >= Duration::from_secs(self.tuning.max_stale_secs) {
+                return Err(Miss::NoKeys);
+            }
+            if age >= Duration::from_secs(self.tuning.refresh_secs) {
+                self.refresh_in_background();
+            }
+        }
+        if loaded.keys.contains(kid) {
+            Ok(loaded)
+        } else {
+            Err(Miss::UnknownKid)
+        }
+    }
+
+    /// The keys holding `kid`, fetching at most once (single flight) when the cache cannot
+    /// answer, and not at all during a backoff or, for an unknown kid, a cool-down.
+    pub(crate) async fn lookup(self: &Arc<Self>, kid: &str) -> Result<Arc<Loaded>, AuthError> {
+        // Read the generation before looking: a fetch that finishes in between then counts
+        // as the one this request waited for, and no second fetch follows.
+        let generation = self.generation.load(Ordering::Acquire);
+        let miss = match self.cached(kid) {
+            Ok(loaded) => return Ok(loaded),
+            Err(miss) => miss,
+        };
+        if matches!(self.fetcher, Fetcher::Inline) {
+            return Err(ErrorKind::UnknownKid.into());
+        }
+        if let Some(refusal) = self.gate(&miss) {
+            return Err(refusal);
+        }
+        {
+            let _flight = self.flight.lock().await;
+            if self.generation.load(Ordering::Acquire) == generation {
+                self.fetch().await;
+                let found = self.loaded().is_some_and(|l| l.keys.contains(kid));
+                if !found && self.state().failures == 0 {
+                    self.state().miss_cooldown_until =
+                        Some(Instant::now() + Duration::from_secs(self.tuning.cooldown_secs));
+                }
+            }
+        }
+        self.cached(kid).map_err(|miss| self.refusal(&miss))
+    }
+
+    /// Whether a fetch may start now; if not, the answer to give instead.
+    fn gate(&self, miss: &Miss) -> Option<AuthError> {
+        let now = Instant::now();
+        let state = self.state();
+        if let Some(at) = state.retry_at.filter(|at| *at > now) {
+            return Some(AuthError::unavailable(at - now, state.last_error.clone()));
+        }
+        if matches!(miss, Miss::UnknownKid) && state.miss_cooldown_until.is_some_and(|until| until > now) {
+            return Some(ErrorKind::UnknownKid.into());
+        }
+        None
+    }
+
+    /// The error for a miss that no fetch will fix now.
+    fn refusal(&self, miss: &Miss) -> AuthError {
+        let state = self.state();
+        // A failing source may hold a freshly rotated key: "unknown" would be a guess.
+        if matches!(miss, Miss::UnknownKid) && state.failures == 0 {
+            return ErrorKind::UnknownKid.into();
+        }
+        let wait = state
+            .retry_at
+            .map_or(Duration::from_secs(1), |at| at.saturating_duration_since(Instant::now()));
+        AuthError::unavailable(wait, state.last_error.clone())
+    }
+
+    fn refresh_in_background(self: &Arc<Self>) {
+        if self.state().retry_at.is_some_and(|at| at > Instant::now()) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return; // no runtime (a sync caller): the next async lookup refreshes
+        };
+        if self.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let cache = Arc::clone(self);
+        runtime.spawn(async move {
+            let generation = cache.generation.load(Ordering::Acquire);
+            let _flight = cache.flight.lock().await;
+            if cache.generation.load(Ordering::Acquire) == generation {
+                cache.fetch().await;
+            }
+            cache.refreshing.store(false, Ordering::Release);
+        });
+    }
+
+    /// Loads the keys now unless fresh ones are cached; the number of kids.
+    pub(crate) async fn prefetch(self: &Arc<Self>) -> Result<usize, AuthError> {
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some(loaded) = self.loaded().filter(|l| l.at.elapsed() < Duration::from_secs(self.tuning.refresh_secs)) {
+            return Ok(loaded.keys.len());
+        }
+        if let Some(refusal) = self.gate(&Miss::NoKeys) {
+            return Err(refusal);
+        }
+        {
+            let _flight = self.flight.lock().await;
+            if self.generation.load(Ordering::Acquire) == generation {
+                self.fetch().await;
+            }
+        }
+        match (self.loaded(), self.state().failures) {
+            (Some(loaded), 0) => Ok(loaded.keys.len()),
+            _ => Err(self.refusal(&Miss::NoKeys)),
+        }
+    }
+
+    /// One fetch with the total deadline; the result replaces the keys only on success.
+    /// Callers hold `flight`.
+    async fn fetch(&self) {
+        let deadline = Duration::from_millis(self.tuning.timeout_ms);
+        let result = match tokio::time::timeout(deadline, self.fetch_bytes()).await {
+            Ok(bytes) => bytes.and_then(|b| KeySet::parse(&b)),
+            Err(_) => Err(format!("the JWKS fetch took longer than {} ms", self.tuning.timeout_ms)),
+        };
+        {
+            let mut state = self.state();
+            match result {
+                Ok(keys) => {
+                    *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(Loaded {
+                        keys,
+                        at: Instant::now(),
+                    }));
+                    state.failures = 0;
+                    state.retry_at = None;
+                    state.last_error = None;
+                }
+                Err(error) => {
+                    state.failures = state.failures.saturating_add(1);
+                    let backoff = Duration::from_secs(1u64 << state.failures.min(7).saturating_sub(1)).min(MAX_BACKOFF);
+                    state.retry_at = Some(Instant::now() + backoff);
+                    state.last_error = Some(error);
+                }
+            }
+        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    async fn fetch_bytes(&self) -> Result<Vec<u8>, String> {
+        let max = self.tuning.max_bytes;
+        match &self.fetcher {
+            Fetcher::Http { client, url } => {
+                let mut response = client
+                    .get(url.clone())
+                    .header(reqwest::header::ACCEPT, "application/json")
+                    .send()
+                    .await
+                    .map_err(|e| format!("the JWKS request failed ({e})"))?;
+                if !response.status().is_success() {
+                    return Err(format!("the JWKS server answered {}", response.status()));
+                }
+                if response.content_length().is_some_and(|len| len > max as u64) {
+                    return Err(format!("the JWKS is larger than {max} bytes"));
+                }
+                let mut body = Vec::new();
+                while let Some(chunk) = response.chunk().await.map_err(|e| format!("the JWKS body failed ({e})"))? {
+                    if body.len() + chunk.len() > max {
+                        return Err(format!("the JWKS is larger than {max} bytes"));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(body)
+            }
+            Fetcher::File(path) => {
+                use tokio::io::AsyncReadExt as _;
+                let file = tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| format!("cannot open the JWKS file ({e})"))?;
+                let mut body = Vec::new();
+                file.take(max as u64 + 1)
+                    .read_to_end(&mut body)
+                    .await
+                    .map_err(|e| format!("cannot read the JWKS file ({e})"))?;
+                if body.len() > max {
+                    return Err(format!("the JWKS is larger than {max} bytes"));
+                }
+                Ok(body)
+            }
+            Fetcher::Inline => Err("an inline JWKS is never fetched".to_owned()),
+        }
+    }
+}
+
+fn http_client(tuning: &JwksSettings) -> Result<reqwest::Client, String> {
+    let deadline = Duration::from_millis(tuning.timeout_ms);
+    reqwest::Client::builder()
+        .timeout(deadline)
+        .connect_timeout(deadline)
+        // A JWKS may move within its host (at most 3 hops), never to another host or scheme:
+        // the keys must come from the place the settings name.
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            let same_origin = attempt.previous().first().is_some_and(|first| {
+                first.scheme() == attempt.url().scheme()
+                    && first.host() == attempt.url().host()
+                    && first.port_or_known_default() == attempt.url().port_or_known_default()
+            });
+            if same_origin && attempt.previous().len() <= 3 {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        }))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client ({e})"))
+}

@@ -1,0 +1,56 @@
+//! # cognito-core
+//!
+//! Verifies AWS Cognito user-pool JWTs: the signature against the pool's JWKS, then issuer,
+//! expiry, token use, app client, groups and scopes. No web framework here: the
+//! `cognito-axum`, `cognito-actix` and `cognito-rocket` adapters translate [`AuthError`] into
+//! responses, and everything they need ([`Verifier::authenticate`], [`AuthError::status`],
+//! [`AuthError::headers`], [`AuthError::body`]) lives in this crate.
+//!
+//! - [`CognitoSettings`]: YAML, JSON, env, or a field of your own config (serde).
+//! - [`Verifier`]: one per pool, cheap to clone; JWKS fetched once per URL, cached,
+//!   refreshed in the background, served stale while the source is down.
+//! - [`CognitoToken`] or any `Deserialize` type of yours for the claims.
+//! - [`AuthError`] / [`ErrorKind`]: one stable error model with its HTTP mapping.
+//!
+//! ```
+//! use cognito_core::{CognitoSettings, CognitoToken, ErrorKind, Require, Verifier};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let settings = CognitoSettings::from_yaml_str(r#"
+//! userpools:
+//!   eu:
+//!     region: eu-west-1
+//!     userpool_id: eu-west-1_AbCdEf123
+//!     app_client_id: [client-a, client-b]
+//!     token_use: access
+//! "#)?;
+//! let verifier = Verifier::new(&settings)?;
+//!
+//! // A request without the header: 401 with a bare `Bearer` challenge.
+//! let err = verifier
+//!     .authenticate::<CognitoToken>(std::iter::empty(), &Require::NONE)
+//!     .await
+//!     .unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::MissingToken);
+//! assert_eq!((err.status(), err.www_authenticate().as_deref()), (401, Some("Bearer")));
+//!
+//! // Junk is rejected before any key is fetched: no I/O.
+//! let err = verifier.verify::<CognitoToken>("not-a-jwt").await.unwrap_err();
+//! assert_eq!(err.body(), r#"{"error":"malformed","message":"The token does not have exactly three dot-separated parts."}"#);
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod claims;
+mod error;
+mod jwks;
+mod settings;
+mod token;
+mod verify;
+
+pub use claims::{CognitoToken, numeric_date};
+pub use error::{AuthError, ConfigError, ErrorKind};
+pub use settings::{Algorithm, CognitoSettings, JwksSettings, KEYS_URL_ENV, KeySource, TokenUse, UserPool};
+pub use verify::{PoolStatus, Require, Verifier, prefetch};

@@ -1,0 +1,311 @@
+//! Verification (SPEC section 3), in its order: header, parse, header policy, the claims that
+//! need no key, then the key, the signature, and the route's group / scope requirements.
+//! Everything before the key lookup is pure CPU, so junk tokens cost no I/O and no RSA.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::de::DeserializeOwned;
+
+use crate::error::{AuthError, ConfigError, ErrorKind};
+use crate::jwks::{JwksCache, Loaded, Miss};
+use crate::settings::{Algorithm, CognitoSettings, TokenUse, UserPool};
+use crate::token::{self, ClaimsView, Token};
+
+/// `iat` may lie this far past now + leeway before the token counts as minted in the future.
+const IAT_GRACE_SECS: f64 = 60.0;
+
+/// What a route requires beyond a valid token (SPEC section 3 step 7): at least one of the
+/// groups, if any are named, and at least one of the scopes, if any are named.
+///
+/// ```
+/// use cognito_core::Require;
+/// let admins = Require::NONE.any_group(["admin", "ops"]);
+/// let readers = Require::NONE.any_scope(["demo/read"]);
+/// # let _ = (admins, readers);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Require {
+    groups: Vec<String>,
+    scopes: Vec<String>,
+}
+
+impl Require {
+    /// No requirement: any valid token.
+    pub const NONE: Require = Require {
+        groups: Vec::new(),
+        scopes: Vec::new(),
+    };
+
+    /// Also require membership of at least one of these groups (`cognito:groups`).
+    pub fn any_group(mut self, groups: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.groups.extend(groups.into_iter().map(Into::into));
+        self
+    }
+
+    /// Also require at least one of these scopes (`scope`, exact match).
+    pub fn any_scope(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.scopes.extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    fn check(&self, claims: &ClaimsView<'_>) -> Result<(), AuthError> {
+        if !self.groups.is_empty() && !claims.groups.iter().any(|g| self.groups.iter().any(|r| **g == **r)) {
+            return Err(ErrorKind::ForbiddenGroup.into());
+        }
+        if !self.scopes.is_empty() && !claims.scopes().any(|s| self.scopes.iter().any(|r| s == r)) {
+            return Err(ErrorKind::ForbiddenScope.into());
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of loading one pool's keys (see [`prefetch`]).
+#[derive(Debug)]
+pub struct PoolStatus {
+    /// The pool's name.
+    pub pool: String,
+    /// The number of keys loaded (summed over the pool's key sources), or why none could be.
+    pub result: Result<usize, AuthError>,
+}
+
+/// Loads the keys of every pool now, so the first requests pay no fetch; reports per pool.
+/// Failures are reported, not fatal: verifiers keep retrying with backoff.
+pub async fn prefetch(settings: &CognitoSettings) -> Result<Vec<PoolStatus>, ConfigError> {
+    let mut report = Vec::with_capacity(settings.userpools.len());
+    for pool in &settings.userpools {
+        let verifier = Verifier::for_pool(settings, &pool.name)?;
+        report.push(PoolStatus {
+            pool: pool.name.clone(),
+            result: verifier.prefetch().await,
+        });
+    }
+    Ok(report)
+}
+
+/// Verifies the tokens of one user pool. Cheap to clone into web-app state; every clone, and
+/// every verifier of any pool with the same JWKS URL, shares one key cache.
+///
+/// ```no_run
+/// use cognito_core::{CognitoSettings, CognitoToken, Verifier};
+/// # async fn run(authorization_header: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+/// let settings = CognitoSettings::from_yaml("cognito.yaml")?;
+/// let cognito_eu = Verifier::new(&settings)?;              // the first (default) pool
+/// let cognito_us = Verifier::for_pool(&settings, "us")?;   // a named pool
+/// let token: CognitoToken = cognito_eu.authenticate([authorization_header], &Default::default()).await?;
+/// println!("hello {:?}", token.username());
+/// # let _ = cognito_us; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Verifier(Arc<Inner>);
+
+struct Inner {
+    pool: String,
+    /// Each trusted issuer with the cache of its keys.
+    issuers: Vec<(String, Arc<JwksCache>)>,
+    clients: Vec<String>,
+    token_use: TokenUse,
+    check_expiration: bool,
+    leeway: f64,
+    max_token_bytes: usize,
+    algorithms: Vec<Algorithm>,
+    header_name: String,
+    header_prefix: String,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier").field("pool", &self.0.pool).finish_non_exhaustive()
+    }
+}
+
+/// What steps 2-4 found: enough to fetch the key and check the signature.
+struct Prechecked<'t> {
+    alg: Algorithm,
+    kid: token::Str<'t>,
+    cache: &'t Arc<JwksCache>,
+    claims: ClaimsView<'t>,
+}
+
+impl Verifier {
+    /// A verifier for the default (first) pool.
+    pub fn new(settings: &CognitoSettings) -> Result<Self, ConfigError> {
+        Self::from_pool(settings, settings.default_pool()?)
+    }
+
+    /// A verifier for the pool named `name`.
+    pub fn for_pool(settings: &CognitoSettings, name: &str) -> Result<Self, ConfigError> {
+        Self::from_pool(settings, settings.pool(name)?)
+    }
+
+    fn from_pool(settings: &CognitoSettings, pool: &UserPool) -> Result<Self, ConfigError> {
+        settings.validate()?;
+        let issuers = pool
+            .key_sources()?
+            .into_iter()
+            .map(|(issuer, source)| {
+                let cache = JwksCache::shared(&source, &settings.jwks)
+                    .map_err(|p| ConfigError::invalid(Some(&pool.name), "jwks_url", p))?;
+                Ok((issuer, cache))
+            })
+            .collect::<Result<_, ConfigError>>()?;
+        Ok(Verifier(Arc::new(Inner {
+            pool: pool.name.clone(),
+            issuers,
+            clients: pool.app_client_id.clone(),
+            token_use: pool.token_use,
+            check_expiration: settings.check_expiration,
+            leeway: settings.leeway_seconds as f64,
+            max_token_bytes: settings.max_token_bytes,
+            algorithms: settings.algorithms.clone(),
+            header_name: settings.jwt_header_name.clone(),
+            header_prefix: settings.jwt_header_prefix.clone(),
+        })))
+    }
+
+    /// The pool's name.
+    pub fn pool(&self) -> &str {
+        &self.0.pool
+    }
+
+    /// The header the token is read from (`jwt_header_name`).
+    pub fn header_name(&self) -> &str {
+        &self.0.header_name
+    }
+
+    /// Required authentication from the configured header's values (every occurrence, in
+    /// order; adapters pass them straight from the request).
+    pub async fn authenticate<'h, T: DeserializeOwned>(
+        &self,
+        header_values: impl IntoIterator<Item = &'h [u8]>,
+        require: &Require,
+    ) -> Result<T, AuthError> {
+        let token = token::from_header(header_values, &self.0.header_prefix, self.0.max_token_bytes)?;
+        self.verify_with(token, require).await
+    }
+
+    /// Optional authentication: `Ok(None)` when the header is absent or empty; a present but
+    /// invalid token is the same error as for [`Verifier::authenticate`], never anonymous.
+    pub async fn authenticate_optional<'h, T: DeserializeOwned>(
+        &self,
+        header_values: impl IntoIterator<Item = &'h [u8]>,
+        require: &Require,
+    ) -> Result<Option<T>, AuthError> {
+        match token::from_header(header_values, &self.0.header_prefix, self.0.max_token_bytes) {
+            Ok(token) => self.verify_with(token, require).await.map(Some),
+            Err(e) if e.kind() == ErrorKind::MissingToken => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Verifies a bare token (no header, no scheme).
+    pub async fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, AuthError> {
+        self.verify_with(token, &Require::NONE).await
+    }
+
+    /// Verifies a bare token and the route's requirements.
+    pub async fn verify_with<T: DeserializeOwned>(&self, token: &str, require: &Require) -> Result<T, AuthError> {
+        token::check_size(token, self.0.max_token_bytes)?;
+        let parsed = Token::decode(token)?;
+        let checked = self.precheck(&parsed)?;
+        let keys = checked.cache.lookup(&checked.kid).await?;
+        self.finish(&parsed, &checked, &keys, require)
+    }
+
+    /// Like [`Verifier::verify_with`] but never does I/O: if the key is not cached, the answer
+    /// is `unknown_kid` (keys cached, kid not among them) or `jwks_unavailable` (no keys yet;
+    /// call [`Verifier::prefetch`] first).
+    pub fn verify_cached<T: DeserializeOwned>(&self, token: &str, require: &Require) -> Result<T, AuthError> {
+        token::check_size(token, self.0.max_token_bytes)?;
+        let parsed = Token::decode(token)?;
+        let checked = self.precheck(&parsed)?;
+        let keys = checked.cache.cached(&checked.kid).map_err(|miss| match miss {
+            Miss::UnknownKid => AuthError::new(ErrorKind::UnknownKid),
+            Miss::NoKeys => AuthError::new(ErrorKind::JwksUnavailable),
+        })?;
+        self.finish(&parsed, &checked, &keys, require)
+    }
+
+    /// Loads this pool's keys now (unless fresh ones are cached): the number of keys.
+    pub async fn prefetch(&self) -> Result<usize, AuthError> {
+        let mut total = 0;
+        for (i, (_, cache)) in self.0.issuers.iter().enumerate() {
+            // Both AWS issuer forms may share one overridden URL: count its keys once.
+            if self.0.issuers[..i].iter().any(|(_, c)| Arc::ptr_eq(c, cache)) {
+                continue;
+            }
+            total += cache.prefetch().await?;
+        }
+        Ok(total)
+    }
+
+    /// Steps 2-4: parse, header policy, and the claims that need no key.
+    fn precheck<'t>(&'t self, parsed: &'t Token<'_>) -> Result<Prechecked<'t>, AuthError> {
+        let header = parsed.header()?;
+        let claims = parsed.claims()?;
+        let alg = Algorithm::from_jose(&header.alg)
+            .filter(|a| self.0.algorithms.contains(a))
+            .ok_or(ErrorKind::UnsupportedAlg)?;
+        let kid = header.kid.ok_or(ErrorKind::UnknownKid)?;
+        let cache = self.check_claims(&claims)?;
+        Ok(Prechecked { alg, kid, cache, claims })
+    }
+
+    /// Step 4, in order: issuer, token use, client, exp, nbf / iat.
+    fn check_claims(&self, c: &ClaimsView<'_>) -> Result<&Arc<JwksCache>, AuthError> {
+        let inner = &*self.0;
+        let iss = c.iss.as_deref().unwrap_or_default();
+        let (_, cache) = inner
+            .issuers
+            .iter()
+            .find(|(issuer, _)| issuer == iss)
+            .ok_or(ErrorKind::WrongIssuer)?;
+        let token_use = c.token_use.as_deref().unwrap_or_default();
+        if !inner.token_use.allows(token_use) {
+            return Err(ErrorKind::WrongTokenUse.into());
+        }
+        let client = if token_use == "access" { &c.client_id } else { &c.aud };
+        if !client.as_deref().is_some_and(|id| inner.clients.iter().any(|c| c == id)) {
+            return Err(ErrorKind::WrongClient.into());
+        }
+        let now = now_secs();
+        if inner.check_expiration && c.exp.is_some_and(|exp| now >= exp + inner.leeway) {
+            return Err(ErrorKind::Expired.into());
+        }
+        if c.nbf.is_some_and(|nbf| nbf > now + inner.leeway) {
+            return Err(ErrorKind::NotYetValid.into());
+        }
+        if c.iat.is_some_and(|iat| iat > now + inner.leeway + IAT_GRACE_SECS) {
+            return Err(AuthError::with_message(
+                ErrorKind::NotYetValid,
+                "The token claims to be issued in the future.",
+            ));
+        }
+        Ok(cache)
+    }
+
+    /// Steps 5-7 once the keys are at hand, then the caller's claims type.
+    fn finish<T: DeserializeOwned>(
+        &self,
+        parsed: &Token<'_>,
+        checked: &Prechecked<'_>,
+        keys: &Loaded,
+        require: &Require,
+    ) -> Result<T, AuthError> {
+        keys.keys
+            .verify(&checked.kid, checked.alg, parsed.signing_input.as_bytes(), &parsed.signature)?;
+        require.check(&checked.claims)?;
+        serde_json::from_slice(parsed.payload()).map_err(|_| {
+            AuthError::with_message(
+                ErrorKind::Malformed,
+                "The token's claims do not fit the claims type this service expects.",
+            )
+        })
+    }
+}
+
+fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}

@@ -1,0 +1,198 @@
+//! # cognito-testkit
+//!
+//! What a test of a Cognito-protected service needs, with no AWS account: RSA signing keys,
+//! Cognito-shaped access / ID / client-credentials tokens with any claim overridden, and a
+//! JWKS server on 127.0.0.1 that the test controls (swap keys, fail, stall, count requests).
+//!
+//! ```
+//! use cognito_testkit::{JwksServer, SigningKey, access_claims, jwks};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let key = SigningKey::generate("key-1")?;
+//! let server = JwksServer::start(jwks(&[&key])).await?;
+//! let issuer = server.issuer("eu-west-1_Test");
+//! let mut claims = access_claims(&issuer, "client-a");
+//! claims["cognito:groups"] = serde_json::json!(["admin"]);
+//! let token = key.sign(&claims)?;
+//! assert_eq!(token.split('.').count(), 3);
+//! assert_eq!(server.hits(), 0);
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod server;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::error::Unspecified;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{self, KeyPair as _, RsaKeyPair};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+pub use server::{JwksServer, Reply};
+
+/// Unpadded base64url, as JWS uses it.
+pub fn b64(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Seconds since the epoch, now.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// An RSA key pair that signs tokens under a `kid`.
+pub struct SigningKey {
+    kid: String,
+    pair: RsaKeyPair,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// A fresh 2048-bit key.
+    pub fn generate(kid: impl Into<String>) -> Result<Self, Unspecified> {
+        Self::generate_sized(kid, KeySize::Rsa2048)
+    }
+
+    /// A fresh key of the given size.
+    pub fn generate_sized(kid: impl Into<String>, size: KeySize) -> Result<Self, Unspecified> {
+        Ok(Self {
+            kid: kid.into(),
+            pair: RsaKeyPair::generate(size)?,
+        })
+    }
+
+    /// The same key material under another kid.
+    pub fn with_kid(&self, kid: impl Into<String>) -> Result<Self, Unspecified> {
+        use aws_lc_rs::encoding::AsDer as _;
+        let der: aws_lc_rs::encoding::Pkcs8V1Der<'_> = self.pair.as_der()?;
+        Ok(Self {
+            kid: kid.into(),
+            pair: RsaKeyPair::from_pkcs8(der.as_ref()).map_err(|_| Unspecified)?,
+        })
+    }
+
+    /// The kid.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The public JWK, as Cognito publishes it (`kty`, `kid`, `use: sig`, `alg: RS256`, `n`, `e`).
+    pub fn jwk(&self) -> Value {
+        let public = self.pair.public_key();
+        json!({
+            "kty": "RSA",
+            "kid": self.kid,
+            "use": "sig",
+            "alg": "RS256",
+            "n": b64(public.modulus().big_endian_without_leading_zero()),
+            "e": b64(public.exponent().big_endian_without_leading_zero()),
+        })
+    }
+
+    /// A token with Cognito's header (`{"kid": ..., "alg": "RS256"}`) over these claims.
+    pub fn sign(&self, claims: &Value) -> Result<String, Unspecified> {
+        self.sign_with_header(&json!({ "kid": self.kid, "alg": "RS256" }), claims)
+    }
+
+    /// A token with this JOSE header; the digest follows the header's `alg` (RS384, RS512,
+    /// else SHA-256), so a test can claim any algorithm over a real RSA signature.
+    pub fn sign_with_header(&self, header: &Value, claims: &Value) -> Result<String, Unspecified> {
+        let alg = header.get("alg").and_then(Value::as_str).unwrap_or("RS256");
+        self.sign_parts(alg, &header.to_string(), &claims.to_string())
+    }
+
+    /// A token over exactly these JSON texts (for duplicate members, odd spacing, ...),
+    /// signed with RSASSA-PKCS1-v1_5 and the digest of `alg`.
+    pub fn sign_parts(&self, alg: &str, header_json: &str, claims_json: &str) -> Result<String, Unspecified> {
+        let input = format!("{}.{}", b64(header_json), b64(claims_json));
+        let encoding: &'static dyn signature::RsaEncoding = match alg {
+            "RS384" => &signature::RSA_PKCS1_SHA384,
+            "RS512" => &signature::RSA_PKCS1_SHA512,
+            _ => &signature::RSA_PKCS1_SHA256,
+        };
+        let mut sig = vec![0; self.pair.public_modulus_len()];
+        self.pair.sign(encoding, &SystemRandom::new(), input.as_bytes(), &mut sig)?;
+        Ok(format!("{input}.{}", b64(sig)))
+    }
+}
+
+/// A JWKS document holding these keys.
+pub fn jwks(keys: &[&SigningKey]) -> Value {
+    json!({ "keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() })
+}
+
+/// The AWS issuer of a pool: `https://cognito-idp.<region>.amazonaws.com/<userpool_id>`.
+pub fn aws_issuer(region: &str, userpool_id: &str) -> String {
+    format!("https://cognito-idp.{region}.amazonaws.com/{userpool_id}")
+}
+
+/// The claims of a Cognito access token for user `alice`, valid for an hour.
+/// Override any claim by indexing: `claims["exp"] = json!(0)`.
+pub fn access_claims(issuer: &str, client_id: &str) -> Value {
+    let now = now();
+    json!({
+        "sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+        "iss": issuer,
+        "client_id": client_id,
+        "origin_jti": "11111111-2222-3333-4444-555555555555",
+        "event_id": "66666666-7777-8888-9999-000000000000",
+        "token_use": "access",
+        "scope": "aws.cognito.signin.user.admin",
+        "auth_time": now,
+        "exp": now + 3600,
+        "iat": now,
+        "jti": "abcdefab-cdef-abcd-efab-cdefabcdefab",
+        "username": "alice",
+    })
+}
+
+/// The claims of a Cognito ID token for user `alice`, valid for an hour.
+pub fn id_claims(issuer: &str, client_id: &str) -> Value {
+    let now = now();
+    json!({
+        "sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+        "email_verified": true,
+        "iss": issuer,
+        "cognito:username": "alice",
+        "origin_jti": "11111111-2222-3333-4444-555555555555",
+        "aud": client_id,
+        "event_id": "66666666-7777-8888-9999-000000000000",
+        "token_use": "id",
+        "auth_time": now,
+        "exp": now + 3600,
+        "iat": now,
+        "jti": "abcdefab-cdef-abcd-efab-cdefabcdefab",
+        "email": "alice@example.com",
+    })
+}
+
+/// The claims of a client-credentials (machine-to-machine) access token: no user, `sub` is
+/// the client.
+pub fn client_credentials_claims(issuer: &str, client_id: &str) -> Value {
+    let now = now();
+    json!({
+        "sub": client_id,
+        "token_use": "access",
+        "scope": "demo/read",
+        "auth_time": now,
+        "iss": issuer,
+        "exp": now + 3600,
+        "iat": now,
+        "version": 2,
+        "jti": "abcdefab-cdef-abcd-efab-cdefabcdefab",
+        "client_id": client_id,
+    })
+}

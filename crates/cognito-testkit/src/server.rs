@@ -1,0 +1,182 @@
+//! A JWKS server on 127.0.0.1 that a test controls: what it answers, and how many requests
+//! it got. A deliberately tiny HTTP/1.1 responder (one request per connection), so it can
+//! also misbehave in ways a real framework would not let it: stall, lie about sizes.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// How the server answers the next requests.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Reply {
+    /// 200 with the current JWKS (the default).
+    Keys,
+    /// This status with a small JSON error body.
+    Status(u16),
+    /// 200 with this body and content type.
+    Body {
+        /// The `Content-Type`.
+        content_type: &'static str,
+        /// The body.
+        body: Vec<u8>,
+    },
+    /// The JWKS after this delay (a slow but working server).
+    Delay(Duration),
+    /// Accepts and reads the request, then never answers (until 60 s pass).
+    Stall,
+    /// 200 with `bytes` bytes of whitespace (never a complete JSON document); `declare_length` sends `Content-Length`,
+    /// otherwise the body ends when the connection closes.
+    Huge {
+        /// The body size.
+        bytes: usize,
+        /// Whether to announce it.
+        declare_length: bool,
+    },
+}
+
+struct Shared {
+    jwks: Mutex<Value>,
+    reply: Mutex<Reply>,
+    hits: AtomicUsize,
+}
+
+/// A JWKS server on an ephemeral port of 127.0.0.1; stops when dropped.
+pub struct JwksServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for JwksServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwksServer").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl JwksServer {
+    /// Starts serving `jwks` at every path.
+    pub async fn start(jwks: Value) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            jwks: Mutex::new(jwks),
+            reply: Mutex::new(Reply::Keys),
+            hits: AtomicUsize::new(0),
+        });
+        let state = Arc::clone(&shared);
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve(stream, Arc::clone(&state)));
+            }
+        });
+        Ok(Self { addr, shared, task })
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// An emulator-style issuer on this server: `http://127.0.0.1:<port>/<userpool_id>`.
+    pub fn issuer(&self, userpool_id: &str) -> String {
+        format!("{}/{userpool_id}", self.base_url())
+    }
+
+    /// The JWKS URL of that issuer: `<issuer>/.well-known/jwks.json`.
+    pub fn jwks_url(&self, userpool_id: &str) -> String {
+        format!("{}/.well-known/jwks.json", self.issuer(userpool_id))
+    }
+
+    /// Requests received so far.
+    pub fn hits(&self) -> usize {
+        self.shared.hits.load(Ordering::SeqCst)
+    }
+
+    /// Serves this JWKS from now on (a key rotation).
+    pub fn set_jwks(&self, jwks: Value) {
+        *self.shared.jwks.lock().unwrap_or_else(PoisonError::into_inner) = jwks;
+    }
+
+    /// Answers like this from now on.
+    pub fn set_reply(&self, reply: Reply) {
+        *self.shared.reply.lock().unwrap_or_else(PoisonError::into_inner) = reply;
+    }
+}
+
+impl Drop for JwksServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
+    // Read the request head; the body of a GET is empty.
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(buf.get(..n).unwrap_or_default()),
+        }
+        if head.len() > 16 * 1024 {
+            return;
+        }
+    }
+    shared.hits.fetch_add(1, Ordering::SeqCst);
+    let reply = shared.reply.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let keys = || shared.jwks.lock().unwrap_or_else(PoisonError::into_inner).to_string().into_bytes();
+    let (status, content_type, body) = match reply {
+        Reply::Keys => (200, "application/json", keys()),
+        Reply::Delay(delay) => {
+            tokio::time::sleep(delay).await;
+            (200, "application/json", keys())
+        }
+        Reply::Status(status) => (status, "application/json", br#"{"message":"error"}"#.to_vec()),
+        Reply::Body { content_type, body } => (200, content_type, body),
+        Reply::Stall => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            return;
+        }
+        Reply::Huge { bytes, declare_length } => {
+            let length = if declare_length {
+                format!("Content-Length: {bytes}\r\n")
+            } else {
+                String::new()
+            };
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}Connection: close\r\n\r\n");
+            if stream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            let chunk = vec![b' '; 64 * 1024];
+            let mut left = bytes;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                if stream.write_all(chunk.get(..n).unwrap_or_default()).await.is_err() {
+                    return; // the client hung up: it enforced its cap
+                }
+                left -= n;
+            }
+            let _ = stream.shutdown().await;
+            return;
+        }
+    };
+    let head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    if stream.write_all(head.as_bytes()).await.is_ok() && stream.write_all(&body).await.is_ok() {
+        let _ = stream.shutdown().await;
+    }
+}
