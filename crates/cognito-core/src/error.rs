@@ -120,9 +120,7 @@ impl ErrorKind {
             ErrorKind::BadSignature => "The token's signature is not valid.",
             ErrorKind::ForbiddenGroup => "The token carries none of the groups this resource requires.",
             ErrorKind::ForbiddenScope => "The token carries none of the scopes this resource requires.",
-            ErrorKind::JwksUnavailable => {
-                "The user pool's signing keys cannot be fetched right now; try again later."
-            }
+            ErrorKind::JwksUnavailable => "The user pool's signing keys cannot be fetched right now; try again later.",
         }
     }
 }

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use aws_lc_rs::signature::{self, ParsedPublicKey, RsaParameters, RsaPublicKeyComponents};
 use base64::Engine as _;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use reqwest::Url;
 use serde_json::Value;
 
@@ -106,7 +106,8 @@ impl KeySet {
             return Err(AuthError::with_message(
                 ErrorKind::InvalidJwk,
                 "The user pool's key for this token is meant for another algorithm.",
-            ));
+            )
+            .with_detail("the JWK's alg differs from the token's"));
         }
         let key = parsed
             .iter()
@@ -130,7 +131,11 @@ fn judge(jwk: &Value) -> Result<KeyEntry, &'static str> {
     }
     let alg = match field("alg") {
         None => None,
-        Some(a) => Some(a.as_str().and_then(Algorithm::from_jose).ok_or("its alg is not an RS* algorithm")?),
+        Some(a) => Some(
+            a.as_str()
+                .and_then(Algorithm::from_jose)
+                .ok_or("its alg is not an RS* algorithm")?,
+        ),
     };
     let component = |name: &str| -> Result<Vec<u8>, &'static str> {
         let text = field(name).and_then(Value::as_str).ok_or("it lacks n or e")?;
@@ -140,7 +145,9 @@ fn judge(jwk: &Value) -> Result<KeyEntry, &'static str> {
         Ok(bytes)
     };
     let (n, e) = (component("n")?, component("e")?);
-    let bits = n.first().map_or(0, |top| (n.len() - 1) * 8 + (8 - top.leading_zeros() as usize));
+    let bits = n
+        .first()
+        .map_or(0, |top| (n.len() - 1) * 8 + (8 - top.leading_zeros() as usize));
     if bits < MIN_RSA_BITS {
         return Err("its modulus is shorter than 2048 bits");
     }
@@ -154,7 +161,14 @@ fn judge(jwk: &Value) -> Result<KeyEntry, &'static str> {
     };
     let parsed = algs
         .into_iter()
-        .map(|a| Ok((a, components.to_parsed_public_key(params(a)).map_err(|_| "it is not a valid RSA public key")?)))
+        .map(|a| {
+            Ok((
+                a,
+                components
+                    .to_parsed_public_key(params(a))
+                    .map_err(|_| "it is not a valid RSA public key")?,
+            ))
+        })
         .collect::<Result<Vec<_>, &'static str>>()?;
     Ok(KeyEntry::Rsa { alg, parsed })
 }
@@ -167,7 +181,10 @@ pub(crate) struct Loaded {
 
 /// Where a cache gets its bytes.
 enum Fetcher {
-    Http { client: reqwest::Client, url: Url },
+    Http {
+        client: reqwest::Client,
+        url: Url,
+    },
     File(PathBuf),
     /// Given inline: loaded once, never refreshed, never stale.
     Inline,
@@ -230,7 +247,10 @@ impl JwksCache {
             return Ok(cache);
         }
         let fetcher = if url.scheme() == "file" {
-            Fetcher::File(url.to_file_path().map_err(|()| "the file:// URL has no usable path".to_owned())?)
+            Fetcher::File(
+                url.to_file_path()
+                    .map_err(|()| "the file:// URL has no usable path".to_owned())?,
+            )
         } else {
             Fetcher::Http {
                 client: http_client(tuning)?,
@@ -335,9 +355,9 @@ impl JwksCache {
         if matches!(miss, Miss::UnknownKid) && state.failures == 0 {
             return ErrorKind::UnknownKid.into();
         }
-        let wait = state
-            .retry_at
-            .map_or(Duration::from_secs(1), |at| at.saturating_duration_since(Instant::now()));
+        let wait = state.retry_at.map_or(Duration::from_secs(1), |at| {
+            at.saturating_duration_since(Instant::now())
+        });
         AuthError::unavailable(wait, state.last_error.clone())
     }
 
@@ -365,7 +385,10 @@ impl JwksCache {
     /// Loads the keys now unless fresh ones are cached; the number of kids.
     pub(crate) async fn prefetch(self: &Arc<Self>) -> Result<usize, AuthError> {
         let generation = self.generation.load(Ordering::Acquire);
-        if let Some(loaded) = self.loaded().filter(|l| l.at.elapsed() < Duration::from_secs(self.tuning.refresh_secs)) {
+        if let Some(loaded) = self
+            .loaded()
+            .filter(|l| l.at.elapsed() < Duration::from_secs(self.tuning.refresh_secs))
+        {
             return Ok(loaded.keys.len());
         }
         if let Some(refusal) = self.gate(&Miss::NoKeys) {
@@ -377,8 +400,9 @@ impl JwksCache {
                 self.fetch().await;
             }
         }
-        match (self.loaded(), self.state().failures) {
-            (Some(loaded), 0) => Ok(loaded.keys.len()),
+        let failures = self.state().failures; // the guard must be gone before `refusal` locks again
+        match self.loaded() {
+            Some(loaded) if failures == 0 => Ok(loaded.keys.len()),
             _ => Err(self.refusal(&Miss::NoKeys)),
         }
     }
@@ -431,7 +455,11 @@ impl JwksCache {
                     return Err(format!("the JWKS is larger than {max} bytes"));
                 }
                 let mut body = Vec::new();
-                while let Some(chunk) = response.chunk().await.map_err(|e| format!("the JWKS body failed ({e})"))? {
+                while let Some(chunk) = response
+                    .chunk()
+                    .await
+                    .map_err(|e| format!("the JWKS body failed ({e})"))?
+                {
                     if body.len() + chunk.len() > max {
                         return Err(format!("the JWKS is larger than {max} bytes"));
                     }

@@ -179,7 +179,10 @@ impl UserPool {
             Some(issuer) => vec![issuer.trim_end_matches('/').to_owned()],
             None => vec![
                 format!("https://cognito-idp.{}.amazonaws.com/{}", self.region, self.userpool_id),
-                format!("https://issuer-cognito-idp.{}.amazonaws.com/{}", self.region, self.userpool_id),
+                format!(
+                    "https://issuer-cognito-idp.{}.amazonaws.com/{}",
+                    self.region, self.userpool_id
+                ),
             ],
         };
         issuers
@@ -209,15 +212,30 @@ impl UserPool {
             if value.is_empty() {
                 return Err(ConfigError::invalid(pool, field, "is required and must not be empty"));
             }
-            if !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-                return Err(ConfigError::invalid(pool, field, "may hold only letters, digits, '-' and '_'"));
+            if !value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(ConfigError::invalid(
+                    pool,
+                    field,
+                    "may hold only letters, digits, '-' and '_'",
+                ));
             }
         }
         if self.app_client_id.is_empty() {
-            return Err(ConfigError::invalid(pool, "app_client_id", "must name at least one app client"));
+            return Err(ConfigError::invalid(
+                pool,
+                "app_client_id",
+                "must name at least one app client",
+            ));
         }
         if self.app_client_id.iter().any(String::is_empty) {
-            return Err(ConfigError::invalid(pool, "app_client_id", "an app client id must not be empty"));
+            return Err(ConfigError::invalid(
+                pool,
+                "app_client_id",
+                "an app client id must not be empty",
+            ));
         }
         if let Some(issuer) = &self.issuer {
             match Url::parse(issuer) {
@@ -226,8 +244,7 @@ impl UserPool {
             }
         }
         if let Some(jwks) = &self.jwks_inline {
-            crate::jwks::KeySet::parse_value(jwks)
-                .map_err(|p| ConfigError::invalid(pool, "jwks_inline", p))?;
+            crate::jwks::KeySet::parse_value(jwks).map_err(|p| ConfigError::invalid(pool, "jwks_inline", p))?;
         }
         // Resolving checks jwks_url and the env override.
         self.key_sources().map(drop)
@@ -354,7 +371,10 @@ impl CognitoSettings {
             };
             doc.insert("check_expiration".into(), flag.into());
         }
-        for (env, field) in [("JWT_HEADER_NAME", "jwt_header_name"), ("JWT_HEADER_PREFIX", "jwt_header_prefix")] {
+        for (env, field) in [
+            ("JWT_HEADER_NAME", "jwt_header_name"),
+            ("JWT_HEADER_PREFIX", "jwt_header_prefix"),
+        ] {
             if let Some(value) = var(env) {
                 doc.insert(field.into(), value.into());
             }
@@ -415,14 +435,25 @@ impl CognitoSettings {
         }
         for (i, pool) in self.userpools.iter().enumerate() {
             if self.userpools[..i].iter().any(|p| p.name == pool.name) {
-                return Err(ConfigError::invalid(Some(&pool.name), "userpools", "the pool name appears twice"));
+                return Err(ConfigError::invalid(
+                    Some(&pool.name),
+                    "userpools",
+                    "the pool name appears twice",
+                ));
             }
             pool.validate()?;
         }
         let header_ok = !self.jwt_header_name.is_empty()
-            && self.jwt_header_name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            && self
+                .jwt_header_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
         if !header_ok {
-            return Err(ConfigError::invalid(None, "jwt_header_name", "must be a valid HTTP header name"));
+            return Err(ConfigError::invalid(
+                None,
+                "jwt_header_name",
+                "must be a valid HTTP header name",
+            ));
         }
         if !self.jwt_header_prefix.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(ConfigError::invalid(
@@ -435,7 +466,11 @@ impl CognitoSettings {
             return Err(ConfigError::invalid(None, "max_token_bytes", "must be positive"));
         }
         if self.algorithms.is_empty() {
-            return Err(ConfigError::invalid(None, "algorithms", "must allow at least one algorithm"));
+            return Err(ConfigError::invalid(
+                None,
+                "algorithms",
+                "must allow at least one algorithm",
+            ));
         }
         let j = &self.jwks;
         for (field, value) in [
@@ -544,7 +579,9 @@ impl<'de> Deserialize<'de> for RawPools {
                 let mut pools: Vec<(String, RawPool)> = Vec::new();
                 while let Some(name) = map.next_key::<String>()? {
                     if pools.iter().any(|(n, _)| *n == name) {
-                        return Err(de::Error::custom(format_args!("userpools.{name}: the pool name appears twice")));
+                        return Err(de::Error::custom(format_args!(
+                            "userpools.{name}: the pool name appears twice"
+                        )));
                     }
                     pools.push((name, map.next_value()?));
                 }
@@ -569,8 +606,9 @@ impl TryFrom<RawSettings> for CognitoSettings {
             .algorithms
             .iter()
             .map(|a| {
-                Algorithm::from_jose(a)
-                    .ok_or_else(|| ConfigError::invalid(None, "algorithms", "only RS256, RS384 and RS512 can be allowed"))
+                Algorithm::from_jose(a).ok_or_else(|| {
+                    ConfigError::invalid(None, "algorithms", "only RS256, RS384 and RS512 can be allowed")
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let userpools = raw
@@ -605,15 +643,27 @@ fn pool_from_raw(name: String, raw: RawPool) -> Result<UserPool, ConfigError> {
             .into_iter()
             .map(|id| match id {
                 serde_json::Value::String(id) => Ok(id),
-                _ => Err(ConfigError::invalid(pool, "app_client_id", "every app client id must be a string")),
+                _ => Err(ConfigError::invalid(
+                    pool,
+                    "app_client_id",
+                    "every app client id must be a string",
+                )),
             })
             .collect::<Result<_, _>>()?,
-        Some(_) => return Err(ConfigError::invalid(pool, "app_client_id", "must be a string or a list of strings")),
+        Some(_) => {
+            return Err(ConfigError::invalid(
+                pool,
+                "app_client_id",
+                "must be a string or a list of strings",
+            ));
+        }
         None => return Err(ConfigError::invalid(pool, "app_client_id", "is required")),
     };
     let token_use = match raw.token_use.as_deref() {
         None => TokenUse::Any,
-        Some(value) => value.parse().map_err(|p: String| ConfigError::invalid(pool, "token_use", p))?,
+        Some(value) => value
+            .parse()
+            .map_err(|p: String| ConfigError::invalid(pool, "token_use", p))?,
     };
     Ok(UserPool {
         region: required(raw.region, "region")?,
@@ -695,7 +745,16 @@ mod tests {
         .err();
         assert_eq!(err.as_ref().and_then(ConfigError::field), Some("CHECK_EXPIRATION"));
         let err = CognitoSettings::from_env_with(|k| (k == "USERPOOLS").then(|| "[1]".to_owned())).err();
-        assert!(matches!(err, Some(ConfigError::Parse { format: "environment", .. })), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Some(ConfigError::Parse {
+                    format: "environment",
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -718,12 +777,21 @@ mod tests {
                 "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_A/.well-known/jwks.json"
             ]
         );
-        assert_eq!(urls(&pool, Some("http://127.0.0.1:1/env.json"))?, ["http://127.0.0.1:1/env.json"; 2]);
+        assert_eq!(
+            urls(&pool, Some("http://127.0.0.1:1/env.json"))?,
+            ["http://127.0.0.1:1/env.json"; 2]
+        );
         pool.jwks_url = Some("http://127.0.0.1:1/pool.json".into());
-        assert_eq!(urls(&pool, Some("http://127.0.0.1:1/env.json"))?, ["http://127.0.0.1:1/pool.json"; 2]);
+        assert_eq!(
+            urls(&pool, Some("http://127.0.0.1:1/env.json"))?,
+            ["http://127.0.0.1:1/pool.json"; 2]
+        );
         pool.jwks_url = None;
         pool.issuer = Some("http://127.0.0.1:9229/local_1".into());
-        assert_eq!(urls(&pool, None)?, ["http://127.0.0.1:9229/local_1/.well-known/jwks.json"]);
+        assert_eq!(
+            urls(&pool, None)?,
+            ["http://127.0.0.1:9229/local_1/.well-known/jwks.json"]
+        );
         let err = pool.key_sources_with_env(Some("not a url")).err();
         assert_eq!(err.as_ref().and_then(ConfigError::field), Some(KEYS_URL_ENV));
         Ok(())

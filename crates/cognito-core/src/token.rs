@@ -77,7 +77,8 @@ impl<'t> Token<'t> {
     /// Step 2, syntax: three base64url segments, no padding, no whitespace.
     pub fn decode(token: &'t str) -> Result<Self, AuthError> {
         let mut parts = token.splitn(4, '.');
-        let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(malformed("The token does not have exactly three dot-separated parts."));
         };
@@ -301,12 +302,24 @@ mod tests {
         assert_eq!(kind(h("Bearer a b")), Some(ErrorKind::InvalidHeader));
         assert_eq!(kind(h("Bearerabc")), Some(ErrorKind::InvalidHeader));
         assert_eq!(kind(h("Bearer a\tb")), Some(ErrorKind::InvalidHeader));
-        assert_eq!(kind(h(&*format!("Bearer {}", "a".repeat(33)).leak())), Some(ErrorKind::TooLarge));
+        assert_eq!(
+            kind(h(&*format!("Bearer {}", "a".repeat(33)).leak())),
+            Some(ErrorKind::TooLarge)
+        );
         assert_eq!(kind(from_header([], "Bearer", 32)), Some(ErrorKind::MissingToken));
-        assert_eq!(kind(from_header([&b"Bearer a"[..], b"Bearer b"], "Bearer", 32)), Some(ErrorKind::InvalidHeader));
-        assert_eq!(kind(from_header([&[0xff, 0x20][..]], "Bearer", 32)), Some(ErrorKind::InvalidHeader));
+        assert_eq!(
+            kind(from_header([&b"Bearer a"[..], b"Bearer b"], "Bearer", 32)),
+            Some(ErrorKind::InvalidHeader)
+        );
+        assert_eq!(
+            kind(from_header([&[0xff, 0x20][..]], "Bearer", 32)),
+            Some(ErrorKind::InvalidHeader)
+        );
         assert_eq!(from_header([&b"raw.tok.en"[..]], "", 32).ok(), Some("raw.tok.en"));
-        assert_eq!(kind(from_header([&b"Bearer raw"[..]], "", 32)), Some(ErrorKind::InvalidHeader));
+        assert_eq!(
+            kind(from_header([&b"Bearer raw"[..]], "", 32)),
+            Some(ErrorKind::InvalidHeader)
+        );
     }
 
     #[test]

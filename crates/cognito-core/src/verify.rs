@@ -115,7 +115,9 @@ struct Inner {
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verifier").field("pool", &self.0.pool).finish_non_exhaustive()
+        f.debug_struct("Verifier")
+            .field("pool", &self.0.pool)
+            .finish_non_exhaustive()
     }
 }
 
@@ -248,7 +250,12 @@ impl Verifier {
             .ok_or(ErrorKind::UnsupportedAlg)?;
         let kid = header.kid.ok_or(ErrorKind::UnknownKid)?;
         let cache = self.check_claims(&claims)?;
-        Ok(Prechecked { alg, kid, cache, claims })
+        Ok(Prechecked {
+            alg,
+            kid,
+            cache,
+            claims,
+        })
     }
 
     /// Step 4, in order: issuer, token use, client, exp, nbf / iat.
@@ -265,7 +272,10 @@ impl Verifier {
             return Err(ErrorKind::WrongTokenUse.into());
         }
         let client = if token_use == "access" { &c.client_id } else { &c.aud };
-        if !client.as_deref().is_some_and(|id| inner.clients.iter().any(|c| c == id)) {
+        if !client
+            .as_deref()
+            .is_some_and(|id| inner.clients.iter().any(|c| c == id))
+        {
             return Err(ErrorKind::WrongClient.into());
         }
         let now = now_secs();
@@ -292,8 +302,12 @@ impl Verifier {
         keys: &Loaded,
         require: &Require,
     ) -> Result<T, AuthError> {
-        keys.keys
-            .verify(&checked.kid, checked.alg, parsed.signing_input.as_bytes(), &parsed.signature)?;
+        keys.keys.verify(
+            &checked.kid,
+            checked.alg,
+            parsed.signing_input.as_bytes(),
+            &parsed.signature,
+        )?;
         require.check(&checked.claims)?;
         serde_json::from_slice(parsed.payload()).map_err(|_| {
             AuthError::with_message(

@@ -56,7 +56,9 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -124,7 +126,8 @@ impl SigningKey {
             _ => &signature::RSA_PKCS1_SHA256,
         };
         let mut sig = vec![0; self.pair.public_modulus_len()];
-        self.pair.sign(encoding, &SystemRandom::new(), input.as_bytes(), &mut sig)?;
+        self.pair
+            .sign(encoding, &SystemRandom::new(), input.as_bytes(), &mut sig)?;
         Ok(format!("{input}.{}", b64(sig)))
     }
 }

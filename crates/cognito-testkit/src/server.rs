@@ -45,6 +45,7 @@ struct Shared {
     jwks: Mutex<Value>,
     reply: Mutex<Reply>,
     hits: AtomicUsize,
+    huge_completed: AtomicUsize,
 }
 
 /// A JWKS server on an ephemeral port of 127.0.0.1; stops when dropped.
@@ -56,7 +57,9 @@ pub struct JwksServer {
 
 impl std::fmt::Debug for JwksServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwksServer").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("JwksServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -69,6 +72,7 @@ impl JwksServer {
             jwks: Mutex::new(jwks),
             reply: Mutex::new(Reply::Keys),
             hits: AtomicUsize::new(0),
+            huge_completed: AtomicUsize::new(0),
         });
         let state = Arc::clone(&shared);
         let task = tokio::spawn(async move {
@@ -104,6 +108,12 @@ impl JwksServer {
         self.shared.hits.load(Ordering::SeqCst)
     }
 
+    /// How many [`Reply::Huge`] bodies were written to the end: 0 means every client hung up
+    /// early, i.e. enforced its size cap instead of reading everything.
+    pub fn huge_bodies_completed(&self) -> usize {
+        self.shared.huge_completed.load(Ordering::SeqCst)
+    }
+
     /// Serves this JWKS from now on (a key rotation).
     pub fn set_jwks(&self, jwks: Value) {
         *self.shared.jwks.lock().unwrap_or_else(PoisonError::into_inner) = jwks;
@@ -136,7 +146,14 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     }
     shared.hits.fetch_add(1, Ordering::SeqCst);
     let reply = shared.reply.lock().unwrap_or_else(PoisonError::into_inner).clone();
-    let keys = || shared.jwks.lock().unwrap_or_else(PoisonError::into_inner).to_string().into_bytes();
+    let keys = || {
+        shared
+            .jwks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .to_string()
+            .into_bytes()
+    };
     let (status, content_type, body) = match reply {
         Reply::Keys => (200, "application/json", keys()),
         Reply::Delay(delay) => {
@@ -155,7 +172,8 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
             } else {
                 String::new()
             };
-            let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}Connection: close\r\n\r\n");
+            let head =
+                format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}Connection: close\r\n\r\n");
             if stream.write_all(head.as_bytes()).await.is_err() {
                 return;
             }
@@ -168,6 +186,8 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
                 }
                 left -= n;
             }
+            let _ = stream.flush().await;
+            shared.huge_completed.fetch_add(1, Ordering::SeqCst);
             let _ = stream.shutdown().await;
             return;
         }

@@ -1,0 +1,725 @@
+//! SPEC section 3: every rule, one error kind per test, against a real JWKS server on
+//! 127.0.0.1 with real RSA keys and real signed tokens.
+
+mod common;
+
+use cognito_core::{AuthError, CognitoSettings, CognitoToken, ErrorKind, Require, Verifier};
+use cognito_testkit::{
+    JwksServer, Reply, SigningKey, access_claims, aws_issuer, b64, client_credentials_claims, id_claims, jwks, now,
+};
+use common::{CLIENT_A, CLIENT_B, Fixture, POOL_ID, TestResult, kind_of, kind_with};
+use serde_json::json;
+
+// ---- accepted tokens ----------------------------------------------------------------------
+
+#[tokio::test]
+async fn accepts_an_access_token() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    let mut claims = f.access();
+    claims["cognito:groups"] = json!(["admin", "staff"]);
+    let token: CognitoToken = v.verify(&f.sign(&claims)?).await?;
+    assert_eq!(token.username(), Some("alice"));
+    assert_eq!(token.client(), Some(CLIENT_A));
+    assert_eq!(token.token_use, "access");
+    assert!(token.is_access_token());
+    assert_eq!(token.groups, ["admin", "staff"]);
+    assert!(token.has_scope("aws.cognito.signin.user.admin"));
+    assert_eq!(token.iss, f.issuer);
+    assert!(token.exp > now());
+    Ok(())
+}
+
+#[tokio::test]
+async fn accepts_an_id_token() -> TestResult {
+    let f = Fixture::new().await?;
+    let token: CognitoToken = f
+        .verifier("")?
+        .verify(&f.sign(&id_claims(&f.issuer, CLIENT_A))?)
+        .await?;
+    assert_eq!(token.token_use, "id");
+    assert_eq!(token.username(), Some("alice"));
+    assert_eq!(token.client(), Some(CLIENT_A));
+    assert_eq!(token.email.as_deref(), Some("alice@example.com"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn accepts_a_client_credentials_token() -> TestResult {
+    let f = Fixture::new().await?;
+    let claims = client_credentials_claims(&f.issuer, CLIENT_B);
+    let token: CognitoToken = f.verifier("")?.verify(&f.sign(&claims)?).await?;
+    assert_eq!(token.username(), None);
+    assert_eq!(token.sub.as_deref(), Some(CLIENT_B));
+    assert!(token.has_scope("demo/read"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn accepts_every_configured_client_and_only_those() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    for (client, expected) in [
+        (CLIENT_A, None),
+        (CLIENT_B, None),
+        ("client-c", Some(ErrorKind::WrongClient)),
+    ] {
+        let access = f.sign(&access_claims(&f.issuer, client))?;
+        let id = f.sign(&id_claims(&f.issuer, client))?;
+        assert_eq!(kind_of(&v, &access).await, expected, "access token of {client}");
+        assert_eq!(kind_of(&v, &id).await, expected, "id token of {client}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_tokens_are_standard_jwts() -> TestResult {
+    // An independent implementation (jsonwebtoken) accepts what the testkit mints, so the
+    // core and the testkit cannot agree on a private, wrong idea of a JWT.
+    let f = Fixture::new().await?;
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(f.key.jwk())?;
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk)?;
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_issuer(&[&f.issuer]);
+    validation.validate_aud = false;
+    let data = jsonwebtoken::decode::<serde_json::Value>(&f.access_token()?, &key, &validation)?;
+    assert_eq!(data.claims["username"], "alice");
+    Ok(())
+}
+
+#[tokio::test]
+async fn two_pools_each_accept_only_their_own_tokens() -> TestResult {
+    let f = Fixture::new().await?;
+    let us_key = SigningKey::generate("us-key")?;
+    let us_server = JwksServer::start(jwks(&[&us_key])).await?;
+    let yaml = format!(
+        "{}  us:\n    region: us-east-1\n    userpool_id: us-east-1_Two\n    app_client_id: client-us\n    issuer: {}\n    jwks_url: {}\n",
+        f.yaml(""),
+        us_server.issuer("us-east-1_Two"),
+        us_server.jwks_url("us-east-1_Two"),
+    );
+    let settings = CognitoSettings::from_yaml_str(&yaml)?;
+    let main = Verifier::new(&settings)?;
+    let us = Verifier::for_pool(&settings, "us")?;
+    assert_eq!((main.pool(), us.pool()), ("main", "us"));
+    let main_token = f.access_token()?;
+    let us_token = us_key.sign(&access_claims(&us_server.issuer("us-east-1_Two"), "client-us"))?;
+    assert_eq!(kind_of(&main, &main_token).await, None);
+    assert_eq!(kind_of(&us, &us_token).await, None);
+    assert_eq!(kind_of(&main, &us_token).await, Some(ErrorKind::WrongIssuer));
+    assert_eq!(kind_of(&us, &main_token).await, Some(ErrorKind::WrongIssuer));
+    Ok(())
+}
+
+#[tokio::test]
+async fn both_aws_issuer_forms_are_trusted_by_default() -> TestResult {
+    let key = SigningKey::generate("k")?;
+    let server = JwksServer::start(jwks(&[&key])).await?;
+    let settings = CognitoSettings::from_yaml_str(&format!(
+        "userpools:\n  eu:\n    region: eu-west-1\n    userpool_id: {POOL_ID}\n    app_client_id: {CLIENT_A}\n    jwks_url: {}\n",
+        server.base_url() + "/jwks.json"
+    ))?;
+    let v = Verifier::new(&settings)?;
+    let classic = aws_issuer("eu-west-1", POOL_ID);
+    let replicated = format!("https://issuer-cognito-idp.eu-west-1.amazonaws.com/{POOL_ID}");
+    for issuer in [classic, replicated] {
+        assert_eq!(
+            kind_of(&v, &key.sign(&access_claims(&issuer, CLIENT_A))?).await,
+            None,
+            "{issuer}"
+        );
+    }
+    let other = aws_issuer("eu-west-1", "eu-west-1_Other");
+    assert_eq!(
+        kind_of(&v, &key.sign(&access_claims(&other, CLIENT_A))?).await,
+        Some(ErrorKind::WrongIssuer)
+    );
+    // Both issuers share the one overridden URL, so one cache: one fetch.
+    assert_eq!(server.hits(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn leeway_tolerates_skew_in_exp_and_nbf() -> TestResult {
+    let f = Fixture::new().await?;
+    let mut claims = f.access();
+    claims["exp"] = json!(now() - 5);
+    let expired_5s = f.sign(&claims)?;
+    let mut claims = f.access();
+    claims["nbf"] = json!(now() + 5);
+    let early_5s = f.sign(&claims)?;
+    let strict = f.verifier("")?;
+    let lenient = f.verifier("leeway_seconds: 30")?;
+    assert_eq!(kind_of(&strict, &expired_5s).await, Some(ErrorKind::Expired));
+    assert_eq!(kind_of(&strict, &early_5s).await, Some(ErrorKind::NotYetValid));
+    assert_eq!(kind_of(&lenient, &expired_5s).await, None);
+    assert_eq!(kind_of(&lenient, &early_5s).await, None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn check_expiration_false_skips_only_the_exp_comparison() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("check_expiration: false")?;
+    let mut claims = f.access();
+    claims["exp"] = json!(now() - 86_400);
+    assert_eq!(kind_of(&v, &f.sign(&claims)?).await, None);
+    claims.as_object_mut().map(|c| c.remove("exp"));
+    assert_eq!(kind_of(&v, &f.sign(&claims)?).await, Some(ErrorKind::Malformed));
+    let mut claims = f.access();
+    claims["nbf"] = json!(now() + 600);
+    assert_eq!(kind_of(&v, &f.sign(&claims)?).await, Some(ErrorKind::NotYetValid));
+    Ok(())
+}
+
+#[tokio::test]
+async fn fractional_dates_and_unread_claims_of_odd_types_are_fine() -> TestResult {
+    let f = Fixture::new().await?;
+    let mut claims = f.access();
+    claims["exp"] = json!(now() as f64 + 600.5);
+    claims["email_verified"] = json!("true"); // moto's string form: not ours to judge
+    claims["custom:whatever"] = json!({"nested": [1, 2]});
+    let token: CognitoToken = f.verifier("")?.verify(&f.sign(&claims)?).await?;
+    assert_eq!(token.exp, now() + 600);
+    Ok(())
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct TenantClaims {
+    #[serde(flatten)]
+    base: CognitoToken,
+    #[serde(rename = "custom:tenant")]
+    tenant: Option<String>,
+}
+
+#[tokio::test]
+async fn a_custom_claims_type_reads_custom_attributes() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    let mut claims = id_claims(&f.issuer, CLIENT_A);
+    claims["custom:tenant"] = json!("acme");
+    let token: TenantClaims = v.verify(&f.sign(&claims)?).await?;
+    assert_eq!(token.tenant.as_deref(), Some("acme"));
+    assert_eq!(token.base.username(), Some("alice"));
+    let token: TenantClaims = v.verify(&f.access_token()?).await?;
+    assert_eq!(token.tenant, None);
+    // A signed token that does not fit the caller's type is a 401, never a 500.
+    #[derive(Debug, serde::Deserialize)]
+    struct NeedsTenant {
+        #[serde(rename = "custom:tenant")]
+        _tenant: String,
+    }
+    let err = v.verify::<NeedsTenant>(&f.access_token()?).await.err();
+    assert_eq!(err.map(|e| (e.kind(), e.status())), Some((ErrorKind::Malformed, 401)));
+    Ok(())
+}
+
+// ---- one test per error kind (SPEC section 5) ----------------------------------------------
+
+/// The error's HTTP form, as every adapter will send it.
+fn assert_http(err: &AuthError, status: u16, challenge: Option<&str>) {
+    assert_eq!(err.status(), status);
+    match challenge {
+        Some(prefix) => assert!(
+            err.www_authenticate().is_some_and(|c| c.starts_with(prefix)),
+            "{:?} does not start with {prefix}",
+            err.www_authenticate()
+        ),
+        None => assert_eq!(err.www_authenticate(), None),
+    }
+    let body: serde_json::Value = serde_json::from_str(&err.body()).unwrap_or_default();
+    assert_eq!(body["error"], err.kind().as_str());
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+async fn header_error(v: &Verifier, value: &[u8]) -> Option<AuthError> {
+    v.authenticate::<CognitoToken>([value], &Require::NONE).await.err()
+}
+
+#[tokio::test]
+async fn missing_token() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    for err in [
+        v.authenticate::<CognitoToken>(std::iter::empty(), &Require::NONE)
+            .await
+            .err(),
+        header_error(&v, b"").await,
+        header_error(&v, b"   ").await,
+    ] {
+        let err = err.ok_or("accepted")?;
+        assert_eq!(err.kind(), ErrorKind::MissingToken);
+        assert_eq!(err.www_authenticate().as_deref(), Some("Bearer"));
+        assert_http(&err, 401, Some("Bearer"));
+    }
+    // Optional authentication: absent or empty is anonymous...
+    let none: Option<CognitoToken> = v.authenticate_optional(std::iter::empty(), &Require::NONE).await?;
+    assert!(none.is_none());
+    let none: Option<CognitoToken> = v.authenticate_optional([&b""[..]], &Require::NONE).await?;
+    assert!(none.is_none());
+    // ...but a bad token never is.
+    let err = v
+        .authenticate_optional::<CognitoToken>([&b"Bearer x.y.z"[..]], &Require::NONE)
+        .await
+        .err();
+    assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::Malformed));
+    let ok: Option<CognitoToken> = v
+        .authenticate_optional([format!("Bearer {}", f.access_token()?).as_bytes()], &Require::NONE)
+        .await?;
+    assert!(ok.is_some());
+    Ok(())
+}
+
+#[tokio::test]
+async fn invalid_header() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    let token = f.access_token()?;
+    for value in [
+        format!("Basic {token}"),
+        "Bearer".to_owned(),
+        format!("Bearer {token} extra"),
+        token.clone(),
+        format!("Bearer\t{token}"),
+    ] {
+        let err = header_error(&v, value.as_bytes()).await.ok_or("accepted")?;
+        assert_eq!(err.kind(), ErrorKind::InvalidHeader, "{value}");
+        assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
+    }
+    let twice = v
+        .authenticate::<CognitoToken>(
+            [
+                format!("Bearer {token}").as_bytes(),
+                format!("Bearer {token}").as_bytes(),
+            ],
+            &Require::NONE,
+        )
+        .await
+        .err();
+    assert_eq!(twice.map(|e| e.kind()), Some(ErrorKind::InvalidHeader));
+    // RFC 7235: the scheme is case-insensitive and any number of spaces may follow it.
+    for value in [format!("bearer {token}"), format!("BEARER    {token}")] {
+        assert!(header_error(&v, value.as_bytes()).await.is_none(), "{value}");
+    }
+    // An empty prefix takes the raw token; a space in it is then invalid.
+    let raw = f.verifier("jwt_header_prefix: ''")?;
+    assert!(header_error(&raw, token.as_bytes()).await.is_none());
+    let err = header_error(&raw, format!("Bearer {token}").as_bytes()).await;
+    assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::InvalidHeader));
+    // A custom scheme replaces Bearer in the header, but the challenge stays Bearer.
+    let custom = f.verifier("jwt_header_prefix: JWT\njwt_header_name: X-Auth")?;
+    assert_eq!(custom.header_name(), "X-Auth");
+    assert!(header_error(&custom, format!("jwt {token}").as_bytes()).await.is_none());
+    let err = header_error(&custom, format!("Bearer {token}").as_bytes())
+        .await
+        .ok_or("accepted")?;
+    assert!(err.www_authenticate().is_some_and(|c| c.starts_with("Bearer error=")));
+    Ok(())
+}
+
+#[tokio::test]
+async fn too_large() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("max_token_bytes: 2000")?;
+    let mut claims = f.access();
+    claims["padding"] = json!("x".repeat(2000));
+    let big = f.sign(&claims)?;
+    let err = header_error(&v, format!("Bearer {big}").as_bytes())
+        .await
+        .ok_or("accepted")?;
+    assert_eq!(err.kind(), ErrorKind::TooLarge);
+    assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
+    assert_eq!(kind_of(&v, &big).await, Some(ErrorKind::TooLarge));
+    assert_eq!(kind_of(&v, &f.access_token()?).await, None);
+    assert_eq!(f.server.hits(), 1, "the oversized token caused no fetch");
+    Ok(())
+}
+
+#[tokio::test]
+async fn malformed() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    let good = f.access_token()?;
+    let header = r#"{"kid":"key-1","alg":"RS256"}"#;
+    let claims = f.access().to_string();
+    let dup_claims = claims.replacen('{', r#"{"iss":"https://evil.example","#, 1);
+    let mut no_exp = f.access();
+    no_exp.as_object_mut().map(|c| c.remove("exp"));
+    let mut groups_string = f.access();
+    groups_string["cognito:groups"] = json!("admin");
+    let mut exp_string = f.access();
+    exp_string["exp"] = json!((now() + 60).to_string());
+    let mut aud_list = id_claims(&f.issuer, CLIENT_A);
+    aud_list["aud"] = json!([CLIENT_A]);
+    let bad = [
+        "".to_owned(),
+        "abc".to_owned(),
+        format!("{good}.extra"),
+        format!("{good}="),
+        good.replacen('.', ". ", 1),
+        format!("{}.{}.{}", b64("not json"), b64(&claims), "sig"),
+        format!("{}.{}.{}", b64("[]"), b64(&claims), "sig"),
+        f.key
+            .sign_parts("RS256", r#"{"kid":"key-1","alg":"RS256","kid":"key-2"}"#, &claims)?,
+        f.key.sign_parts("RS256", header, &dup_claims)?,
+        f.key.sign_parts("RS256", r#"{"kid":7,"alg":"RS256"}"#, &claims)?,
+        f.key
+            .sign_parts("RS256", r#"{"kid":"key-1","alg":"RS256","crit":["exp"]}"#, &claims)?,
+        f.key.sign_parts("RS256", header, "[1,2]")?,
+        f.sign(&no_exp)?,
+        f.sign(&groups_string)?,
+        f.sign(&exp_string)?,
+        f.sign(&aud_list)?,
+    ];
+    for token in &bad {
+        let err = v.verify::<CognitoToken>(token).await.err().ok_or("accepted")?;
+        assert_eq!(err.kind(), ErrorKind::Malformed, "{token}");
+        assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
+    }
+    assert_eq!(f.server.hits(), 0, "malformed tokens caused no fetch");
+    Ok(())
+}
+
+#[tokio::test]
+async fn unsupported_alg() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    let claims = f.access();
+    let none_empty_sig = format!(
+        "{}.{}.",
+        b64(r#"{"alg":"none","kid":"key-1"}"#),
+        b64(claims.to_string())
+    );
+    let mut tokens = vec![none_empty_sig];
+    for alg in ["none", "HS256", "PS256", "ES256", "RS384", "rs256"] {
+        tokens.push(f.key.sign_with_header(&json!({"alg": alg, "kid": "key-1"}), &claims)?);
+    }
+    for token in &tokens {
+        let err = v.verify::<CognitoToken>(token).await.err().ok_or("accepted")?;
+        assert_eq!(err.kind(), ErrorKind::UnsupportedAlg, "{token}");
+        assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
+    }
+    // RS384 is accepted once allowed (by a JWK that does not pin RS256).
+    let mut unpinned = f.key.jwk();
+    unpinned.as_object_mut().map(|k| k.remove("alg"));
+    f.server.set_jwks(json!({ "keys": [unpinned] }));
+    let rs384 = f.verifier("algorithms: [RS256, RS384]")?;
+    let token = f
+        .key
+        .sign_with_header(&json!({"alg": "RS384", "kid": "key-1"}), &claims)?;
+    assert_eq!(kind_of(&rs384, &token).await, None);
+    assert_eq!(f.server.hits(), 1, "only the allowed token fetched keys");
+    Ok(())
+}
+
+#[tokio::test]
+async fn wrong_issuer() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    for iss in [
+        json!("https://evil.example/eu-west-1_Test1"),
+        json!(format!("{}/", f.issuer)),
+        json!(null),
+    ] {
+        let mut claims = f.access();
+        claims["iss"] = iss.clone();
+        if iss.is_null() {
+            claims.as_object_mut().map(|c| c.remove("iss"));
+        }
+        let err = v
+            .verify::<CognitoToken>(&f.sign(&claims)?)
+            .await
+            .err()
+            .ok_or("accepted")?;
+        assert_eq!(err.kind(), ErrorKind::WrongIssuer, "{iss}");
+        assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
+    }
+    assert_eq!(f.server.hits(), 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn wrong_token_use() -> TestResult {
+    let f = Fixture::new().await?;
+    let any = f.verifier("")?;
+    let mut foo = f.access();
+    foo["token_use"] = json!("foo");
+    let mut absent = f.access();
+    absent.as_object_mut().map(|c| c.remove("token_use"));
+    for claims in [foo, absent] {
+        let err = any
+            .verify::<CognitoToken>(&f.sign(&claims)?)
+            .await
+            .err()
+            .ok_or("accepted")?;
+        assert_eq!(err.kind(), ErrorKind::WrongTokenUse);
+        assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
+    }
+    let access_only = Verifier::new(&CognitoSettings::from_yaml_str(
+        &f.yaml("").replace("issuer:", "token_use: access\n    issuer:"),
+    )?)?;
+    let id_only = Verifier::new(&CognitoSettings::from_yaml_str(
+        &f.yaml("").replace("issuer:", "token_use: id\n    issuer:"),
+    )?)?;
+    let access = f.access_token()?;
+    let id = f.sign(&id_claims(&f.issuer, CLIENT_A))?;
+    assert_eq!(kind_of(&access_only, &access).await, None);
+    assert_eq!(kind_of(&access_only, &id).await, Some(ErrorKind::WrongTokenUse));
+    assert_eq!(kind_of(&id_only, &id).await, None);
+    assert_eq!(kind_of(&id_only, &access).await, Some(ErrorKind::WrongTokenUse));
+    Ok(())
+}
+
+#[tokio::test]
+async fn wrong_client() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    // Access tokens are judged by client_id only, ID tokens by aud only.
+    let mut access_with_aud = access_claims(&f.issuer, "other");
+    access_with_aud["aud"] = json!(CLIENT_A);
+    let mut id_with_client_id = id_claims(&f.issuer, "other");
+    id_with_client_id["client_id"] = json!(CLIENT_A);
+    let mut no_client = f.access();
+    no_client.as_object_mut().map(|c| c.remove("client_id"));
+    for claims in [access_with_aud, id_with_client_id, no_client] {
+        let err = v
+            .verify::<CognitoToken>(&f.sign(&claims)?)
+            .await
+            .err()
+            .ok_or("accepted")?;
+        assert_eq!(err.kind(), ErrorKind::WrongClient, "{claims}");
+        assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
+    }
+    assert_eq!(f.server.hits(), 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn expired() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    for exp in [now() - 1, now(), 0] {
+        let mut claims = f.access();
+        claims["exp"] = json!(exp);
+        let err = v
+            .verify::<CognitoToken>(&f.sign(&claims)?)
+            .await
+            .err()
+            .ok_or("accepted")?;
+        assert_eq!(err.kind(), ErrorKind::Expired);
+        assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
+    }
+    assert_eq!(f.server.hits(), 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn not_yet_valid() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    let mut nbf = f.access();
+    nbf["nbf"] = json!(now() + 120);
+    let mut iat = f.access();
+    iat["iat"] = json!(now() + 3600);
+    for claims in [nbf, iat] {
+        let err = v
+            .verify::<CognitoToken>(&f.sign(&claims)?)
+            .await
+            .err()
+            .ok_or("accepted")?;
+        assert_eq!(err.kind(), ErrorKind::NotYetValid);
+        assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
+    }
+    // iat a little ahead (ordinary skew) is fine.
+    let mut skewed = f.access();
+    skewed["iat"] = json!(now() + 30);
+    assert_eq!(kind_of(&v, &f.sign(&skewed)?).await, None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn unknown_kid() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    let stranger = SigningKey::generate("key-unknown")?;
+    let no_kid = f.key.sign_with_header(&json!({"alg": "RS256"}), &f.access())?;
+    for token in [stranger.sign(&f.access())?, no_kid] {
+        let err = v.verify::<CognitoToken>(&token).await.err().ok_or("accepted")?;
+        assert_eq!(err.kind(), ErrorKind::UnknownKid);
+        assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn invalid_jwk() -> TestResult {
+    let f = Fixture::new().await?;
+    let mut small = f.key.jwk();
+    small["kid"] = json!("small");
+    small["n"] = json!(b64([0xC3u8; 128])); // 1024 bits
+    let mut encryption = f.key.jwk();
+    encryption["kid"] = json!("enc");
+    encryption["use"] = json!("enc");
+    let mut rs512 = f.key.jwk();
+    rs512["kid"] = json!("rs512");
+    rs512["alg"] = json!("RS512");
+    let oct = json!({"kty": "oct", "kid": "oct", "k": b64("secret-secret-secret")});
+    let ec = json!({"kty": "EC", "kid": "ec", "crv": "P-256", "x": b64([1u8; 32]), "y": b64([2u8; 32])});
+    let dup_a = f.key.jwk();
+    let mut dup = f.key.jwk();
+    dup["kid"] = json!("dup");
+    let dup_b = dup.clone();
+    f.server
+        .set_jwks(json!({"keys": [dup_a, small, encryption, rs512, oct, ec, dup, dup_b]}));
+    let v = f.verifier("")?;
+    assert_eq!(kind_of(&v, &f.access_token()?).await, None, "the good key still works");
+    for kid in ["small", "enc", "rs512", "oct", "ec", "dup"] {
+        let token = f
+            .key
+            .sign_with_header(&json!({"alg": "RS256", "kid": kid}), &f.access())?;
+        let err = v.verify::<CognitoToken>(&token).await.err().ok_or("accepted")?;
+        assert_eq!(err.kind(), ErrorKind::InvalidJwk, "{kid}");
+        assert!(err.detail().is_some(), "the operator learns why");
+        assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_signature() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    let impostor = SigningKey::generate("key-1")?; // same kid, other key
+    let good = f.access_token()?;
+    let (head, sig) = good.rsplit_once('.').ok_or("no dot")?;
+    let mut other_claims = f.access();
+    other_claims["username"] = json!("mallory");
+    let other = f.sign(&other_claims)?;
+    let other_payload = other.split('.').nth(1).ok_or("no payload")?;
+    let header_part = good.split('.').next().ok_or("no header")?;
+    let swapped = format!("{header_part}.{other_payload}");
+    for token in [
+        impostor.sign(&f.access())?,
+        format!("{swapped}.{sig}"),
+        format!("{head}."),
+        format!("{head}.{}", b64([0u8; 256])),
+        format!("{head}.{}", b64([7u8; 10])),
+    ] {
+        let err = v.verify::<CognitoToken>(&token).await.err().ok_or("accepted")?;
+        assert_eq!(err.kind(), ErrorKind::BadSignature, "{token}");
+        assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
+    }
+    assert_eq!(kind_of(&v, &good).await, None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn forbidden_group() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    let admins = Require::NONE.any_group(["admin", "ops"]);
+    let mut claims = f.access();
+    claims["cognito:groups"] = json!(["staff"]);
+    let staff = f.sign(&claims)?;
+    claims["cognito:groups"] = json!(["staff", "ops"]);
+    let ops = f.sign(&claims)?;
+    let err = v
+        .verify_with::<CognitoToken>(&staff, &admins)
+        .await
+        .err()
+        .ok_or("accepted")?;
+    assert_eq!(err.kind(), ErrorKind::ForbiddenGroup);
+    assert_http(&err, 403, Some("Bearer error=\"insufficient_scope\""));
+    assert_eq!(
+        kind_with(&v, &f.access_token()?, &admins).await,
+        Some(ErrorKind::ForbiddenGroup)
+    );
+    assert_eq!(kind_with(&v, &ops, &admins).await, None);
+    // Authorization comes after authentication: a forged admin token is a 401.
+    let forged = SigningKey::generate("key-1")?.sign(&claims)?;
+    assert_eq!(kind_with(&v, &forged, &admins).await, Some(ErrorKind::BadSignature));
+    Ok(())
+}
+
+#[tokio::test]
+async fn forbidden_scope() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    let readers = Require::NONE.any_scope(["demo/read"]);
+    let mut claims = f.access();
+    claims["scope"] = json!("openid demo/readwrite");
+    let err = v
+        .verify_with::<CognitoToken>(&f.sign(&claims)?, &readers)
+        .await
+        .err()
+        .ok_or("accepted")?;
+    assert_eq!(err.kind(), ErrorKind::ForbiddenScope);
+    assert_http(&err, 403, Some("Bearer error=\"insufficient_scope\""));
+    claims["scope"] = json!("openid demo/read");
+    assert_eq!(kind_with(&v, &f.sign(&claims)?, &readers).await, None);
+    let both = Require::NONE.any_group(["admin"]).any_scope(["demo/read"]);
+    assert_eq!(
+        kind_with(&v, &f.sign(&claims)?, &both).await,
+        Some(ErrorKind::ForbiddenGroup)
+    );
+    claims["cognito:groups"] = json!(["admin"]);
+    assert_eq!(kind_with(&v, &f.sign(&claims)?, &both).await, None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn jwks_unavailable() -> TestResult {
+    let f = Fixture::new().await?;
+    f.server.set_reply(Reply::Status(500));
+    let v = f.verifier("")?;
+    let err = v
+        .verify::<CognitoToken>(&f.access_token()?)
+        .await
+        .err()
+        .ok_or("accepted")?;
+    assert_eq!(err.kind(), ErrorKind::JwksUnavailable);
+    assert_http(&err, 503, None);
+    assert!(err.retry_after_secs().is_some_and(|s| s >= 1));
+    assert!(err.headers().iter().any(|(name, _)| *name == "Retry-After"));
+    assert!(err.detail().is_some_and(|d| d.contains("500")), "{:?}", err.detail());
+    assert!(!err.body().contains("500"), "upstream details stay out of the response");
+    Ok(())
+}
+
+#[test]
+fn every_kind_has_a_distinct_stable_name() {
+    let names: std::collections::HashSet<_> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(names.len(), 16);
+    for kind in ErrorKind::ALL {
+        assert!(kind.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+        let expected = match kind {
+            ErrorKind::ForbiddenGroup | ErrorKind::ForbiddenScope => 403,
+            ErrorKind::JwksUnavailable => 503,
+            _ => 401,
+        };
+        assert_eq!(kind.status(), expected);
+    }
+}
+
+#[tokio::test]
+async fn verify_cached_never_does_io() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    let token = f.access_token()?;
+    let cold = v
+        .verify_cached::<CognitoToken>(&token, &Require::NONE)
+        .err()
+        .map(|e| e.kind());
+    assert_eq!(cold, Some(ErrorKind::JwksUnavailable));
+    assert_eq!(f.server.hits(), 0);
+    assert_eq!(v.prefetch().await?, 1);
+    let _: CognitoToken = v.verify_cached(&token, &Require::NONE)?;
+    let stranger = SigningKey::generate("nope")?.sign(&f.access())?;
+    let miss = v
+        .verify_cached::<CognitoToken>(&stranger, &Require::NONE)
+        .err()
+        .map(|e| e.kind());
+    assert_eq!(miss, Some(ErrorKind::UnknownKid));
+    assert_eq!(f.server.hits(), 1);
+    Ok(())
+}
