@@ -269,6 +269,57 @@ impl From<ErrorKind> for AuthError {
     }
 }
 
+/// Why an adapter refused a request: an [`AuthError`], or a route that names a user pool the
+/// settings do not have (a deployment mistake, answered with a 500 that reveals nothing).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The token was missing, invalid, or lacks a required group or scope.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The route's policy names this pool, which is not configured.
+    #[error("the route's policy names user pool {0:?}, which is not configured")]
+    UnknownPool(&'static str),
+}
+
+impl Rejection {
+    /// The authentication error kind, if this is one.
+    pub fn kind(&self) -> Option<ErrorKind> {
+        match self {
+            Rejection::Auth(e) => Some(e.kind()),
+            Rejection::UnknownPool(_) => None,
+        }
+    }
+
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        match self {
+            Rejection::Auth(e) => e.status(),
+            Rejection::UnknownPool(_) => 500,
+        }
+    }
+
+    /// The headers to send (see [`AuthError::headers`]).
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Rejection::Auth(e) => e.headers(),
+            Rejection::UnknownPool(_) => Vec::new(),
+        }
+    }
+
+    /// The JSON body (see [`AuthError::body`]).
+    pub fn body(&self) -> String {
+        match self {
+            Rejection::Auth(e) => e.body(),
+            Rejection::UnknownPool(_) => serde_json::json!({
+                "error": "server_misconfigured",
+                "message": "This route's authentication is not configured on the server.",
+            })
+            .to_string(),
+        }
+    }
+}
+
 /// Settings that cannot work, reported when they are loaded (never a panic).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -3,14 +3,16 @@
 //! Verifies AWS Cognito user-pool JWTs: the signature against the pool's JWKS, then issuer,
 //! expiry, token use, app client, groups and scopes. No web framework here: the
 //! `cognito-axum`, `cognito-actix` and `cognito-rocket` adapters translate [`AuthError`] into
-//! responses, and everything they need ([`Verifier::authenticate`], [`AuthError::status`],
-//! [`AuthError::headers`], [`AuthError::body`]) lives in this crate.
+//! responses, and everything they need ([`CognitoAuth::authenticate`], [`Rejection::status`],
+//! [`Rejection::headers`], [`Rejection::body`]) lives in this crate.
 //!
 //! - [`CognitoSettings`]: YAML, JSON, env, or a field of your own config (serde).
 //! - [`Verifier`]: one per pool, cheap to clone; JWKS fetched once per URL, cached,
 //!   refreshed in the background, served stale while the source is down.
+//! - [`CognitoAuth`]: every pool's verifier, for web-app state; [`Policy`] names a route's pool
+//!   and its [`Require`]d groups / scopes.
 //! - [`CognitoToken`] or any `Deserialize` type of yours for the claims.
-//! - [`AuthError`] / [`ErrorKind`]: one stable error model with its HTTP mapping.
+//! - [`AuthError`] / [`ErrorKind`] / [`Rejection`]: one stable error model with its HTTP mapping.
 //!
 //! ```
 //! use cognito_core::{CognitoSettings, CognitoToken, ErrorKind, Require, Verifier};
@@ -29,7 +31,7 @@
 //!
 //! // A request without the header: 401 with a bare `Bearer` challenge.
 //! let err = verifier
-//!     .authenticate::<CognitoToken>(std::iter::empty(), &Require::NONE)
+//!     .authenticate::<CognitoToken>(std::iter::empty(), Require::NONE)
 //!     .await
 //!     .unwrap_err();
 //! assert_eq!(err.kind(), ErrorKind::MissingToken);
@@ -46,11 +48,13 @@
 mod claims;
 mod error;
 mod jwks;
+mod policy;
 mod settings;
 mod token;
 mod verify;
 
 pub use claims::{CognitoToken, numeric_date};
-pub use error::{AuthError, ConfigError, ErrorKind};
+pub use error::{AuthError, ConfigError, ErrorKind, Rejection};
+pub use policy::{AnyUser, Policy, Require};
 pub use settings::{Algorithm, CognitoSettings, JwksSettings, KEYS_URL_ENV, KeySource, TokenUse, UserPool};
-pub use verify::{PoolStatus, Require, Verifier, prefetch};
+pub use verify::{CognitoAuth, PoolStatus, Verifier};

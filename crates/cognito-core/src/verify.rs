@@ -7,60 +7,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
 
-use crate::error::{AuthError, ConfigError, ErrorKind};
+use crate::error::{AuthError, ConfigError, ErrorKind, Rejection};
 use crate::jwks::{JwksCache, Loaded, Miss};
+use crate::policy::{Policy, Require};
 use crate::settings::{Algorithm, CognitoSettings, TokenUse, UserPool};
 use crate::token::{self, ClaimsView, Token};
 
 /// `iat` may lie this far past now + leeway before the token counts as minted in the future.
 const IAT_GRACE_SECS: f64 = 60.0;
 
-/// What a route requires beyond a valid token (SPEC section 3 step 7): at least one of the
-/// groups, if any are named, and at least one of the scopes, if any are named.
-///
-/// ```
-/// use cognito_core::Require;
-/// let admins = Require::NONE.any_group(["admin", "ops"]);
-/// let readers = Require::NONE.any_scope(["demo/read"]);
-/// # let _ = (admins, readers);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Require {
-    groups: Vec<String>,
-    scopes: Vec<String>,
-}
-
-impl Require {
-    /// No requirement: any valid token.
-    pub const NONE: Require = Require {
-        groups: Vec::new(),
-        scopes: Vec::new(),
-    };
-
-    /// Also require membership of at least one of these groups (`cognito:groups`).
-    pub fn any_group(mut self, groups: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.groups.extend(groups.into_iter().map(Into::into));
-        self
-    }
-
-    /// Also require at least one of these scopes (`scope`, exact match).
-    pub fn any_scope(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.scopes.extend(scopes.into_iter().map(Into::into));
-        self
-    }
-
-    fn check(&self, claims: &ClaimsView<'_>) -> Result<(), AuthError> {
-        if !self.groups.is_empty() && !claims.groups.iter().any(|g| self.groups.iter().any(|r| **g == **r)) {
-            return Err(ErrorKind::ForbiddenGroup.into());
-        }
-        if !self.scopes.is_empty() && !claims.scopes().any(|s| self.scopes.iter().any(|r| s == r)) {
-            return Err(ErrorKind::ForbiddenScope.into());
-        }
-        Ok(())
-    }
-}
-
-/// The outcome of loading one pool's keys (see [`prefetch`]).
+/// The outcome of loading one pool's keys (see [`CognitoAuth::prefetch`]).
 #[derive(Debug)]
 pub struct PoolStatus {
     /// The pool's name.
@@ -69,30 +25,16 @@ pub struct PoolStatus {
     pub result: Result<usize, AuthError>,
 }
 
-/// Loads the keys of every pool now, so the first requests pay no fetch; reports per pool.
-/// Failures are reported, not fatal: verifiers keep retrying with backoff.
-pub async fn prefetch(settings: &CognitoSettings) -> Result<Vec<PoolStatus>, ConfigError> {
-    let mut report = Vec::with_capacity(settings.userpools.len());
-    for pool in &settings.userpools {
-        let verifier = Verifier::for_pool(settings, &pool.name)?;
-        report.push(PoolStatus {
-            pool: pool.name.clone(),
-            result: verifier.prefetch().await,
-        });
-    }
-    Ok(report)
-}
-
 /// Verifies the tokens of one user pool. Cheap to clone into web-app state; every clone, and
 /// every verifier of any pool with the same JWKS URL, shares one key cache.
 ///
 /// ```no_run
-/// use cognito_core::{CognitoSettings, CognitoToken, Verifier};
+/// use cognito_core::{CognitoSettings, CognitoToken, Require, Verifier};
 /// # async fn run(authorization_header: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
 /// let settings = CognitoSettings::from_yaml("cognito.yaml")?;
 /// let cognito_eu = Verifier::new(&settings)?;              // the first (default) pool
 /// let cognito_us = Verifier::for_pool(&settings, "us")?;   // a named pool
-/// let token: CognitoToken = cognito_eu.authenticate([authorization_header], &Default::default()).await?;
+/// let token: CognitoToken = cognito_eu.authenticate([authorization_header], Require::NONE).await?;
 /// println!("hello {:?}", token.username());
 /// # let _ = cognito_us; Ok(()) }
 /// ```
@@ -180,7 +122,7 @@ impl Verifier {
     pub async fn authenticate<'h, T: DeserializeOwned>(
         &self,
         header_values: impl IntoIterator<Item = &'h [u8]>,
-        require: &Require,
+        require: Require<'_>,
     ) -> Result<T, AuthError> {
         let token = token::from_header(header_values, &self.0.header_prefix, self.0.max_token_bytes)?;
         self.verify_with(token, require).await
@@ -191,7 +133,7 @@ impl Verifier {
     pub async fn authenticate_optional<'h, T: DeserializeOwned>(
         &self,
         header_values: impl IntoIterator<Item = &'h [u8]>,
-        require: &Require,
+        require: Require<'_>,
     ) -> Result<Option<T>, AuthError> {
         match token::from_header(header_values, &self.0.header_prefix, self.0.max_token_bytes) {
             Ok(token) => self.verify_with(token, require).await.map(Some),
@@ -202,11 +144,11 @@ impl Verifier {
 
     /// Verifies a bare token (no header, no scheme).
     pub async fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, AuthError> {
-        self.verify_with(token, &Require::NONE).await
+        self.verify_with(token, Require::NONE).await
     }
 
     /// Verifies a bare token and the route's requirements.
-    pub async fn verify_with<T: DeserializeOwned>(&self, token: &str, require: &Require) -> Result<T, AuthError> {
+    pub async fn verify_with<T: DeserializeOwned>(&self, token: &str, require: Require<'_>) -> Result<T, AuthError> {
         token::check_size(token, self.0.max_token_bytes)?;
         let parsed = Token::decode(token)?;
         let checked = self.precheck(&parsed)?;
@@ -217,7 +159,7 @@ impl Verifier {
     /// Like [`Verifier::verify_with`] but never does I/O: if the key is not cached, the answer
     /// is `unknown_kid` (keys cached, kid not among them) or `jwks_unavailable` (no keys yet;
     /// call [`Verifier::prefetch`] first).
-    pub fn verify_cached<T: DeserializeOwned>(&self, token: &str, require: &Require) -> Result<T, AuthError> {
+    pub fn verify_cached<T: DeserializeOwned>(&self, token: &str, require: Require<'_>) -> Result<T, AuthError> {
         token::check_size(token, self.0.max_token_bytes)?;
         let parsed = Token::decode(token)?;
         let checked = self.precheck(&parsed)?;
@@ -300,7 +242,7 @@ impl Verifier {
         parsed: &Token<'_>,
         checked: &Prechecked<'_>,
         keys: &Loaded,
-        require: &Require,
+        require: Require<'_>,
     ) -> Result<T, AuthError> {
         keys.keys.verify(
             &checked.kid,
@@ -308,7 +250,7 @@ impl Verifier {
             parsed.signing_input.as_bytes(),
             &parsed.signature,
         )?;
-        require.check(&checked.claims)?;
+        require.check(&checked.claims.groups, checked.claims.scopes())?;
         serde_json::from_slice(parsed.payload()).map_err(|_| {
             AuthError::with_message(
                 ErrorKind::Malformed,
@@ -322,4 +264,106 @@ fn now_secs() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Every pool of one settings value, each with its verifier: what web apps keep in their state
+/// and what the framework adapters read. Cheap to clone.
+///
+/// ```
+/// use cognito_core::{CognitoAuth, CognitoSettings};
+/// let settings = CognitoSettings::from_yaml_str(r#"
+/// userpools:
+///   eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a}
+///   us: {region: us-east-1, userpool_id: us-east-1_B, app_client_id: b}
+/// "#)?;
+/// let auth = CognitoAuth::new(&settings)?;
+/// assert_eq!(auth.default_pool().pool(), "eu");
+/// assert_eq!(auth.pool("us").map(|v| v.pool()), Some("us"));
+/// assert!(auth.pool("moon").is_none());
+/// # Ok::<(), cognito_core::ConfigError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct CognitoAuth {
+    default: Verifier,
+    all: Arc<[Verifier]>,
+}
+
+impl CognitoAuth {
+    /// Verifiers for every pool of `settings` (validated), in settings order.
+    pub fn new(settings: &CognitoSettings) -> Result<Self, ConfigError> {
+        settings.validate()?;
+        let verifiers = settings
+            .userpools
+            .iter()
+            .map(|pool| Verifier::from_pool(settings, pool))
+            .collect::<Result<Vec<_>, _>>()?;
+        let default = verifiers
+            .first()
+            .cloned()
+            .ok_or_else(|| ConfigError::invalid(None, "userpools", "at least one pool is required"))?;
+        Ok(CognitoAuth {
+            default,
+            all: verifiers.into(),
+        })
+    }
+
+    /// The default (first) pool's verifier.
+    pub fn default_pool(&self) -> &Verifier {
+        &self.default
+    }
+
+    /// The verifier of the pool named `name`.
+    pub fn pool(&self, name: &str) -> Option<&Verifier> {
+        self.all.iter().find(|v| v.pool() == name)
+    }
+
+    /// Every pool's verifier, in settings order.
+    pub fn pools(&self) -> impl Iterator<Item = &Verifier> {
+        self.all.iter()
+    }
+
+    /// The header tokens are read from (the same for every pool).
+    pub fn header_name(&self) -> &str {
+        self.default_pool().header_name()
+    }
+
+    /// Loads every pool's keys now, so the first requests pay no fetch; reports per pool.
+    /// Failures are reported, not fatal: verification keeps retrying with backoff.
+    pub async fn prefetch(&self) -> Vec<PoolStatus> {
+        let mut report = Vec::with_capacity(self.all.len());
+        for verifier in self.all.iter() {
+            report.push(PoolStatus {
+                pool: verifier.pool().to_owned(),
+                result: verifier.prefetch().await,
+            });
+        }
+        report
+    }
+
+    fn for_policy<P: Policy>(&self) -> Result<&Verifier, Rejection> {
+        match P::POOL {
+            None => Ok(self.default_pool()),
+            Some(name) => self.pool(name).ok_or(Rejection::UnknownPool(name)),
+        }
+    }
+
+    /// Required authentication for a route with policy `P` (its pool and requirements): what
+    /// every adapter's required extractor calls with the header's values.
+    pub async fn authenticate<'h, T: DeserializeOwned, P: Policy>(
+        &self,
+        header_values: impl IntoIterator<Item = &'h [u8]>,
+    ) -> Result<T, Rejection> {
+        let verifier = self.for_policy::<P>()?;
+        Ok(verifier.authenticate(header_values, P::REQUIRE).await?)
+    }
+
+    /// Optional authentication for a route with policy `P`: `None` only when the header is
+    /// absent or empty.
+    pub async fn authenticate_optional<'h, T: DeserializeOwned, P: Policy>(
+        &self,
+        header_values: impl IntoIterator<Item = &'h [u8]>,
+    ) -> Result<Option<T>, Rejection> {
+        let verifier = self.for_policy::<P>()?;
+        Ok(verifier.authenticate_optional(header_values, P::REQUIRE).await?)
+    }
 }

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use cognito_core::{CognitoSettings, CognitoToken, ErrorKind, Verifier, prefetch};
+use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, ErrorKind, Verifier};
 use cognito_testkit::{JwksServer, Reply, SigningKey, jwks};
 use common::{Fixture, TestResult, kind_of};
 use serde_json::json;
@@ -303,7 +303,9 @@ async fn prefetch_reports_per_pool() -> TestResult {
         f.yaml(""),
         down.base_url()
     );
-    let report = prefetch(&CognitoSettings::from_yaml_str(&yaml)?).await?;
+    let report = CognitoAuth::new(&CognitoSettings::from_yaml_str(&yaml)?)?
+        .prefetch()
+        .await;
     assert_eq!(report.len(), 2);
     assert_eq!(
         (report[0].pool.as_str(), report[0].result.as_ref().ok()),

@@ -233,7 +233,7 @@ fn assert_http(err: &AuthError, status: u16, challenge: Option<&str>) {
 }
 
 async fn header_error(v: &Verifier, value: &[u8]) -> Option<AuthError> {
-    v.authenticate::<CognitoToken>([value], &Require::NONE).await.err()
+    v.authenticate::<CognitoToken>([value], Require::NONE).await.err()
 }
 
 #[tokio::test]
@@ -241,7 +241,7 @@ async fn missing_token() -> TestResult {
     let f = Fixture::new().await?;
     let v = f.verifier("")?;
     for err in [
-        v.authenticate::<CognitoToken>(std::iter::empty(), &Require::NONE)
+        v.authenticate::<CognitoToken>(std::iter::empty(), Require::NONE)
             .await
             .err(),
         header_error(&v, b"").await,
@@ -253,18 +253,18 @@ async fn missing_token() -> TestResult {
         assert_http(&err, 401, Some("Bearer"));
     }
     // Optional authentication: absent or empty is anonymous...
-    let none: Option<CognitoToken> = v.authenticate_optional(std::iter::empty(), &Require::NONE).await?;
+    let none: Option<CognitoToken> = v.authenticate_optional(std::iter::empty(), Require::NONE).await?;
     assert!(none.is_none());
-    let none: Option<CognitoToken> = v.authenticate_optional([&b""[..]], &Require::NONE).await?;
+    let none: Option<CognitoToken> = v.authenticate_optional([&b""[..]], Require::NONE).await?;
     assert!(none.is_none());
     // ...but a bad token never is.
     let err = v
-        .authenticate_optional::<CognitoToken>([&b"Bearer x.y.z"[..]], &Require::NONE)
+        .authenticate_optional::<CognitoToken>([&b"Bearer x.y.z"[..]], Require::NONE)
         .await
         .err();
     assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::Malformed));
     let ok: Option<CognitoToken> = v
-        .authenticate_optional([format!("Bearer {}", f.access_token()?).as_bytes()], &Require::NONE)
+        .authenticate_optional([format!("Bearer {}", f.access_token()?).as_bytes()], Require::NONE)
         .await?;
     assert!(ok.is_some());
     Ok(())
@@ -292,7 +292,7 @@ async fn invalid_header() -> TestResult {
                 format!("Bearer {token}").as_bytes(),
                 format!("Bearer {token}").as_bytes(),
             ],
-            &Require::NONE,
+            Require::NONE,
         )
         .await
         .err();
@@ -617,27 +617,27 @@ async fn bad_signature() -> TestResult {
 async fn forbidden_group() -> TestResult {
     let f = Fixture::new().await?;
     let v = f.verifier("")?;
-    let admins = Require::NONE.any_group(["admin", "ops"]);
+    let admins = Require::NONE.any_group(&["admin", "ops"]);
     let mut claims = f.access();
     claims["cognito:groups"] = json!(["staff"]);
     let staff = f.sign(&claims)?;
     claims["cognito:groups"] = json!(["staff", "ops"]);
     let ops = f.sign(&claims)?;
     let err = v
-        .verify_with::<CognitoToken>(&staff, &admins)
+        .verify_with::<CognitoToken>(&staff, admins)
         .await
         .err()
         .ok_or("accepted")?;
     assert_eq!(err.kind(), ErrorKind::ForbiddenGroup);
     assert_http(&err, 403, Some("Bearer error=\"insufficient_scope\""));
     assert_eq!(
-        kind_with(&v, &f.access_token()?, &admins).await,
+        kind_with(&v, &f.access_token()?, admins).await,
         Some(ErrorKind::ForbiddenGroup)
     );
-    assert_eq!(kind_with(&v, &ops, &admins).await, None);
+    assert_eq!(kind_with(&v, &ops, admins).await, None);
     // Authorization comes after authentication: a forged admin token is a 401.
     let forged = SigningKey::generate("key-1")?.sign(&claims)?;
-    assert_eq!(kind_with(&v, &forged, &admins).await, Some(ErrorKind::BadSignature));
+    assert_eq!(kind_with(&v, &forged, admins).await, Some(ErrorKind::BadSignature));
     Ok(())
 }
 
@@ -645,25 +645,25 @@ async fn forbidden_group() -> TestResult {
 async fn forbidden_scope() -> TestResult {
     let f = Fixture::new().await?;
     let v = f.verifier("")?;
-    let readers = Require::NONE.any_scope(["demo/read"]);
+    let readers = Require::NONE.any_scope(&["demo/read"]);
     let mut claims = f.access();
     claims["scope"] = json!("openid demo/readwrite");
     let err = v
-        .verify_with::<CognitoToken>(&f.sign(&claims)?, &readers)
+        .verify_with::<CognitoToken>(&f.sign(&claims)?, readers)
         .await
         .err()
         .ok_or("accepted")?;
     assert_eq!(err.kind(), ErrorKind::ForbiddenScope);
     assert_http(&err, 403, Some("Bearer error=\"insufficient_scope\""));
     claims["scope"] = json!("openid demo/read");
-    assert_eq!(kind_with(&v, &f.sign(&claims)?, &readers).await, None);
-    let both = Require::NONE.any_group(["admin"]).any_scope(["demo/read"]);
+    assert_eq!(kind_with(&v, &f.sign(&claims)?, readers).await, None);
+    let both = Require::NONE.any_group(&["admin"]).any_scope(&["demo/read"]);
     assert_eq!(
-        kind_with(&v, &f.sign(&claims)?, &both).await,
+        kind_with(&v, &f.sign(&claims)?, both).await,
         Some(ErrorKind::ForbiddenGroup)
     );
     claims["cognito:groups"] = json!(["admin"]);
-    assert_eq!(kind_with(&v, &f.sign(&claims)?, &both).await, None);
+    assert_eq!(kind_with(&v, &f.sign(&claims)?, both).await, None);
     Ok(())
 }
 
@@ -707,19 +707,64 @@ async fn verify_cached_never_does_io() -> TestResult {
     let v = f.verifier("")?;
     let token = f.access_token()?;
     let cold = v
-        .verify_cached::<CognitoToken>(&token, &Require::NONE)
+        .verify_cached::<CognitoToken>(&token, Require::NONE)
         .err()
         .map(|e| e.kind());
     assert_eq!(cold, Some(ErrorKind::JwksUnavailable));
     assert_eq!(f.server.hits(), 0);
     assert_eq!(v.prefetch().await?, 1);
-    let _: CognitoToken = v.verify_cached(&token, &Require::NONE)?;
+    let _: CognitoToken = v.verify_cached(&token, Require::NONE)?;
     let stranger = SigningKey::generate("nope")?.sign(&f.access())?;
     let miss = v
-        .verify_cached::<CognitoToken>(&stranger, &Require::NONE)
+        .verify_cached::<CognitoToken>(&stranger, Require::NONE)
         .err()
         .map(|e| e.kind());
     assert_eq!(miss, Some(ErrorKind::UnknownKid));
     assert_eq!(f.server.hits(), 1);
+    Ok(())
+}
+
+struct Admins;
+impl cognito_core::Policy for Admins {
+    const REQUIRE: Require<'static> = Require::NONE.any_group(&["admin"]);
+}
+
+struct Nowhere;
+impl cognito_core::Policy for Nowhere {
+    const POOL: Option<&'static str> = Some("nowhere");
+}
+
+#[tokio::test]
+async fn cognito_auth_applies_a_route_policy() -> TestResult {
+    use cognito_core::{AnyUser, CognitoAuth, Rejection};
+    let f = Fixture::new().await?;
+    let auth = CognitoAuth::new(&f.settings("")?)?;
+    assert_eq!(auth.header_name(), "Authorization");
+    let mut claims = f.access();
+    let plain = format!("Bearer {}", f.sign(&claims)?);
+    claims["cognito:groups"] = json!(["admin"]);
+    let admin = format!("Bearer {}", f.sign(&claims)?);
+    let user: CognitoToken = auth.authenticate::<_, AnyUser>([plain.as_bytes()]).await?;
+    assert_eq!(user.username(), Some("alice"));
+    let denied = auth
+        .authenticate::<CognitoToken, Admins>([plain.as_bytes()])
+        .await
+        .err();
+    assert_eq!(
+        denied.as_ref().and_then(Rejection::kind),
+        Some(ErrorKind::ForbiddenGroup)
+    );
+    assert_eq!(denied.map(|r| r.status()), Some(403));
+    let _: CognitoToken = auth.authenticate::<_, Admins>([admin.as_bytes()]).await?;
+    let anonymous: Option<CognitoToken> = auth.authenticate_optional::<_, AnyUser>(std::iter::empty()).await?;
+    assert!(anonymous.is_none());
+    // A policy naming a pool the settings lack is the server's mistake: 500, nothing revealed.
+    let err = auth
+        .authenticate::<CognitoToken, Nowhere>([admin.as_bytes()])
+        .await
+        .err()
+        .ok_or("accepted")?;
+    assert_eq!((err.status(), err.kind(), err.headers().len()), (500, None, 0));
+    assert!(err.body().contains("server_misconfigured") && !err.body().contains("nowhere"));
     Ok(())
 }

@@ -61,7 +61,7 @@ pub async fn kind_of(verifier: &Verifier, token: &str) -> Option<ErrorKind> {
     verifier.verify::<CognitoToken>(token).await.err().map(|e| e.kind())
 }
 
-pub async fn kind_with(verifier: &Verifier, token: &str, require: &Require) -> Option<ErrorKind> {
+pub async fn kind_with(verifier: &Verifier, token: &str, require: Require<'_>) -> Option<ErrorKind> {
     verifier
         .verify_with::<CognitoToken>(token, require)
         .await
