@@ -269,17 +269,18 @@ impl From<ErrorKind> for AuthError {
     }
 }
 
-/// Why an adapter refused a request: an [`AuthError`], or a route that names a user pool the
-/// settings do not have (a deployment mistake, answered with a 500 that reveals nothing).
+/// Why an adapter refused a request: an [`AuthError`], or a server that is not set up for the
+/// route (a policy naming a pool the settings lack, no `CognitoAuth` in the app's state): a
+/// deployment mistake, answered with a 500 whose body reveals nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Rejection {
     /// The token was missing, invalid, or lacks a required group or scope.
     #[error(transparent)]
     Auth(#[from] AuthError),
-    /// The route's policy names this pool, which is not configured.
-    #[error("the route's policy names user pool {0:?}, which is not configured")]
-    UnknownPool(&'static str),
+    /// The server is not set up for this route; the text says how, for the operator's log.
+    #[error("authentication is misconfigured: {0}")]
+    Misconfigured(String),
 }
 
 impl Rejection {
@@ -287,7 +288,7 @@ impl Rejection {
     pub fn kind(&self) -> Option<ErrorKind> {
         match self {
             Rejection::Auth(e) => Some(e.kind()),
-            Rejection::UnknownPool(_) => None,
+            Rejection::Misconfigured(_) => None,
         }
     }
 
@@ -295,7 +296,7 @@ impl Rejection {
     pub fn status(&self) -> u16 {
         match self {
             Rejection::Auth(e) => e.status(),
-            Rejection::UnknownPool(_) => 500,
+            Rejection::Misconfigured(_) => 500,
         }
     }
 
@@ -303,7 +304,7 @@ impl Rejection {
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
             Rejection::Auth(e) => e.headers(),
-            Rejection::UnknownPool(_) => Vec::new(),
+            Rejection::Misconfigured(_) => Vec::new(),
         }
     }
 
@@ -311,7 +312,7 @@ impl Rejection {
     pub fn body(&self) -> String {
         match self {
             Rejection::Auth(e) => e.body(),
-            Rejection::UnknownPool(_) => serde_json::json!({
+            Rejection::Misconfigured(_) => serde_json::json!({
                 "error": "server_misconfigured",
                 "message": "This route's authentication is not configured on the server.",
             })

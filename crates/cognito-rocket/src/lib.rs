@@ -1,0 +1,195 @@
+//! # cognito-rocket
+//!
+//! AWS Cognito authentication for rocket 0.5: request guards over [`cognito_core`]. Every rule
+//! (what is valid, which status, which `WWW-Authenticate`, which body) lives in `cognito-core`;
+//! this crate only translates.
+//!
+//! - [`Auth<T, P>`]: required authentication. `T` is the claims type ([`CognitoToken`] by
+//!   default, or any `Deserialize` type of yours); `P` is the route's [`Policy`]: which pool, and
+//!   which groups / scopes it requires ([`AnyUser`] by default).
+//! - [`OptionalAuth<T, P>`]: optional authentication. No header (or an empty one) is anonymous;
+//!   a present but invalid token is the same 401 as required auth. Do not use `Option<Auth>`:
+//!   rocket turns every guard error into `None`, so an expired or forged token would pass as an
+//!   anonymous user.
+//! - [`fairing`]: manages the [`CognitoAuth`] and registers the catchers that give 401 / 403 /
+//!   503 (and the 500 of a misconfigured route) the body and headers of SPEC section 5. Other
+//!   errors with those codes keep rocket's default answer.
+//! - [`AuthRejection`]: a [`Responder`], for handlers that call `cognito-core` themselves.
+//!
+//! ```
+//! use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, Policy, Require};
+//! use cognito_rocket::{Auth, OptionalAuth};
+//! use rocket::{get, routes};
+//!
+//! /// Members of the `admin` group of the default pool.
+//! struct Admins;
+//! impl Policy for Admins {
+//!     const REQUIRE: Require<'static> = Require::NONE.any_group(&["admin"]);
+//! }
+//!
+//! /// Any user of the second pool, `us` (fastapi-cognito's `cognito_us`).
+//! struct UsPool;
+//! impl Policy for UsPool {
+//!     const POOL: Option<&'static str> = Some("us");
+//! }
+//!
+//! #[get("/")]
+//! fn me(user: Auth) -> String {
+//!     format!("hello {}", user.username().unwrap_or("client"))
+//! }
+//!
+//! #[get("/admin")]
+//! fn admin(user: Auth<CognitoToken, Admins>) -> String {
+//!     format!("hello admin {:?}", user.sub)
+//! }
+//!
+//! #[get("/us")]
+//! fn us(user: Auth<CognitoToken, UsPool>) -> String {
+//!     format!("hello from the us pool, {:?}", user.sub)
+//! }
+//!
+//! #[get("/optional")]
+//! fn maybe(user: OptionalAuth) -> &'static str {
+//!     if user.0.is_some() { "signed in" } else { "anonymous" }
+//! }
+//!
+//! # fn main() -> Result<(), cognito_core::ConfigError> {
+//! let settings = CognitoSettings::from_yaml_str(r#"
+//! userpools:
+//!   eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: client-a}
+//!   us: {region: us-east-1, userpool_id: us-east-1_B, app_client_id: client-b}
+//! "#)?;
+//! let rocket = rocket::build()
+//!     .attach(cognito_rocket::fairing(CognitoAuth::new(&settings)?))
+//!     .mount("/", routes![me, admin, us, maybe]);
+//! # let _ = rocket; Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+
+use std::io::Cursor;
+use std::marker::PhantomData;
+
+use cognito_core::{AnyUser, CognitoAuth, CognitoToken, Policy, Rejection};
+use rocket::catcher::{BoxFuture, Catcher};
+use rocket::fairing::AdHoc;
+use rocket::http::{ContentType, Header, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::{self, Responder, Response};
+use serde::de::DeserializeOwned;
+
+/// Required authentication: the verified claims, under route policy `P`.
+#[derive(Debug, Clone)]
+pub struct Auth<T = CognitoToken, P = AnyUser>(pub T, pub PhantomData<P>);
+
+/// Optional authentication: `None` when the request carries no token at all.
+#[derive(Debug, Clone)]
+pub struct OptionalAuth<T = CognitoToken, P = AnyUser>(pub Option<T>, pub PhantomData<P>);
+
+impl<T, P> Auth<T, P> {
+    /// The claims.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T, P> std::ops::Deref for Auth<T, P> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// A refusal as a response, exactly as SPEC section 5 says.
+#[derive(Debug, Clone)]
+pub struct AuthRejection(pub Rejection);
+
+impl<'r> Responder<'r, 'static> for AuthRejection {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        let body = self.0.body();
+        let mut response = Response::build();
+        response
+            .status(Status::new(self.0.status()))
+            .header(ContentType::JSON)
+            .sized_body(body.len(), Cursor::new(body));
+        for (name, value) in self.0.headers() {
+            response.header(Header::new(name, value));
+        }
+        Ok(response.finalize())
+    }
+}
+
+/// Where a failing guard leaves its rejection for the catcher.
+struct Failed(Option<Rejection>);
+
+/// Manages `auth` and registers the catchers that render refusals (see the crate docs).
+pub fn fairing(auth: CognitoAuth) -> AdHoc {
+    AdHoc::on_ignite("cognito", move |rocket| async move {
+        let catchers: Vec<Catcher> = [401, 403, 500, 503].into_iter().map(|code| Catcher::new(code, catch)).collect();
+        rocket.manage(auth).register("/", catchers)
+    })
+}
+
+fn catch<'r>(status: Status, req: &'r Request<'_>) -> BoxFuture<'r> {
+    Box::pin(async move {
+        match &req.local_cache(|| Failed(None)).0 {
+            Some(rejection) if rejection.status() == status.code => AuthRejection(rejection.clone()).respond_to(req),
+            // Not ours: rocket's own answer.
+            _ => Catcher::default().handler.handle(status, req).await,
+        }
+    })
+}
+
+fn fail<S>(req: &Request<'_>, rejection: Rejection) -> Outcome<S, Rejection> {
+    let status = Status::new(rejection.status());
+    req.local_cache(|| Failed(Some(rejection.clone())));
+    Outcome::Error((status, rejection))
+}
+
+fn state<'r>(req: &'r Request<'_>) -> Result<&'r CognitoAuth, Rejection> {
+    req.rocket().state::<CognitoAuth>().ok_or_else(|| {
+        Rejection::Misconfigured("no CognitoAuth managed (attach cognito_rocket::fairing(auth))".to_owned())
+    })
+}
+
+#[rocket::async_trait]
+impl<'r, T, P> FromRequest<'r> for Auth<T, P>
+where
+    T: DeserializeOwned + Send + 'static,
+    P: Policy,
+{
+    type Error = Rejection;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Rejection> {
+        let auth = match state(req) {
+            Ok(auth) => auth,
+            Err(rejection) => return fail(req, rejection),
+        };
+        let values = req.headers().get(auth.header_name()).map(str::as_bytes);
+        match auth.authenticate::<T, P>(values).await {
+            Ok(claims) => Outcome::Success(Auth(claims, PhantomData)),
+            Err(rejection) => fail(req, rejection),
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, T, P> FromRequest<'r> for OptionalAuth<T, P>
+where
+    T: DeserializeOwned + Send + 'static,
+    P: Policy,
+{
+    type Error = Rejection;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Rejection> {
+        let auth = match state(req) {
+            Ok(auth) => auth,
+            Err(rejection) => return fail(req, rejection),
+        };
+        let values = req.headers().get(auth.header_name()).map(str::as_bytes);
+        match auth.authenticate_optional::<T, P>(values).await {
+            Ok(claims) => Outcome::Success(OptionalAuth(claims, PhantomData)),
+            Err(rejection) => fail(req, rejection),
+        }
+    }
+}
