@@ -149,7 +149,9 @@ impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for Auth<T, P> {
         let inputs = inputs(req);
         Box::pin(async move {
             let (auth, values) = inputs?;
-            let claims = auth.authenticate::<T, P>(values.iter().map(HeaderValue::as_bytes)).await;
+            let claims = auth
+                .authenticate::<T, P>(values.iter().map(HeaderValue::as_bytes))
+                .await;
             claims.map(|c| Auth(c, PhantomData)).map_err(AuthRejection)
         })
     }

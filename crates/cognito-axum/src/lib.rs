@@ -134,7 +134,11 @@ fn name_lower(name: &'static str) -> &'static str {
 }
 
 fn header_values<'a>(parts: &'a Parts, auth: &CognitoAuth) -> impl Iterator<Item = &'a [u8]> + Send + 'a {
-    parts.headers.get_all(auth.header_name()).iter().map(HeaderValue::as_bytes)
+    parts
+        .headers
+        .get_all(auth.header_name())
+        .iter()
+        .map(HeaderValue::as_bytes)
 }
 
 impl<S, T, P> FromRequestParts<S> for Auth<T, P>

@@ -343,9 +343,11 @@ impl CognitoAuth {
     fn for_policy<P: Policy>(&self) -> Result<&Verifier, Rejection> {
         match P::POOL {
             None => Ok(self.default_pool()),
-            Some(name) => self
-                .pool(name)
-                .ok_or_else(|| Rejection::Misconfigured(format!("the route's policy names pool {name:?}, which is not configured"))),
+            Some(name) => self.pool(name).ok_or_else(|| {
+                Rejection::Misconfigured(format!(
+                    "the route's policy names pool {name:?}, which is not configured"
+                ))
+            }),
         }
     }
 

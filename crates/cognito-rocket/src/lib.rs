@@ -125,7 +125,10 @@ struct Failed(Option<Rejection>);
 /// Manages `auth` and registers the catchers that render refusals (see the crate docs).
 pub fn fairing(auth: CognitoAuth) -> AdHoc {
     AdHoc::on_ignite("cognito", move |rocket| async move {
-        let catchers: Vec<Catcher> = [401, 403, 500, 503].into_iter().map(|code| Catcher::new(code, catch)).collect();
+        let catchers: Vec<Catcher> = [401, 403, 500, 503]
+            .into_iter()
+            .map(|code| Catcher::new(code, catch))
+            .collect();
         rocket.manage(auth).register("/", catchers)
     })
 }
