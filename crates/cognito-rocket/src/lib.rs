@@ -105,7 +105,8 @@ impl<T, P> std::ops::Deref for Auth<T, P> {
 pub struct AuthRejection(pub Rejection);
 
 impl<'r> Responder<'r, 'static> for AuthRejection {
-    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        req.local_cache(|| Failed(Some(self.0.clone())));
         let body = self.0.body();
         let mut response = Response::build();
         response
@@ -119,8 +120,15 @@ impl<'r> Responder<'r, 'static> for AuthRejection {
     }
 }
 
-/// Where a failing guard leaves its rejection for the catcher.
+/// Where a failing guard (or a rendered [`AuthRejection`]) leaves its rejection: for the catcher,
+/// and for [`rejection`].
 struct Failed(Option<Rejection>);
+
+/// The rejection this request got from a guard of this crate or an [`AuthRejection`], if any:
+/// for a response fairing that logs refusals.
+pub fn rejection<'r>(req: &'r Request<'_>) -> Option<&'r Rejection> {
+    req.local_cache(|| Failed(None)).0.as_ref()
+}
 
 /// Manages `auth` and registers the catchers that render refusals (see the crate docs).
 pub fn fairing(auth: CognitoAuth) -> AdHoc {

@@ -199,3 +199,83 @@ pub fn client_credentials_claims(issuer: &str, client_id: &str) -> Value {
         "client_id": client_id,
     })
 }
+
+/// A development issuer on 127.0.0.1 in one call: a key, a JWKS server, and Cognito-shaped
+/// tokens for one pool (`dev`) and one app client (`dev-client`). What the demos use when no
+/// settings file is given, and a quick start for your own tests.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dev = cognito_testkit::DevIssuer::start().await?;
+/// let token = dev.access_token(&["admin"], "demo/read")?;
+/// assert!(dev.settings_yaml().contains(&dev.jwks_url()));
+/// # let _ = token; Ok(()) }
+/// ```
+pub struct DevIssuer {
+    key: SigningKey,
+    server: JwksServer,
+}
+
+impl std::fmt::Debug for DevIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevIssuer")
+            .field("issuer", &self.issuer())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DevIssuer {
+    /// The pool id of the development pool.
+    pub const USERPOOL_ID: &'static str = "local_DevPool";
+    /// The app client of the development pool.
+    pub const CLIENT_ID: &'static str = "dev-client";
+
+    /// Generates a key and starts serving its JWKS on an ephemeral port of 127.0.0.1.
+    pub async fn start() -> std::io::Result<Self> {
+        let key = SigningKey::generate("dev-key-1").map_err(|_| std::io::Error::other("RSA key generation failed"))?;
+        let server = JwksServer::start(jwks(&[&key])).await?;
+        Ok(Self { key, server })
+    }
+
+    /// The issuer (`http://127.0.0.1:<port>/local_DevPool`).
+    pub fn issuer(&self) -> String {
+        self.server.issuer(Self::USERPOOL_ID)
+    }
+
+    /// The JWKS URL.
+    pub fn jwks_url(&self) -> String {
+        self.server.jwks_url(Self::USERPOOL_ID)
+    }
+
+    /// The server, to count requests or make it fail.
+    pub fn server(&self) -> &JwksServer {
+        &self.server
+    }
+
+    /// Settings (YAML, SPEC section 2) with one pool, `dev`, that trusts this issuer.
+    pub fn settings_yaml(&self) -> String {
+        format!(
+            "userpools:\n  dev:\n    region: local\n    userpool_id: {}\n    app_client_id: {}\n    issuer: {}\n    jwks_url: {}\n",
+            Self::USERPOOL_ID,
+            Self::CLIENT_ID,
+            self.issuer(),
+            self.jwks_url()
+        )
+    }
+
+    /// An access token for `alice`, valid for an hour, with these groups and scopes (space
+    /// separated) and `custom:tenant = "dev"`.
+    pub fn access_token(&self, groups: &[&str], scope: &str) -> Result<String, Unspecified> {
+        let mut claims = access_claims(&self.issuer(), Self::CLIENT_ID);
+        claims["cognito:groups"] = json!(groups);
+        claims["scope"] = json!(scope);
+        claims["custom:tenant"] = json!("dev");
+        self.key.sign(&claims)
+    }
+
+    /// A token over any claims, signed by this issuer's key.
+    pub fn sign(&self, claims: &Value) -> Result<String, Unspecified> {
+        self.key.sign(claims)
+    }
+}

@@ -1,0 +1,94 @@
+//! The actix-web demo of SPEC section 6, as a library so the conformance suite can serve it.
+
+#![forbid(unsafe_code)]
+
+use actix_web::dev::Service as _;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, get, web};
+use cognito_actix::{Auth, AuthRejection, OptionalAuth};
+use cognito_core::{CognitoAuth, CognitoToken};
+use cognito_demo_support::{self as demo, Admins, PoolRefusal, Readers, TenantClaims};
+
+/// Serves the demo on `listener` until the process ends (its own actix system).
+pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        actix_web::rt::spawn(demo::prefetch(auth.clone()));
+        let auth = web::Data::new(auth);
+        HttpServer::new(move || {
+            App::new()
+                .app_data(auth.clone())
+                .wrap_fn(|req, service| {
+                    let (method, path) = (req.method().clone(), req.path().to_owned());
+                    let response = service.call(req);
+                    async move {
+                        let response = response.await?;
+                        let rejection = response.response().error().and_then(|e| e.as_error::<AuthRejection>());
+                        if let Some(AuthRejection(rejection)) = rejection {
+                            demo::log_rejection(method.as_str(), &path, rejection);
+                        }
+                        Ok(response)
+                    }
+                })
+                .configure(routes)
+        })
+        .workers(2)
+        .listen(listener)?
+        .run()
+        .await
+    })
+}
+
+/// The demo's routes.
+pub fn routes(config: &mut web::ServiceConfig) {
+    config
+        .service(health)
+        .service(me)
+        .service(optional)
+        .service(admin)
+        .service(scoped)
+        .service(custom)
+        .service(pool);
+}
+
+#[get("/health")]
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(demo::health_body())
+}
+
+#[get("/")]
+async fn me(Auth(user, _): Auth) -> HttpResponse {
+    HttpResponse::Ok().json(demo::user_body(&user))
+}
+
+#[get("/optional")]
+async fn optional(OptionalAuth(user, _): OptionalAuth) -> HttpResponse {
+    HttpResponse::Ok().json(demo::optional_body(user.as_ref()))
+}
+
+#[get("/admin")]
+async fn admin(Auth(user, _): Auth<CognitoToken, Admins>) -> HttpResponse {
+    HttpResponse::Ok().json(demo::user_body(&user))
+}
+
+#[get("/scoped")]
+async fn scoped(Auth(user, _): Auth<CognitoToken, Readers>) -> HttpResponse {
+    HttpResponse::Ok().json(demo::user_body(&user))
+}
+
+#[get("/custom")]
+async fn custom(Auth(claims, _): Auth<TenantClaims>) -> HttpResponse {
+    HttpResponse::Ok().json(demo::custom_body(&claims))
+}
+
+#[get("/pools/{name}")]
+async fn pool(
+    req: HttpRequest,
+    name: web::Path<String>,
+    auth: web::Data<CognitoAuth>,
+) -> Result<HttpResponse, AuthRejection> {
+    let values = req.headers().get_all(auth.header_name()).map(|v| v.as_bytes());
+    match demo::named_pool(&auth, &name, values).await {
+        Ok(body) => Ok(HttpResponse::Ok().json(body)),
+        Err(PoolRefusal::NotFound) => Ok(HttpResponse::NotFound().json(demo::not_found_body())),
+        Err(PoolRefusal::Rejected(rejection)) => Err(AuthRejection(rejection)),
+    }
+}

@@ -1,0 +1,175 @@
+//! What the demo servers of `examples/` share (SPEC section 6), so each demo is framework glue
+//! only: start-up (settings from `COGNITO_SETTINGS` or an embedded development issuer, `BIND`),
+//! the route policies, the claims type of `/custom`, the response bodies, the log line.
+
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+
+use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, Policy, Rejection, Require};
+use cognito_testkit::DevIssuer;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// `GET /admin`: members of the `admin` group of the default pool.
+pub struct Admins;
+impl Policy for Admins {
+    const REQUIRE: Require<'static> = Require::NONE.any_group(&["admin"]);
+}
+
+/// `GET /scoped`: tokens with the `demo/read` scope, default pool.
+pub struct Readers;
+impl Policy for Readers {
+    const REQUIRE: Require<'static> = Require::NONE.any_scope(&["demo/read"]);
+}
+
+/// `GET /custom`: the default claims plus a Cognito custom attribute.
+#[derive(Debug, Deserialize)]
+pub struct TenantClaims {
+    /// Every standard claim.
+    #[serde(flatten)]
+    pub base: CognitoToken,
+    /// `custom:tenant`, if the user has one.
+    #[serde(rename = "custom:tenant")]
+    pub tenant: Option<String>,
+}
+
+/// The body of `/`, `/admin`, `/scoped` and `/pools/{name}`.
+pub fn user_body(token: &CognitoToken) -> Value {
+    json!({
+        "sub": token.sub,
+        "username": token.username(),
+        "token_use": token.token_use,
+        "client_id": token.client(),
+        "groups": token.groups,
+    })
+}
+
+/// The body of `/optional`.
+pub fn optional_body(token: Option<&CognitoToken>) -> Value {
+    match token {
+        Some(token) => json!({ "authenticated": true, "sub": token.sub }),
+        None => json!({ "authenticated": false }),
+    }
+}
+
+/// The body of `/custom`.
+pub fn custom_body(claims: &TenantClaims) -> Value {
+    json!({ "sub": claims.base.sub, "tenant": claims.tenant })
+}
+
+/// The body of `/health`.
+pub fn health_body() -> Value {
+    json!({ "status": "ok" })
+}
+
+/// The body of a 404 (an unknown pool name in `/pools/{name}`).
+pub fn not_found_body() -> Value {
+    json!({ "error": "not_found", "message": "There is no such resource." })
+}
+
+/// Why `/pools/{name}` refused.
+pub enum PoolRefusal {
+    /// No pool has this name: 404, decided before any authentication.
+    NotFound,
+    /// The pool exists; its verification refused.
+    Rejected(Rejection),
+}
+
+/// `GET /pools/{name}`: the named pool verifies the request's header values.
+pub async fn named_pool<'h>(
+    auth: &CognitoAuth,
+    name: &str,
+    header_values: impl IntoIterator<Item = &'h [u8]>,
+) -> Result<Value, PoolRefusal> {
+    let verifier = auth.pool(name).ok_or(PoolRefusal::NotFound)?;
+    let token: CognitoToken = verifier
+        .authenticate(header_values, Require::NONE)
+        .await
+        .map_err(|e| PoolRefusal::Rejected(e.into()))?;
+    Ok(user_body(&token))
+}
+
+/// One log line per rejected request: the kind, never the token.
+pub fn log_rejection(method: &str, path: &str, rejection: &Rejection) {
+    let kind = rejection.kind().map_or("server_misconfigured", |k| k.as_str());
+    eprintln!("rejected {method} {path:?}: {} {kind}", rejection.status());
+}
+
+/// The demo's configuration, ready to serve.
+pub struct Demo {
+    /// Every pool's verifier.
+    pub auth: CognitoAuth,
+    /// Where to listen (`BIND`, default `127.0.0.1:3000`).
+    pub bind: SocketAddr,
+}
+
+/// Reads `BIND` and `COGNITO_SETTINGS` (a `.yaml`, `.yml` or `.json` file). Without
+/// `COGNITO_SETTINGS`, starts a development issuer on 127.0.0.1 (on a thread of its own, so any
+/// framework's runtime can serve the demo) and prints a token and a `curl` line.
+pub fn start(name: &str) -> Result<Demo, Box<dyn std::error::Error>> {
+    let bind: SocketAddr = std::env::var("BIND")
+        .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
+        .parse()
+        .map_err(|e| format!("BIND must be host:port ({e})"))?;
+    let settings = match std::env::var("COGNITO_SETTINGS") {
+        Ok(path) if path.ends_with(".json") => CognitoSettings::from_json(&path)?,
+        Ok(path) if path.ends_with(".yaml") || path.ends_with(".yml") => CognitoSettings::from_yaml(&path)?,
+        Ok(path) => return Err(format!("COGNITO_SETTINGS must name a .yaml, .yml or .json file, not {path:?}").into()),
+        Err(_) => {
+            let (settings, token) = dev_issuer()?;
+            println!("{name}: no COGNITO_SETTINGS, so a development issuer runs on 127.0.0.1 (no AWS needed).");
+            println!("A token for alice (groups: admin; scope: demo/read; custom:tenant: dev), valid for an hour:\n");
+            println!("TOKEN='{token}'");
+            println!("curl -H \"Authorization: Bearer $TOKEN\" http://{bind}/\n");
+            settings
+        }
+    };
+    let auth = CognitoAuth::new(&settings)?;
+    println!(
+        "{name} listening on http://{bind} (pools: {})",
+        settings.pool_names().collect::<Vec<_>>().join(", ")
+    );
+    Ok(Demo { auth, bind })
+}
+
+/// Runs a [`DevIssuer`] on a thread with its own runtime for the life of the process; returns
+/// its settings and a token.
+fn dev_issuer() -> Result<(CognitoSettings, String), Box<dyn std::error::Error>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new().name("dev-issuer".into()).spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(e) => return drop(tx.send(Err(e.to_string()))),
+        };
+        runtime.block_on(async move {
+            let started = match DevIssuer::start().await {
+                Ok(dev) => dev,
+                Err(e) => return drop(tx.send(Err(e.to_string()))),
+            };
+            let token = started
+                .access_token(&["admin"], "demo/read")
+                .map_err(|_| "signing failed".to_owned());
+            let _ = tx.send(token.map(|t| (started.settings_yaml(), t)));
+            std::future::pending::<()>().await; // keep serving
+            drop(started);
+        });
+    })?;
+    let (yaml, token) = rx.recv()??;
+    Ok((CognitoSettings::from_yaml_str(&yaml)?, token))
+}
+
+/// Loads every pool's keys and logs the outcome per pool; for start-up, in the background, so
+/// the demo starts even when a JWKS is down.
+pub async fn prefetch(auth: CognitoAuth) {
+    for status in auth.prefetch().await {
+        match status.result {
+            Ok(keys) => eprintln!("pool {}: {keys} signing key(s) loaded", status.pool),
+            Err(e) => eprintln!(
+                "pool {}: keys not loaded yet, will retry on demand ({})",
+                status.pool,
+                e.detail().unwrap_or(e.message())
+            ),
+        }
+    }
+}
