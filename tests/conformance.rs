@@ -7,30 +7,23 @@
 //! `WWW-Authenticate` challenge SPEC section 5 gives that kind, `Retry-After` on 503, a JSON body
 //! of exactly `error` and `message`, and that the request's header value is not echoed.
 
-use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod support;
 
-use cognito_core::{CognitoAuth, CognitoSettings};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cognito_core::CognitoSettings;
 use cognito_testkit::{
     JwksServer, Reply, SigningKey, access_claims, b64, client_credentials_claims, id_claims, jwks, now,
 };
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{Value, json};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use support::{BoxError, FRAMEWORKS, Framework, spawn_demo, wait_until_up};
 
 const CLIENT: &str = "client-a";
 const US_CLIENT: &str = "client-us";
-
-#[derive(Clone, Copy, Debug)]
-enum Framework {
-    Axum,
-    Actix,
-    Rocket,
-}
-
-const FRAMEWORKS: [Framework; 3] = [Framework::Axum, Framework::Actix, Framework::Rocket];
 
 /// Which configuration of the demo a case talks to.
 #[derive(Clone, Copy)]
@@ -160,6 +153,13 @@ fn cases() -> Vec<Case> {
         case("first_pool_rejects_the_second_pools_token", Standard, "/", |t| bearer(&t.us_pool), Error("wrong_issuer")),
         case("named_default_pool", Standard, "/pools/main", |t| bearer(&t.access), Ok(|b| b["username"] == "alice")),
         case("unknown_pool_is_404_before_auth", Standard, "/pools/nope", none, Status(404, "not_found")),
+        // The OpenAPI document: the security scheme behind Swagger UI's Authorize button.
+        case("openapi_bearer_scheme", Standard, "/openapi.json", none, Ok(|b| {
+            b["components"]["securitySchemes"]["cognito"]["scheme"] == "bearer" && b["paths"]["/"]["get"]["security"] == json!([{"cognito": []}])
+        })),
+        case("openapi_custom_header_scheme", RawToken, "/openapi.json", none, Ok(|b| {
+            b["components"]["securitySchemes"]["cognito"]["type"] == "apiKey" && b["components"]["securitySchemes"]["cognito"]["name"] == "X-Token"
+        })),
     ]
 }
 
@@ -198,15 +198,7 @@ impl Fixture {
         let mut apps = Vec::new();
         for framework in FRAMEWORKS {
             for (app, settings) in [(App::Standard, &settings), (App::RawToken, &raw_settings)] {
-                let listener = TcpListener::bind("127.0.0.1:0")?;
-                let addr = listener.local_addr()?;
-                let auth = CognitoAuth::new(settings)?;
-                std::thread::spawn(move || match framework {
-                    Framework::Axum => cognito_axum_demo::serve(listener, auth),
-                    Framework::Actix => cognito_actix_demo::serve(listener, auth),
-                    Framework::Rocket => cognito_rocket_demo::serve(listener, auth),
-                });
-                apps.push((key(framework, app), addr));
+                apps.push((key(framework, app), spawn_demo(framework, settings)?));
             }
         }
         let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
@@ -310,17 +302,6 @@ impl Fixture {
     }
 }
 
-async fn wait_until_up(client: &reqwest::Client, addr: SocketAddr) -> Result<(), BoxError> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match client.get(format!("http://{addr}/health")).send().await {
-            Ok(response) if response.status().is_success() => return Ok(()),
-            _ if Instant::now() > deadline => return Err(format!("the app on {addr} did not start").into()),
-            _ => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
-}
-
 /// Three pools (`main`, `us`, and `down`, whose JWKS server fails), two settings variants, and
 /// every token of the table.
 async fn pools_and_tokens() -> Result<(Vec<JwksServer>, CognitoSettings, CognitoSettings, Tokens), BoxError> {
@@ -400,7 +381,7 @@ fn main() -> std::process::ExitCode {
     for (index, case) in cases.iter().enumerate() {
         for framework in FRAMEWORKS {
             let (fixture, cases) = (Arc::clone(&fixture), Arc::clone(&cases));
-            let name = format!("{}::{}", case.name, format!("{framework:?}").to_lowercase());
+            let name = format!("{}::{}", case.name, framework.name());
             trials.push(Trial::test(name, move || match cases.get(index) {
                 Some(case) => fixture.run(case, framework),
                 None => Err("no such case".into()),

@@ -48,6 +48,8 @@
 mod claims;
 mod error;
 mod jwks;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod policy;
 mod settings;
 mod token;

@@ -117,6 +117,11 @@ impl Verifier {
         &self.0.header_name
     }
 
+    /// The scheme expected before the token (`jwt_header_prefix`; empty = the raw token).
+    pub fn header_prefix(&self) -> &str {
+        &self.0.header_prefix
+    }
+
     /// Required authentication from the configured header's values (every occurrence, in
     /// order; adapters pass them straight from the request).
     pub async fn authenticate<'h, T: DeserializeOwned>(
@@ -325,6 +330,11 @@ impl CognitoAuth {
     /// The header tokens are read from (the same for every pool).
     pub fn header_name(&self) -> &str {
         self.default_pool().header_name()
+    }
+
+    /// The scheme expected before the token (the same for every pool).
+    pub fn header_prefix(&self) -> &str {
+        self.default_pool().header_prefix()
     }
 
     /// Loads every pool's keys now, so the first requests pay no fetch; reports per pool.

@@ -7,14 +7,18 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, get, web};
 use cognito_actix::{Auth, AuthRejection, OptionalAuth};
 use cognito_core::{CognitoAuth, CognitoToken};
 use cognito_demo_support::{self as demo, Admins, PoolRefusal, Readers, TenantClaims};
+use utoipa_swagger_ui::SwaggerUi;
 
 /// Serves the demo on `listener` until the process ends (its own actix system).
 pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         actix_web::rt::spawn(demo::prefetch(auth.clone()));
+        let openapi = demo::openapi(&auth);
         let auth = web::Data::new(auth);
         HttpServer::new(move || {
             App::new()
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+                .route("/docs", web::get().to(|| async { web::Redirect::to("/docs/") }))
                 .app_data(auth.clone())
                 .wrap_fn(|req, service| {
                     let (method, path) = (req.method().clone(), req.path().to_owned());

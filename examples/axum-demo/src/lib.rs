@@ -12,10 +12,13 @@ use cognito_axum::{Auth, AuthRejection};
 use cognito_core::{CognitoAuth, CognitoToken, Rejection};
 use cognito_demo_support::{self as demo, Admins, PoolRefusal, Readers, TenantClaims};
 use serde_json::Value;
+use utoipa_swagger_ui::SwaggerUi;
 
 /// The demo's routes over `auth`.
 pub fn app(auth: CognitoAuth) -> Router {
+    let docs = SwaggerUi::new("/docs").url("/openapi.json", demo::openapi(&auth));
     Router::new()
+        .merge(docs)
         .route("/health", get(|| async { Json(demo::health_body()) }))
         .route("/", get(me))
         .route("/optional", get(optional))

@@ -1,6 +1,7 @@
 //! What the demo servers of `examples/` share (SPEC section 6), so each demo is framework glue
 //! only: start-up (settings from `COGNITO_SETTINGS` or an embedded development issuer, `BIND`),
-//! the route policies, the claims type of `/custom`, the response bodies, the log line.
+//! the route policies, the claims type of `/custom`, the response bodies, the log line, and
+//! the OpenAPI document ([`openapi`]) that `/openapi.json` and `/docs` serve.
 
 #![forbid(unsafe_code)]
 
@@ -172,4 +173,83 @@ pub async fn prefetch(auth: CognitoAuth) {
             ),
         }
     }
+}
+
+/// The OpenAPI document of the demo routes, with the security scheme that matches `auth`'s
+/// header (Swagger UI's Authorize button).
+pub fn openapi(auth: &CognitoAuth) -> utoipa::openapi::OpenApi {
+    use utoipa::{Modify as _, OpenApi as _};
+    let mut doc = docs::DemoApi::openapi();
+    cognito_core::openapi::CognitoSecurity::new(auth).modify(&mut doc);
+    doc
+}
+
+/// The routes, described for OpenAPI only: each framework's demo implements them.
+pub mod docs {
+    #![allow(missing_docs)] // the generated items
+
+    use utoipa::OpenApi;
+
+    /// The demo's OpenAPI document (see [`crate::openapi`]).
+    #[derive(OpenApi)]
+    #[openapi(
+        info(
+            title = "cognito-rs demo",
+            description = "AWS Cognito authentication, the same in axum, actix-web and rocket."
+        ),
+        paths(health, me, optional, admin, scoped, custom, pool)
+    )]
+    pub struct DemoApi;
+
+    /// Liveness; no authentication.
+    #[utoipa::path(get, path = "/health", responses((status = 200, description = "`{\"status\":\"ok\"}`")))]
+    pub fn health() {}
+
+    /// The caller, from a valid token of the default pool.
+    #[utoipa::path(get, path = "/", security(("cognito" = [])), responses(
+        (status = 200, description = "`sub`, `username`, `token_use`, `client_id`, `groups`"),
+        (status = 401, description = "No valid token"),
+        (status = 503, description = "The pool's keys cannot be fetched"),
+    ))]
+    pub fn me() {}
+
+    /// The caller if a token is sent; anonymous if none is (an invalid token is still a 401).
+    #[utoipa::path(get, path = "/optional", security((), ("cognito" = [])), responses(
+        (status = 200, description = "`{\"authenticated\": false}` or `{\"authenticated\": true, \"sub\": ...}`"),
+        (status = 401, description = "An invalid token"),
+    ))]
+    pub fn optional() {}
+
+    /// Members of the `admin` group only.
+    #[utoipa::path(get, path = "/admin", security(("cognito" = [])), responses(
+        (status = 200, description = "As `/`"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Not in the `admin` group"),
+    ))]
+    pub fn admin() {}
+
+    /// Tokens with the `demo/read` scope only.
+    #[utoipa::path(get, path = "/scoped", security(("cognito" = [])), responses(
+        (status = 200, description = "As `/`"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "No `demo/read` scope"),
+    ))]
+    pub fn scoped() {}
+
+    /// A custom claims type with the Cognito attribute `custom:tenant`.
+    #[utoipa::path(get, path = "/custom", security(("cognito" = [])), responses(
+        (status = 200, description = "`sub`, `tenant` (null when absent)"),
+        (status = 401, description = "No valid token"),
+    ))]
+    pub fn custom() {}
+
+    /// The caller, from a valid token of the named pool.
+    #[utoipa::path(get, path = "/pools/{name}", security(("cognito" = [])),
+        params(("name" = String, Path, description = "A pool name from the settings")),
+        responses(
+            (status = 200, description = "As `/`"),
+            (status = 401, description = "No valid token of that pool"),
+            (status = 404, description = "No pool has that name"),
+        ))]
+    pub fn pool() {}
 }

@@ -11,6 +11,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder};
 use rocket::{Build, Rocket, State, get, routes};
 use serde_json::Value;
+use utoipa_swagger_ui::SwaggerUi;
 
 type JsonBody = (ContentType, String);
 
@@ -20,7 +21,9 @@ fn json(body: Value) -> JsonBody {
 
 /// The demo's rocket over `auth`.
 pub fn rocket(auth: CognitoAuth, config: rocket::Config) -> Rocket<Build> {
+    let docs = SwaggerUi::new("/docs/<_..>").url("/openapi.json", demo::openapi(&auth));
     rocket::custom(config)
+        .mount("/", docs)
         .attach(cognito_rocket::fairing(auth.clone()))
         .attach(AdHoc::on_response("log rejections", |req, _| {
             Box::pin(async move {
