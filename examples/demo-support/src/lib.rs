@@ -105,6 +105,22 @@ pub struct Demo {
     pub bind: SocketAddr,
 }
 
+/// A demo's `main`: [`start`], bind, `serve`; a start-up failure is one readable line on stderr
+/// and a non-zero exit.
+pub fn run(name: &str, serve: fn(std::net::TcpListener, CognitoAuth) -> std::io::Result<()>) -> std::process::ExitCode {
+    let result = start(name).and_then(|demo| {
+        let listener = std::net::TcpListener::bind(demo.bind)?;
+        Ok(serve(listener, demo.auth)?)
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Reads `BIND` and `COGNITO_SETTINGS` (a `.yaml`, `.yml` or `.json` file). Without
 /// `COGNITO_SETTINGS`, starts a development issuer on 127.0.0.1 (on a thread of its own, so any
 /// framework's runtime can serve the demo) and prints a token and a `curl` line.

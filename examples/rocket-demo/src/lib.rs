@@ -10,8 +10,13 @@ use rocket::http::{ContentType, HeaderMap, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder};
 use rocket::{Build, Rocket, State, get, routes};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rocket::http::uri::Origin;
+use rocket::response::Redirect;
 use serde_json::Value;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui as swagger_ui;
 
 type JsonBody = (ContentType, String);
 
@@ -21,9 +26,10 @@ fn json(body: Value) -> JsonBody {
 
 /// The demo's rocket over `auth`.
 pub fn rocket(auth: CognitoAuth, config: rocket::Config) -> Rocket<Build> {
-    let docs = SwaggerUi::new("/docs/<_..>").url("/openapi.json", demo::openapi(&auth));
+    let openapi = OpenApiJson(demo::openapi(&auth).to_json().unwrap_or_default());
     rocket::custom(config)
-        .mount("/", docs)
+        .manage(openapi)
+        .manage(Arc::new(swagger_ui::Config::from("/openapi.json")))
         .attach(cognito_rocket::fairing(auth.clone()))
         .attach(AdHoc::on_response("log rejections", |req, _| {
             Box::pin(async move {
@@ -37,7 +43,10 @@ pub fn rocket(auth: CognitoAuth, config: rocket::Config) -> Rocket<Build> {
                 tokio::spawn(demo::prefetch(auth));
             })
         }))
-        .mount("/", routes![health, me, optional, admin, scoped, custom, pool])
+        .mount(
+            "/",
+            routes![health, me, optional, admin, scoped, custom, pool, openapi_json, docs],
+        )
 }
 
 /// Serves the demo on `listener`'s address until the process ends (its own runtime). Rocket 0.5
@@ -121,4 +130,36 @@ async fn pool(name: &str, auth: &State<CognitoAuth>, headers: Headers<'_>) -> Re
         Err(PoolRefusal::NotFound) => Err(Refused::NotFound),
         Err(PoolRefusal::Rejected(rejection)) => Err(Refused::Rejected(AuthRejection(rejection))),
     }
+}
+
+/// The OpenAPI document, serialized once.
+struct OpenApiJson(String);
+
+#[get("/openapi.json")]
+fn openapi_json(doc: &State<OpenApiJson>) -> JsonBody {
+    (ContentType::JSON, doc.0.clone())
+}
+
+/// Swagger UI's files. Served by hand rather than through utoipa-swagger-ui's `rocket` feature,
+/// which turns on rocket's `http2` and with it an h2 0.3 that has an open advisory.
+/// `/docs` itself redirects to `/docs/` (rocket routes both here), so Swagger UI's relative
+/// asset paths resolve.
+#[get("/docs/<file..>")]
+fn docs(file: PathBuf, uri: &Origin<'_>, config: &State<Arc<swagger_ui::Config<'static>>>) -> Docs {
+    if !uri.path().ends_with('/') && file.as_os_str().is_empty() {
+        return Docs::Moved(Redirect::to("/docs/"));
+    }
+    Docs::File(swagger_file(file, config))
+}
+
+#[derive(Responder)]
+enum Docs {
+    Moved(Redirect),
+    File(Option<(ContentType, Vec<u8>)>),
+}
+
+fn swagger_file(file: PathBuf, config: &Arc<swagger_ui::Config<'static>>) -> Option<(ContentType, Vec<u8>)> {
+    let file = swagger_ui::serve(file.to_str()?, Arc::clone(config)).ok()??;
+    let content_type = ContentType::parse_flexible(&file.content_type)?;
+    Some((content_type, file.bytes.into_owned()))
 }
