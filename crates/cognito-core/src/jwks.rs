@@ -492,6 +492,9 @@ fn http_client(tuning: &JwksSettings) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .timeout(deadline)
         .connect_timeout(deadline)
+        // Fetches are hours apart, and the cache is shared by every runtime of the process: an
+        // idle pooled connection would belong to the runtime that opened it, so keep none.
+        .pool_max_idle_per_host(0)
         // A JWKS may move within its host (at most 3 hops), never to another host or scheme:
         // the keys must come from the place the settings name.
         .redirect(reqwest::redirect::Policy::custom(|attempt| {
