@@ -446,11 +446,16 @@ impl JwksCache {
         } else {
             // reqwest's own text stops at its outermost layer ("error decoding response
             // body"); the innermost cause ("connection reset by peer") is what an operator needs.
-            let mut root: &dyn std::error::Error = error;
-            while let Some(source) = root.source() {
-                root = source;
+            let mut root: Option<&dyn std::error::Error> = None;
+            let mut next = std::error::Error::source(error);
+            while let Some(source) = next {
+                root = Some(source);
+                next = source.source();
             }
-            format!("{what} ({error}: {root})")
+            match root {
+                Some(root) => format!("{what} ({error}: {root})"),
+                None => format!("{what} ({error})"),
+            }
         }
     }
 

@@ -68,7 +68,7 @@ fn cases(jwks_text: &[u8]) -> Vec<Case> {
         Case {
             name: "connection reset mid-body",
             reply: Reply::ResetMidBody,
-            detail: "JWKS",
+            detail: "reset",
             warm_only: false,
         },
         Case {
