@@ -438,6 +438,27 @@ impl JwksCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// The operator detail of a failed request: the client's own deadline fires at the same
+    /// moment as ours and would otherwise read "error decoding response body".
+    fn describe(&self, error: &reqwest::Error, what: &str) -> String {
+        if error.is_timeout() {
+            format!("the JWKS fetch took longer than {} ms", self.tuning.timeout_ms)
+        } else {
+            // reqwest's own text stops at its outermost layer ("error decoding response
+            // body"); the innermost cause ("connection reset by peer") is what an operator needs.
+            let mut root: Option<&dyn std::error::Error> = None;
+            let mut next = std::error::Error::source(error);
+            while let Some(source) = next {
+                root = Some(source);
+                next = source.source();
+            }
+            match root {
+                Some(root) => format!("{what} ({error}: {root})"),
+                None => format!("{what} ({error})"),
+            }
+        }
+    }
+
     async fn fetch_bytes(&self) -> Result<Vec<u8>, String> {
         let max = self.tuning.max_bytes;
         match &self.fetcher {
@@ -447,9 +468,12 @@ impl JwksCache {
                     .header(reqwest::header::ACCEPT, "application/json")
                     .send()
                     .await
-                    .map_err(|e| format!("the JWKS request failed ({e})"))?;
+                    .map_err(|e| self.describe(&e, "the JWKS request failed"))?;
                 if !response.status().is_success() {
                     return Err(format!("the JWKS server answered {}", response.status()));
+                }
+                if let Some(declared) = response.headers().get(reqwest::header::CONTENT_TYPE) {
+                    check_content_type(declared.as_bytes())?;
                 }
                 if response.content_length().is_some_and(|len| len > max as u64) {
                     return Err(format!("the JWKS is larger than {max} bytes"));
@@ -458,7 +482,7 @@ impl JwksCache {
                 while let Some(chunk) = response
                     .chunk()
                     .await
-                    .map_err(|e| format!("the JWKS body failed ({e})"))?
+                    .map_err(|e| self.describe(&e, "the JWKS body failed"))?
                 {
                     if body.len() + chunk.len() > max {
                         return Err(format!("the JWKS is larger than {max} bytes"));
@@ -484,6 +508,29 @@ impl JwksCache {
             }
             Fetcher::Inline => Err("an inline JWKS is never fetched".to_owned()),
         }
+    }
+}
+
+/// A JWKS may come as JSON (`application/json`, `application/jwk-set+json`, any `+json`) or
+/// as a generic file type (`text/plain`, `application/octet-stream`, S3's
+/// `binary/octet-stream`). Any other declared type (an HTML login or error page answered with
+/// 200, XML, an image) means the URL no longer serves keys: refused by its type, so the error
+/// says so instead of "not JSON".
+fn check_content_type(declared: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(declared);
+    let media = text.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let json = media == "application/json" || (media.contains('/') && media.ends_with("+json"));
+    let generic = matches!(
+        media.as_str(),
+        "text/plain" | "application/octet-stream" | "binary/octet-stream" | ""
+    );
+    if json || generic {
+        Ok(())
+    } else {
+        let shown: String = media.chars().filter(|c| !c.is_control()).take(64).collect();
+        Err(format!(
+            "the JWKS server answered with content type {shown:?}, not JSON"
+        ))
     }
 }
 

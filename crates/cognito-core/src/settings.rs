@@ -203,6 +203,36 @@ impl UserPool {
             .collect()
     }
 
+    /// Refuses a plain-HTTP JWKS URL on a non-loopback host, naming the setting it came from.
+    fn check_transport(&self) -> Result<(), ConfigError> {
+        let env = std::env::var(KEYS_URL_ENV).ok().filter(|v| !v.is_empty());
+        let (pool, field) = if self.jwks_inline.is_some() {
+            return Ok(());
+        } else if self.jwks_url.is_some() {
+            (Some(self.name.as_str()), "jwks_url")
+        } else if env.is_some() {
+            (Some(self.name.as_str()), KEYS_URL_ENV)
+        } else {
+            (Some(self.name.as_str()), "issuer")
+        };
+        for (_, source) in self.key_sources_with_env(env.as_deref())? {
+            if let KeySource::Url(url) = source
+                && url.scheme() == "http"
+                && !is_loopback(&url)
+            {
+                return Err(ConfigError::invalid(
+                    pool,
+                    field,
+                    format!(
+                        "the JWKS URL {url} is plain http on a host that is not loopback; use https \
+                         (or set allow_insecure_jwks_url: true on a network you trust end to end)"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         let pool = Some(self.name.as_str());
         if self.name.is_empty() {
@@ -248,6 +278,18 @@ impl UserPool {
         }
         // Resolving checks jwks_url and the env override.
         self.key_sources().map(drop)
+    }
+}
+
+/// Whether the URL's host is loopback: `127.0.0.0/8`, `::1` or `localhost`.
+fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
     }
 }
 
@@ -313,6 +355,14 @@ pub struct CognitoSettings {
     pub jwks: JwksSettings,
     /// The pools in settings order; the first is the default one.
     pub userpools: Vec<UserPool>,
+    /// Allows a plain `http://` JWKS URL on a host that is not loopback (default `false`).
+    ///
+    /// Keys fetched over plain HTTP can be replaced by anyone on the network path, who can then
+    /// sign tokens of their own that this service accepts. So an `http://` JWKS URL (from
+    /// `jwks_url`, `AWS_COGNITO_KEYS_URL` or derived from `issuer`) is refused at load time
+    /// unless its host is loopback (`127.0.0.0/8`, `::1`, `localhost`: emulators, tests) or this
+    /// is `true`. Set it only for a network you trust end to end.
+    pub allow_insecure_jwks_url: bool,
 }
 
 impl CognitoSettings {
@@ -327,6 +377,7 @@ impl CognitoSettings {
             algorithms: vec![Algorithm::RS256],
             jwks: JwksSettings::default(),
             userpools,
+            allow_insecure_jwks_url: false,
         }
     }
 
@@ -442,6 +493,9 @@ impl CognitoSettings {
                 ));
             }
             pool.validate()?;
+            if !self.allow_insecure_jwks_url {
+                pool.check_transport()?;
+            }
         }
         let header_ok = !self.jwt_header_name.is_empty()
             && self
@@ -542,6 +596,8 @@ struct RawSettings {
     jwks: JwksSettings,
     #[serde(default)]
     userpools: RawPools,
+    #[serde(default)]
+    allow_insecure_jwks_url: bool,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -626,6 +682,7 @@ impl TryFrom<RawSettings> for CognitoSettings {
             algorithms,
             jwks: raw.jwks,
             userpools,
+            allow_insecure_jwks_url: raw.allow_insecure_jwks_url,
         };
         settings.validate()?;
         Ok(settings)
@@ -687,6 +744,7 @@ impl From<CognitoSettings> for RawSettings {
             max_token_bytes: s.max_token_bytes,
             algorithms: s.algorithms.iter().map(|a| a.as_str().to_owned()).collect(),
             jwks: s.jwks,
+            allow_insecure_jwks_url: s.allow_insecure_jwks_url,
             userpools: RawPools(
                 s.userpools
                     .into_iter()

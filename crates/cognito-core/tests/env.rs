@@ -86,6 +86,14 @@ async fn jwks_url_precedence_pool_then_env_then_aws_default() -> TestResult {
     assert!(run_child("child_resolves_the_aws_default", &[(KEYS_URL_ENV, "")]).await?);
     // And a bad env URL is a ConfigError naming the variable.
     assert!(run_child("child_rejects_a_bad_env_url", &[(KEYS_URL_ENV, "not a url")]).await?);
+    // So is a plain-http env URL on a host that is not loopback.
+    assert!(
+        run_child(
+            "child_rejects_a_bad_env_url",
+            &[(KEYS_URL_ENV, "http://keys.example.com/jwks.json")]
+        )
+        .await?
+    );
     Ok(())
 }
 

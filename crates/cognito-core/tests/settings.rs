@@ -318,3 +318,71 @@ fn key_sources_follow_the_documented_precedence() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn plain_http_jwks_urls_must_be_loopback_unless_allowed() -> TestResult {
+    let named = |pool: &str, field: &str| Some((Some(pool.to_owned()), Some(field.to_owned())));
+    // Loopback hosts are fine over http (emulators, tests).
+    for url in [
+        "http://127.0.0.1:9229/jwks.json",
+        "http://127.8.9.10/jwks.json",
+        "http://localhost:9229/jwks.json",
+        "http://LOCALHOST/jwks.json",
+        "http://[::1]:9229/jwks.json",
+        "https://keys.example.com/jwks.json",
+        "file:///etc/cognito/jwks.json",
+    ] {
+        assert_eq!(invalid(&pool_with(&format!("    jwks_url: {url}"))), None, "{url}");
+    }
+    // Anything else over http is refused at load time, naming the pool and the field.
+    for url in [
+        "http://keys.example.com/jwks.json",
+        "http://10.0.0.5/jwks.json",
+        "http://[2001:db8::1]/jwks.json",
+        "http://localhost.example.com/jwks.json",
+        "http://128.0.0.1/jwks.json",
+    ] {
+        let yaml = pool_with(&format!("    jwks_url: {url}"));
+        assert_eq!(invalid(&yaml), named("eu", "jwks_url"), "{url}");
+        let err = CognitoSettings::from_yaml_str(&yaml).err().ok_or("accepted")?;
+        assert!(err.to_string().contains("allow_insecure_jwks_url"), "{err}");
+    }
+    // An issuer override without a jwks_url derives the URL from the issuer: same rule.
+    assert_eq!(
+        invalid(&pool_with("    issuer: http://cognito.internal:9229/eu-west-1_A")),
+        named("eu", "issuer")
+    );
+    assert_eq!(
+        invalid(&pool_with("    issuer: http://127.0.0.1:9229/eu-west-1_A")),
+        None
+    );
+    // An http issuer is only a string to compare when the keys come from elsewhere.
+    assert_eq!(
+        invalid(&pool_with(
+            "    issuer: http://cognito.internal/eu-west-1_A\n    jwks_url: https://keys.example.com/jwks.json"
+        )),
+        None
+    );
+    // The explicit opt-in, in YAML and JSON.
+    let allowed = CognitoSettings::from_yaml_str(&format!(
+        "allow_insecure_jwks_url: true\n{}",
+        pool_with("    jwks_url: http://keys.example.com/jwks.json")
+    ))?;
+    assert!(allowed.allow_insecure_jwks_url);
+    let json = r#"{"allow_insecure_jwks_url": true, "userpools": {"eu": {"region": "eu-west-1",
+        "userpool_id": "eu-west-1_A", "app_client_id": "c", "issuer": "http://cognito.internal/eu-west-1_A"}}}"#;
+    assert!(CognitoSettings::from_json_str(json)?.allow_insecure_jwks_url);
+    // The default is off, and it round-trips through serde.
+    assert!(!CognitoSettings::from_yaml_str(&pool_with(""))?.allow_insecure_jwks_url);
+    let text = serde_json::to_string(&allowed)?;
+    assert_eq!(CognitoSettings::from_json_str(&text)?, allowed);
+    // Hand-built settings are checked by the verifier as well.
+    let mut pool = UserPool::new("eu", "eu-west-1", "eu-west-1_A", ["c"]);
+    pool.jwks_url = Some("http://keys.example.com/jwks.json".into());
+    let mut hand_built = CognitoSettings::new(vec![pool]);
+    let err = Verifier::new(&hand_built).err().ok_or("accepted")?;
+    assert_eq!((err.pool(), err.field()), (Some("eu"), Some("jwks_url")));
+    hand_built.allow_insecure_jwks_url = true;
+    assert!(Verifier::new(&hand_built).is_ok());
+    Ok(())
+}

@@ -1,8 +1,9 @@
-//! A JWKS server on 127.0.0.1 that a test controls: what it answers, and how many requests
-//! it got. A deliberately tiny HTTP/1.1 responder (one request per connection), so it can
-//! also misbehave in ways a real framework would not let it: stall, lie about sizes.
+//! A JWKS server on 127.0.0.1 (or another loopback address) that a test controls: what it
+//! answers, and how many requests it got. A deliberately tiny HTTP/1.1 responder (one request
+//! per connection), so it can also misbehave in ways a real framework would not let it: stall,
+//! trickle, never end, redirect in circles, reset the connection, lie about sizes.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -39,6 +40,21 @@ pub enum Reply {
         /// Whether to announce it.
         declare_length: bool,
     },
+    /// 200 with the JWKS and its true `Content-Length`, sent one byte per `interval` (a
+    /// slowloris server: every byte arrives in time, the whole never does). Gives up after
+    /// 120 s.
+    Trickle {
+        /// The pause before each byte.
+        interval: Duration,
+    },
+    /// 200 without `Content-Length`, whitespace forever: stops only when the client hangs up
+    /// (or after 60 s or 4 GiB, so a test that forgets it cannot run away).
+    Endless,
+    /// A `302 Found` to this `Location` (a path on this server, or a full URL: another
+    /// loopback host in tests, never anything off the machine).
+    Redirect(String),
+    /// 200 announcing the JWKS's length, then half of it, then a TCP reset.
+    ResetMidBody,
 }
 
 struct Shared {
@@ -46,6 +62,8 @@ struct Shared {
     reply: Mutex<Reply>,
     hits: AtomicUsize,
     huge_completed: AtomicUsize,
+    /// Body bytes written by [`Reply::Huge`] and [`Reply::Endless`] answers.
+    bulk_sent: AtomicUsize,
 }
 
 /// A JWKS server on an ephemeral port of 127.0.0.1; stops when dropped.
@@ -64,15 +82,28 @@ impl std::fmt::Debug for JwksServer {
 }
 
 impl JwksServer {
-    /// Starts serving `jwks` at every path.
+    /// Starts serving `jwks` at every path, on an ephemeral port of 127.0.0.1.
     pub async fn start(jwks: Value) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        Self::start_on(Ipv4Addr::LOCALHOST.into(), jwks).await
+    }
+
+    /// Starts serving `jwks` on an ephemeral port of `ip`, which must be a loopback address
+    /// (e.g. 127.0.0.2, to play "another host" without leaving the machine).
+    pub async fn start_on(ip: IpAddr, jwks: Value) -> std::io::Result<Self> {
+        if !ip.is_loopback() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the test JWKS server only listens on loopback addresses",
+            ));
+        }
+        let listener = TcpListener::bind((ip, 0)).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             jwks: Mutex::new(jwks),
             reply: Mutex::new(Reply::Keys),
             hits: AtomicUsize::new(0),
             huge_completed: AtomicUsize::new(0),
+            bulk_sent: AtomicUsize::new(0),
         });
         let state = Arc::clone(&shared);
         let task = tokio::spawn(async move {
@@ -88,7 +119,7 @@ impl JwksServer {
         self.addr
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://<ip>:<port>`, e.g. `http://127.0.0.1:41234`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -112,6 +143,12 @@ impl JwksServer {
     /// early, i.e. enforced its size cap instead of reading everything.
     pub fn huge_bodies_completed(&self) -> usize {
         self.shared.huge_completed.load(Ordering::SeqCst)
+    }
+
+    /// Body bytes written so far by [`Reply::Huge`] and [`Reply::Endless`] answers (the part
+    /// that left this server; the client's socket buffers hold some of it unread).
+    pub fn bulk_bytes_sent(&self) -> usize {
+        self.shared.bulk_sent.load(Ordering::SeqCst)
     }
 
     /// Serves this JWKS from now on (a key rotation).
@@ -184,11 +221,72 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
                 if stream.write_all(chunk.get(..n).unwrap_or_default()).await.is_err() {
                     return; // the client hung up: it enforced its cap
                 }
+                shared.bulk_sent.fetch_add(n, Ordering::SeqCst);
                 left -= n;
             }
             let _ = stream.flush().await;
             shared.huge_completed.fetch_add(1, Ordering::SeqCst);
             let _ = stream.shutdown().await;
+            return;
+        }
+        Reply::Trickle { interval } => {
+            let body = keys();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            if stream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            let give_up = tokio::time::Instant::now() + Duration::from_secs(120);
+            for byte in body {
+                tokio::time::sleep(interval).await;
+                if tokio::time::Instant::now() > give_up || stream.write_all(&[byte]).await.is_err() {
+                    return;
+                }
+            }
+            let _ = stream.shutdown().await;
+            return;
+        }
+        Reply::Endless => {
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n";
+            if stream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            let chunk = vec![b' '; 64 * 1024];
+            let give_up = tokio::time::Instant::now() + Duration::from_secs(60);
+            let mut sent = 0usize;
+            while tokio::time::Instant::now() < give_up && sent < (4usize << 30) {
+                if stream.write_all(&chunk).await.is_err() {
+                    return; // the client hung up
+                }
+                sent += chunk.len();
+                shared.bulk_sent.fetch_add(chunk.len(), Ordering::SeqCst);
+            }
+            return;
+        }
+        Reply::Redirect(location) => {
+            let head =
+                format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            if stream.write_all(head.as_bytes()).await.is_ok() {
+                let _ = stream.shutdown().await;
+            }
+            return;
+        }
+        Reply::ResetMidBody => {
+            let body = keys();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let half = body.get(..body.len() / 2).unwrap_or_default();
+            if stream.write_all(head.as_bytes()).await.is_ok() && stream.write_all(half).await.is_ok() {
+                let _ = stream.flush().await;
+                // Give the bytes time to leave, then close with SO_LINGER 0: an RST, not a FIN.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let _ = stream.set_zero_linger();
+            }
+            drop(stream);
             return;
         }
     };
