@@ -51,10 +51,14 @@ mod jwks;
 mod policy;
 mod settings;
 mod token;
+mod token_cache;
 mod verify;
 
 pub use claims::{CognitoToken, numeric_date};
 pub use error::{AuthError, ConfigError, ErrorKind, Rejection};
 pub use policy::{AnyUser, Policy, Require};
-pub use settings::{Algorithm, CognitoSettings, JwksSettings, KEYS_URL_ENV, KeySource, TokenUse, UserPool};
+pub use settings::{
+    Algorithm, CognitoSettings, JwksSettings, KEYS_URL_ENV, KeySource, TokenCacheSettings, TokenUse, UserPool,
+};
+pub use token_cache::TokenCacheStats;
 pub use verify::{CognitoAuth, PoolStatus, Verifier};

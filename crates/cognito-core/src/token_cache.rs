@@ -1,0 +1,246 @@
+//! The verified-token cache (`token_cache:` in the settings): one per pool verifier.
+//!
+//! A token that passed the parse, the claim checks and the RSA signature check is remembered
+//! with what a later request still has to judge: its time claims, its groups and scopes, its
+//! decoded claims (for the caller's claims type), and the key set it was verified with.
+//!
+//! - A hit proves it is the very same token: the map is located by a keyed hash of the token's
+//!   last bytes, but an entry answers only after comparing the WHOLE token, byte for byte. A
+//!   forgery that collides on the hash (or differs anywhere, signature included) is a miss.
+//! - Only verified tokens are ever inserted, so an attacker cannot fill the cache with junk;
+//!   one slot per hash value (a colliding insert replaces) keeps every lookup O(1).
+//! - Bounded: at most `max_entries` in all, oldest inserted evicted first (FIFO per shard).
+//! - The caller (`verify.rs`) decides whether an entry may still serve: `exp`, `nbf`, `iat`,
+//!   and whether its key set is still the one its JWKS cache serves.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Instant;
+
+use crate::settings::TokenCacheSettings;
+
+/// How many bytes at the end of a token (its signature's tail) locate its slot.
+const TAIL_BYTES: usize = 32;
+/// Shards (each its own lock) once the cache is large enough to split.
+const SHARDS: usize = 8;
+
+/// What a pool's verified-token cache holds (see [`crate::Verifier::token_cache_stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct TokenCacheStats {
+    /// Whether the cache is on (`token_cache.enabled`).
+    pub enabled: bool,
+    /// Tokens remembered now (at most `token_cache.max_entries`).
+    pub entries: usize,
+    /// Verifications answered from the cache so far.
+    pub hits: u64,
+}
+
+/// One verified token and what a hit must still check.
+pub(crate) struct Entry {
+    /// The whole token: a hit compares it byte for byte.
+    pub token: Box<str>,
+    /// The decoded claims JSON, for the caller's claims type.
+    pub payload: Box<[u8]>,
+    /// `cognito:groups`.
+    pub groups: Box<[Box<str>]>,
+    /// `scope`.
+    pub scope: Option<Box<str>>,
+    /// `exp`: the entry ends at `exp + leeway`.
+    pub exp: f64,
+    /// `nbf`, `iat`: re-checked on every hit (a clock may step back).
+    pub nbf: Option<f64>,
+    pub iat: Option<f64>,
+    /// Which of the verifier's issuers (and so which JWKS cache) verified it.
+    pub issuer: usize,
+    /// The serial number of the key set that verified it: the entry ends when that JWKS cache
+    /// serves another key set.
+    pub key_serial: u64,
+    /// When that key set was loaded (for its staleness and refresh).
+    pub keys_loaded_at: Instant,
+}
+
+impl Entry {
+    /// The space-separated scopes.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scope.as_deref().unwrap_or("").split(' ').filter(|s| !s.is_empty())
+    }
+}
+
+/// The map's hasher: the keys are already keyed hashes, so they are used as they are.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; this keeps the trait whole.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+#[derive(Default)]
+struct Slots {
+    map: HashMap<u64, Arc<Entry>, BuildHasherDefault<PassThrough>>,
+    /// Insertion order of the keys in `map` (the same set, no duplicates): eviction order.
+    order: VecDeque<u64>,
+}
+
+#[derive(Default)]
+struct Shard {
+    slots: RwLock<Slots>,
+    hits: AtomicU64,
+}
+
+/// The verified tokens of one pool verifier.
+pub(crate) struct TokenCache {
+    shards: Box<[Shard]>,
+    per_shard: usize,
+    hasher: RandomState,
+}
+
+impl TokenCache {
+    /// A cache per these settings, or `None` when it is switched off.
+    pub(crate) fn new(settings: &TokenCacheSettings) -> Option<Self> {
+        if !settings.enabled || settings.max_entries == 0 {
+            return None;
+        }
+        // Split only when every shard still gets a fair share; never exceed the bound.
+        let shards = if settings.max_entries >= SHARDS * 16 { SHARDS } else { 1 };
+        Some(Self {
+            shards: (0..shards).map(|_| Shard::default()).collect(),
+            per_shard: settings.max_entries / shards,
+            hasher: RandomState::new(),
+        })
+    }
+
+    /// The token's key and its shard (`None` only for a cache without shards, which `new`
+    /// never builds).
+    fn slot_of(&self, token: &str) -> Option<(u64, &Shard)> {
+        let bytes = token.as_bytes();
+        let tail = bytes.get(bytes.len().saturating_sub(TAIL_BYTES)..).unwrap_or(bytes);
+        let mut h = self.hasher.build_hasher();
+        h.write_usize(bytes.len());
+        h.write(tail);
+        let key = h.finish();
+        // The high bits pick the shard; the map uses all of them.
+        let index = (key >> 58) as usize % self.shards.len().max(1);
+        self.shards.get(index).map(|shard| (key, shard))
+    }
+
+    /// The entry of exactly this token, if one is cached and `may_serve` accepts it (checked
+    /// outside the lock); only then does it count as a hit.
+    pub(crate) fn get(&self, token: &str, may_serve: impl FnOnce(&Entry) -> bool) -> Option<Arc<Entry>> {
+        let (key, shard) = self.slot_of(token)?;
+        let entry = {
+            let slots = shard.slots.read().unwrap_or_else(PoisonError::into_inner);
+            let entry = slots.map.get(&key)?;
+            if *entry.token != *token {
+                return None;
+            }
+            Arc::clone(entry)
+        };
+        if !may_serve(&entry) {
+            return None;
+        }
+        shard.hits.fetch_add(1, Ordering::Relaxed);
+        Some(entry)
+    }
+
+    /// Remembers a verified token, evicting the oldest entries of its shard past the bound.
+    pub(crate) fn insert(&self, entry: Entry) {
+        let Some((key, shard)) = self.slot_of(&entry.token) else {
+            return;
+        };
+        let entry = Arc::new(entry);
+        let evicted;
+        {
+            let mut slots = shard.slots.write().unwrap_or_else(PoisonError::into_inner);
+            let mut out = Vec::new();
+            if slots.map.insert(key, entry).is_none() {
+                slots.order.push_back(key);
+                while slots.order.len() > self.per_shard {
+                    match slots.order.pop_front() {
+                        Some(old) => out.extend(slots.map.remove(&old)),
+                        None => break,
+                    }
+                }
+            }
+            evicted = out;
+        }
+        // Entries are freed outside the lock.
+        drop(evicted);
+    }
+
+    /// How many tokens are cached now.
+    pub(crate) fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.slots.read().unwrap_or_else(PoisonError::into_inner).map.len())
+            .sum()
+    }
+
+    /// How many lookups found their token so far.
+    pub(crate) fn hits(&self) -> u64 {
+        self.shards.iter().map(|s| s.hits.load(Ordering::Relaxed)).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(token: &str) -> Entry {
+        Entry {
+            token: token.into(),
+            payload: Box::new([]),
+            groups: Box::new([]),
+            scope: None,
+            exp: 0.0,
+            nbf: None,
+            iat: None,
+            issuer: 0,
+            key_serial: 0,
+            keys_loaded_at: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn whole_token_match_and_bound() {
+        let settings = |max_entries| TokenCacheSettings {
+            enabled: true,
+            max_entries,
+        };
+        assert!(
+            TokenCache::new(&TokenCacheSettings {
+                enabled: false,
+                max_entries: 5
+            })
+            .is_none()
+        );
+        for max in [1, 3, 127, 128, 1000] {
+            let cache = TokenCache::new(&settings(max)).ok_or("off");
+            let Ok(cache) = cache else { continue };
+            for i in 0..3 * max {
+                cache.insert(entry(&format!("header.payload.sig-{i:040}")));
+                assert!(cache.len() <= max);
+            }
+            let newest = format!("header.payload.sig-{:040}", 3 * max - 1);
+            assert!(cache.get(&newest, |_| true).is_some());
+            assert!(cache.get(&newest, |_| false).is_none(), "refused, not a hit");
+            // Same tail, same length, other body: located by the tail, refused by the compare.
+            let forged = newest.replacen("header", "HEADER", 1);
+            assert!(cache.get(&forged, |_| true).is_none());
+            assert_eq!(cache.hits(), 1);
+        }
+    }
+}
