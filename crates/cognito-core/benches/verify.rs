@@ -25,8 +25,17 @@ use serde_json::{Value, json};
 const REGION: &str = "eu-west-1";
 const POOL_ID: &str = "eu-west-1_Bench";
 const CLIENT: &str = "bench-client";
-/// How many distinct tokens the distinct-token benches cycle through.
+/// How many distinct tokens the distinct-token benches cycle through (env `BENCH_TOKENS`
+/// overrides it, e.g. for a quick run under `valgrind --tool=callgrind`).
 const DISTINCT: usize = 10_000;
+
+fn distinct() -> usize {
+    std::env::var("BENCH_TOKENS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n >= 2)
+        .unwrap_or(DISTINCT)
+}
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -54,7 +63,7 @@ fn distinct_claims(issuer: &str, i: usize) -> Value {
 fn setup() -> BoxResult<Setup> {
     let key = SigningKey::generate("bench-key-1")?;
     let issuer = aws_issuer(REGION, POOL_ID);
-    let tokens = (0..DISTINCT)
+    let tokens = (0..distinct())
         .map(|i| key.sign(&distinct_claims(&issuer, i)))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Setup { key, tokens, issuer })
@@ -109,9 +118,12 @@ fn rsa_floor(c: &mut Criterion, s: &Setup) -> BoxResult<()> {
 
 fn valid(c: &mut Criterion, s: &Setup) -> BoxResult<()> {
     let no_cache = verifier(&s.key, r#"{"enabled": false}"#)?;
-    // Fewer entries than tokens, cycled in order: every lookup misses and inserts (FIFO),
+    // A tenth as many entries as tokens, cycled in order: every lookup misses and inserts (FIFO),
     // the cache's worst case.
-    let small_cache = verifier(&s.key, r#"{"max_entries": 1000}"#)?;
+    let small_cache = verifier(
+        &s.key,
+        &format!(r#"{{"max_entries": {}}}"#, (s.tokens.len() / 10).max(1)),
+    )?;
     let default = verifier(&s.key, "")?;
     for v in [&no_cache, &small_cache, &default] {
         // Every token must verify, or the figures mean nothing.

@@ -42,8 +42,8 @@ pub struct TokenCacheStats {
 pub(crate) struct Entry {
     /// The whole token: a hit compares it byte for byte.
     pub token: Box<str>,
-    /// The decoded claims JSON, for the caller's claims type.
-    pub payload: Box<[u8]>,
+    /// The decoded claims JSON (valid UTF-8), for the caller's claims type.
+    pub payload: Box<str>,
     /// `cognito:groups`.
     pub groups: Box<[Box<str>]>,
     /// `scope`.
@@ -202,7 +202,7 @@ mod tests {
     fn entry(token: &str) -> Entry {
         Entry {
             token: token.into(),
-            payload: Box::new([]),
+            payload: "".into(),
             groups: Box::new([]),
             scope: None,
             exp: 0.0,

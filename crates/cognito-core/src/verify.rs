@@ -297,9 +297,13 @@ impl Verifier {
         if now_secs() >= exp + self.0.leeway {
             return;
         }
+        // The claims parse accepted it, so it is UTF-8; hits then skip that check.
+        let Ok(payload) = std::str::from_utf8(parsed.payload()) else {
+            return;
+        };
         cache.insert(Entry {
             token: token.into(),
-            payload: parsed.payload().into(),
+            payload: payload.into(),
             groups: c.groups.iter().map(|g| Box::from(&**g)).collect(),
             scope: c.scope.as_deref().map(Box::from),
             exp,
@@ -324,7 +328,7 @@ impl Verifier {
             &checked.kid,
             checked.alg,
             parsed.signing_input.as_bytes(),
-            &parsed.signature,
+            &parsed.signature()?,
         )?;
         self.remember(token, parsed, checked, keys);
         require.check(&checked.claims.groups, checked.claims.scopes())?;
@@ -336,17 +340,19 @@ impl Verifier {
 /// as at the end of the full path.
 fn serve_hit<T: DeserializeOwned>(entry: &Entry, require: Require<'_>) -> Result<T, AuthError> {
     require.check(&entry.groups, entry.scopes())?;
-    claims_as(&entry.payload)
+    serde_json::from_str(&entry.payload).map_err(|_| misfit())
 }
 
 /// The verified claims as the caller's type.
 fn claims_as<T: DeserializeOwned>(payload: &[u8]) -> Result<T, AuthError> {
-    serde_json::from_slice(payload).map_err(|_| {
-        AuthError::with_message(
-            ErrorKind::Malformed,
-            "The token's claims do not fit the claims type this service expects.",
-        )
-    })
+    serde_json::from_slice(payload).map_err(|_| misfit())
+}
+
+fn misfit() -> AuthError {
+    AuthError::with_message(
+        ErrorKind::Malformed,
+        "The token's claims do not fit the claims type this service expects.",
+    )
 }
 
 fn now_secs() -> f64 {
