@@ -4,9 +4,11 @@
 //! with what a later request still has to judge: its time claims, its groups and scopes, its
 //! decoded claims (for the caller's claims type), and the key set it was verified with.
 //!
-//! - A hit proves it is the very same token: the map is located by a keyed hash of the token's
-//!   last bytes, but an entry answers only after comparing the WHOLE token, byte for byte. A
-//!   forgery that collides on the hash (or differs anywhere, signature included) is a miss.
+//! - A hit proves it is the very same token: the slot is located by the token's length and
+//!   last 8 bytes (the tail of its RSA signature, uniformly distributed for distinct valid
+//!   tokens) mixed with a per-cache random seed, but an entry answers only after comparing the
+//!   WHOLE token, byte for byte. A forgery that lands on a slot (or differs anywhere, signature
+//!   included) is a miss.
 //! - Only verified tokens are ever inserted, so an attacker cannot fill the cache with junk;
 //!   one slot per hash value (a colliding insert replaces) keeps every lookup O(1).
 //! - Bounded: at most `max_entries` in all, oldest inserted evicted first (FIFO per shard).
@@ -16,13 +18,11 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Instant;
 
 use crate::settings::TokenCacheSettings;
 
-/// How many bytes at the end of a token (its signature's tail) locate its slot.
-const TAIL_BYTES: usize = 32;
 /// Shards (each its own lock) once the cache is large enough to split.
 const SHARDS: usize = 8;
 
@@ -42,8 +42,12 @@ pub struct TokenCacheStats {
 pub(crate) struct Entry {
     /// The whole token: a hit compares it byte for byte.
     pub token: Box<str>,
-    /// The decoded claims JSON (valid UTF-8), for the caller's claims type.
+    /// The decoded claims JSON (valid UTF-8).
     pub payload: Box<str>,
+    /// The payload parsed, at the first hit (a token seen once never pays for it): claims types
+    /// deserialize from it without scanning text again. `None` if `serde_json::Value` cannot
+    /// hold it (a number out of range in a claim nobody read); hits then parse the text.
+    pub claims: OnceLock<Option<serde_json::Value>>,
     /// `cognito:groups`.
     pub groups: Box<[Box<str>]>,
     /// `scope`.
@@ -63,6 +67,13 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// The parsed claims (parsed now if this is the first hit), if a `Value` can hold them.
+    pub fn claims(&self) -> Option<&serde_json::Value> {
+        self.claims
+            .get_or_init(|| serde_json::from_str(&self.payload).ok())
+            .as_ref()
+    }
+
     /// The space-separated scopes.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.scope.as_deref().unwrap_or("").split(' ').filter(|s| !s.is_empty())
@@ -105,7 +116,8 @@ struct Shard {
 pub(crate) struct TokenCache {
     shards: Box<[Shard]>,
     per_shard: usize,
-    hasher: RandomState,
+    /// Random per cache, so slot placement cannot be predicted from outside.
+    seed: u64,
 }
 
 impl TokenCache {
@@ -119,7 +131,7 @@ impl TokenCache {
         Some(Self {
             shards: (0..shards).map(|_| Shard::default()).collect(),
             per_shard: settings.max_entries / shards,
-            hasher: RandomState::new(),
+            seed: RandomState::new().hash_one(0x0063_6f67_6e69_746f_u64) | 1,
         })
     }
 
@@ -127,11 +139,16 @@ impl TokenCache {
     /// never builds).
     fn slot_of(&self, token: &str) -> Option<(u64, &Shard)> {
         let bytes = token.as_bytes();
-        let tail = bytes.get(bytes.len().saturating_sub(TAIL_BYTES)..).unwrap_or(bytes);
-        let mut h = self.hasher.build_hasher();
-        h.write_usize(bytes.len());
-        h.write(tail);
-        let key = h.finish();
+        let mut tail = [0u8; 8];
+        let start = bytes.len().saturating_sub(8);
+        for (t, b) in tail.iter_mut().zip(bytes.get(start..).unwrap_or_default()) {
+            *t = *b;
+        }
+        // A multiply-xorshift mix: every output bit depends on every input bit.
+        let mut key = (u64::from_le_bytes(tail) ^ self.seed).wrapping_add(bytes.len() as u64);
+        key = (key ^ (key >> 32)).wrapping_mul(0xd6e8_feb8_6659_fd93);
+        key = (key ^ (key >> 32)).wrapping_mul(0xd6e8_feb8_6659_fd93);
+        key ^= key >> 32;
         // The high bits pick the shard; the map uses all of them.
         let index = (key >> 58) as usize % self.shards.len().max(1);
         self.shards.get(index).map(|shard| (key, shard))
@@ -202,7 +219,8 @@ mod tests {
     fn entry(token: &str) -> Entry {
         Entry {
             token: token.into(),
-            payload: "".into(),
+            payload: "{}".into(),
+            claims: OnceLock::new(),
             groups: Box::new([]),
             scope: None,
             exp: 0.0,

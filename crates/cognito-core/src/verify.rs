@@ -298,12 +298,14 @@ impl Verifier {
             return;
         }
         // The claims parse accepted it, so it is UTF-8; hits then skip that check.
+        // The claims parse accepted it, so it is UTF-8; hits then skip that check.
         let Ok(payload) = std::str::from_utf8(parsed.payload()) else {
             return;
         };
         cache.insert(Entry {
             token: token.into(),
             payload: payload.into(),
+            claims: std::sync::OnceLock::new(),
             groups: c.groups.iter().map(|g| Box::from(&**g)).collect(),
             scope: c.scope.as_deref().map(Box::from),
             exp,
@@ -340,7 +342,10 @@ impl Verifier {
 /// as at the end of the full path.
 fn serve_hit<T: DeserializeOwned>(entry: &Entry, require: Require<'_>) -> Result<T, AuthError> {
     require.check(&entry.groups, entry.scopes())?;
-    serde_json::from_str(&entry.payload).map_err(|_| misfit())
+    match entry.claims() {
+        Some(claims) => T::deserialize(claims).map_err(|_| misfit()),
+        None => serde_json::from_str(&entry.payload).map_err(|_| misfit()),
+    }
 }
 
 /// The verified claims as the caller's type.
