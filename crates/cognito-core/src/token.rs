@@ -67,7 +67,7 @@ fn malformed(message: &'static str) -> AuthError {
 /// `serde_json::from_slice`, faster: when the whole text is UTF-8 (one fast pass, nearly always
 /// true), `from_str` gives the same result without validating every string again; otherwise
 /// `from_slice` decides, exactly as before (it does not judge the strings it skips).
-fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> serde_json::Result<T> {
+pub(crate) fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> serde_json::Result<T> {
     match std::str::from_utf8(bytes) {
         Ok(text) => serde_json::from_str(text),
         Err(_) => serde_json::from_slice(bytes),

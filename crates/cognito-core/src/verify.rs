@@ -350,7 +350,7 @@ fn serve_hit<T: DeserializeOwned>(entry: &Entry, require: Require<'_>) -> Result
 
 /// The verified claims as the caller's type.
 fn claims_as<T: DeserializeOwned>(payload: &[u8]) -> Result<T, AuthError> {
-    serde_json::from_slice(payload).map_err(|_| misfit())
+    token::parse_json(payload).map_err(|_| misfit())
 }
 
 fn misfit() -> AuthError {
