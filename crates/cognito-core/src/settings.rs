@@ -132,10 +132,10 @@ impl Default for JwksSettings {
 /// life), the replacement of the key set it was verified with (every successful JWKS refresh,
 /// so a removed or re-keyed kid ends its entries), and eviction (oldest first) once
 /// `max_entries` is reached. On a hit, `nbf` / `iat`, the route's groups and scopes and the
-/// caller's claims type are still checked. Each entry holds the token and its decoded claims
-/// (about 2 KB for a typical Cognito access token) and, from its first hit on, those claims
-/// parsed (about 2-3 KB more): at most some 45 MB per pool at the default bound, about 20 MB
-/// while tokens are seen only once.
+/// caller's claims type are still checked. Each entry holds the token (about 1.2 KB for a
+/// typical Cognito access token) and, from its first hit on, its claims parsed (about 2-3 KB
+/// more): at most some 40 MB per pool at the default bound, about 15 MB while tokens are seen
+/// only once.
 ///
 /// ```
 /// use cognito_core::CognitoSettings;

@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Instant;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use crate::settings::TokenCacheSettings;
 
 /// Shards (each its own lock) once the cache is large enough to split.
@@ -42,11 +45,10 @@ pub struct TokenCacheStats {
 pub(crate) struct Entry {
     /// The whole token: a hit compares it byte for byte.
     pub token: Box<str>,
-    /// The decoded claims JSON (valid UTF-8).
-    pub payload: Box<str>,
-    /// The payload parsed, at the first hit (a token seen once never pays for it): claims types
-    /// deserialize from it without scanning text again. `None` if `serde_json::Value` cannot
-    /// hold it (a number out of range in a claim nobody read); hits then parse the text.
+    /// The claims parsed, at the first hit (decoded again from `token`: a token seen once never
+    /// pays for it, nor for a copy of its payload): claims types deserialize from it without
+    /// scanning text again. `None` if `serde_json::Value` cannot hold them (a number out of
+    /// range in a claim nobody read); hits then parse the text.
     pub claims: OnceLock<Option<serde_json::Value>>,
     /// `cognito:groups`.
     pub groups: Box<[Box<str>]>,
@@ -70,8 +72,18 @@ impl Entry {
     /// The parsed claims (parsed now if this is the first hit), if a `Value` can hold them.
     pub fn claims(&self) -> Option<&serde_json::Value> {
         self.claims
-            .get_or_init(|| serde_json::from_str(&self.payload).ok())
+            .get_or_init(|| crate::token::parse_json(&self.payload()).ok())
             .as_ref()
+    }
+
+    /// The decoded claims JSON (the token verified, so its payload decodes; empty otherwise).
+    pub fn payload(&self) -> Vec<u8> {
+        let middle = self
+            .token
+            .split_once('.')
+            .and_then(|(_, rest)| rest.rsplit_once('.'))
+            .map_or("", |(payload, _)| payload);
+        URL_SAFE_NO_PAD.decode(middle).unwrap_or_default()
     }
 
     /// The space-separated scopes.
@@ -219,7 +231,6 @@ mod tests {
     fn entry(token: &str) -> Entry {
         Entry {
             token: token.into(),
-            payload: "{}".into(),
             claims: OnceLock::new(),
             groups: Box::new([]),
             scope: None,

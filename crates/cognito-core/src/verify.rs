@@ -286,7 +286,7 @@ impl Verifier {
     /// Remembers a token whose signature just verified. A token already past `exp + leeway`
     /// (accepted only because `check_expiration` is false) is not remembered: the cache never
     /// serves a token past its `exp`, so such a token is verified in full every time.
-    fn remember(&self, token: &str, parsed: &Token<'_>, checked: &Prechecked<'_>, keys: &Loaded) {
+    fn remember(&self, token: &str, checked: &Prechecked<'_>, keys: &Loaded) {
         let Some(cache) = &self.0.token_cache else {
             return;
         };
@@ -298,13 +298,8 @@ impl Verifier {
             return;
         }
         // The claims parse accepted it, so it is UTF-8; hits then skip that check.
-        // The claims parse accepted it, so it is UTF-8; hits then skip that check.
-        let Ok(payload) = std::str::from_utf8(parsed.payload()) else {
-            return;
-        };
         cache.insert(Entry {
             token: token.into(),
-            payload: payload.into(),
             claims: std::sync::OnceLock::new(),
             groups: c.groups.iter().map(|g| Box::from(&**g)).collect(),
             scope: c.scope.as_deref().map(Box::from),
@@ -332,7 +327,7 @@ impl Verifier {
             parsed.signing_input.as_bytes(),
             &parsed.signature()?,
         )?;
-        self.remember(token, parsed, checked, keys);
+        self.remember(token, checked, keys);
         require.check(&checked.claims.groups, checked.claims.scopes())?;
         claims_as(parsed.payload())
     }
@@ -344,7 +339,7 @@ fn serve_hit<T: DeserializeOwned>(entry: &Entry, require: Require<'_>) -> Result
     require.check(&entry.groups, entry.scopes())?;
     match entry.claims() {
         Some(claims) => T::deserialize(claims).map_err(|_| misfit()),
-        None => serde_json::from_str(&entry.payload).map_err(|_| misfit()),
+        None => claims_as(&entry.payload()),
     }
 }
 
