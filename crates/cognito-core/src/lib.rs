@@ -8,9 +8,9 @@
 //!
 //! - [`CognitoSettings`]: YAML, JSON, env, or a field of your own config (serde).
 //! - [`Verifier`]: one per pool, cheap to clone; JWKS fetched once per URL, cached,
-//!   refreshed in the background, served stale while the source is down. A token that verified
-//!   once is recognised when it comes back (the bounded verified-token cache,
-//!   [`TokenCacheSettings`]): no parse, no RSA, while its `exp` and its key last.
+//!   refreshed in the background, served stale while the source is down. A token that keeps
+//!   coming back is recognised (the bounded verified-token cache, [`TokenCacheSettings`]): no
+//!   parse, no RSA, while its `exp` and its key last.
 //! - [`CognitoAuth`]: every pool's verifier, for web-app state; [`Policy`] names a route's pool
 //!   and its [`Require`]d groups / scopes.
 //! - [`CognitoToken`] or any `Deserialize` type of yours for the claims.

@@ -123,8 +123,10 @@ impl Default for JwksSettings {
     }
 }
 
-/// The verified-token cache (`token_cache:`): a token that verified once is recognised when it
-/// comes back, and skips the parse and the RSA signature check.
+/// The verified-token cache (`token_cache:`): a token that comes back is recognised and skips
+/// the parse and the RSA signature check. A token is remembered at its second verification (a
+/// fixed-size filter of recent tokens), so tokens seen only once cost no memory; a client that
+/// reuses its token is served from the cache from its third request on.
 ///
 /// An entry proves itself by the whole token (a hit compares every byte of it, never a hash
 /// alone), belongs to one pool's verifier, and ends at the earliest of: the token's `exp`
@@ -134,8 +136,7 @@ impl Default for JwksSettings {
 /// `max_entries` is reached. On a hit, `nbf` / `iat`, the route's groups and scopes and the
 /// caller's claims type are still checked. Each entry holds the token (about 1.2 KB for a
 /// typical Cognito access token) and, from its first hit on, its claims parsed (about 2-3 KB
-/// more): at most some 40 MB per pool at the default bound, about 15 MB while tokens are seen
-/// only once.
+/// more): at most some 40 MB per pool at the default bound.
 ///
 /// ```
 /// use cognito_core::CognitoSettings;

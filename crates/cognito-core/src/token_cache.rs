@@ -12,6 +12,10 @@
 //! - Only verified tokens are ever inserted, so an attacker cannot fill the cache with junk;
 //!   one slot per hash value (a colliding insert replaces) keeps every lookup O(1).
 //! - Bounded: at most `max_entries` in all, oldest inserted evicted first (FIFO per shard).
+//! - Admitted at the second sight: a verified token is remembered only when it verified before
+//!   recently (a fixed array of recent slot keys, no allocation, no lock). A token that comes
+//!   once, the common case under a flood of distinct tokens, costs no entry, no eviction and
+//!   no copy; a token that comes back is a hit from its third request on.
 //! - The caller (`verify.rs`) decides whether an entry may still serve: `exp`, `nbf`, `iat`,
 //!   and whether its key set is still the one its JWKS cache serves.
 
@@ -28,6 +32,8 @@ use crate::settings::TokenCacheSettings;
 
 /// Shards (each its own lock) once the cache is large enough to split.
 const SHARDS: usize = 8;
+/// Slots of the second-sight filter.
+const SEEN_SLOTS: usize = 4096;
 
 /// What a pool's verified-token cache holds (see [`crate::Verifier::token_cache_stats`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -130,6 +136,8 @@ pub(crate) struct TokenCache {
     per_shard: usize,
     /// Random per cache, so slot placement cannot be predicted from outside.
     seed: u64,
+    /// The slot keys of recently verified tokens not (yet) remembered.
+    seen: Box<[AtomicU64]>,
 }
 
 impl TokenCache {
@@ -144,6 +152,7 @@ impl TokenCache {
             shards: (0..shards).map(|_| Shard::default()).collect(),
             per_shard: settings.max_entries / shards,
             seed: RandomState::new().hash_one(0x0063_6f67_6e69_746f_u64) | 1,
+            seen: (0..SEEN_SLOTS).map(|_| AtomicU64::new(0)).collect(),
         })
     }
 
@@ -183,6 +192,22 @@ impl TokenCache {
         }
         shard.hits.fetch_add(1, Ordering::Relaxed);
         Some(entry)
+    }
+
+    /// Whether a token that just verified should be remembered: yes if it verified recently
+    /// before (its slot key is in the filter); otherwise it is noted there, and not remembered.
+    pub(crate) fn admit(&self, token: &str) -> bool {
+        let Some((key, _)) = self.slot_of(token) else {
+            return false;
+        };
+        let Some(slot) = self.seen.get(key as usize % SEEN_SLOTS) else {
+            return false;
+        };
+        if slot.load(Ordering::Relaxed) == key {
+            return true;
+        }
+        slot.store(key, Ordering::Relaxed);
+        false
     }
 
     /// Remembers a verified token, evicting the oldest entries of its shard past the bound.

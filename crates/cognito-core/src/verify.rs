@@ -283,7 +283,8 @@ impl Verifier {
         })
     }
 
-    /// Remembers a token whose signature just verified. A token already past `exp + leeway`
+    /// Remembers a token whose signature just verified, from its second verification on (see
+    /// `TokenCache::admit`). A token already past `exp + leeway`
     /// (accepted only because `check_expiration` is false) is not remembered: the cache never
     /// serves a token past its `exp`, so such a token is verified in full every time.
     fn remember(&self, token: &str, checked: &Prechecked<'_>, keys: &Loaded) {
@@ -294,7 +295,7 @@ impl Verifier {
         let Some(exp) = c.exp else {
             return;
         };
-        if now_secs() >= exp + self.0.leeway {
+        if now_secs() >= exp + self.0.leeway || !cache.admit(token) {
             return;
         }
         // The claims parse accepted it, so it is UTF-8; hits then skip that check.
