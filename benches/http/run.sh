@@ -222,7 +222,7 @@ fi
 # ---- the table -----------------------------------------------------------------------------
 FLOOR="$(taskset -c "$SERVER_CPU" openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { printf "%d", $NF }' || true)"
 {
-  echo "HTTP, $(date -u '+%Y-%m-%d %H:%M UTC'), load before: $(cut -d' ' -f1-3 /proc/loadavg); wrk -t1 -c64 -d${DURATION}s," \
+  echo "HTTP, $(date -u '+%Y-%m-%d %H:%M UTC') (end of run), load average then: $(cut -d' ' -f1-3 /proc/loadavg); wrk -t1 -c64 -d${DURATION}s," \
     "server on CPU $SERVER_CPU, wrk on CPU $WRK_CPU; RSA floor (openssl speed rsa2048 verify/s, CPU $SERVER_CPU): ${FLOOR:-n/a}"
   echo
   awk -F'\t' -v floor="${FLOOR:-0}" '
