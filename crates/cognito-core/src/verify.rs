@@ -338,9 +338,12 @@ impl Verifier {
 /// as at the end of the full path.
 fn serve_hit<T: DeserializeOwned>(entry: &Entry, require: Require<'_>) -> Result<T, AuthError> {
     require.check(&entry.groups, entry.scopes())?;
-    match entry.claims() {
-        Some(claims) => T::deserialize(claims).map_err(|_| misfit()),
-        None => claims_as(&entry.payload()),
+    // From the parsed Value when it fits; if it does not (or a Value cannot hold the claims),
+    // from the text, so a hit answers exactly as the full path would even for claims types
+    // that only deserialize from text (e.g. `serde_json::value::RawValue`).
+    match entry.claims().map(T::deserialize) {
+        Some(Ok(claims)) => Ok(claims),
+        Some(Err(_)) | None => claims_as(&entry.payload()),
     }
 }
 
