@@ -177,6 +177,26 @@ fn judge(jwk: &Value) -> Result<KeyEntry, &'static str> {
 pub(crate) struct Loaded {
     pub(crate) keys: KeySet,
     at: Instant,
+    /// Unique in the process: names this key set (the verified-token cache ties entries to it).
+    pub(crate) serial: u64,
+}
+
+/// The next key-set serial; 0 means "no key set".
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
+
+impl Loaded {
+    fn new(keys: KeySet) -> Self {
+        Self {
+            keys,
+            at: Instant::now(),
+            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// When the set was loaded.
+    pub(crate) fn loaded_at(&self) -> Instant {
+        self.at
+    }
 }
 
 /// Where a cache gets its bytes.
@@ -214,6 +234,8 @@ pub(crate) struct JwksCache {
     fetcher: Fetcher,
     tuning: JwksSettings,
     current: RwLock<Option<Arc<Loaded>>>,
+    /// The serial of `current` (0 = none), readable without the lock.
+    current_serial: AtomicU64,
     state: Mutex<FetchState>,
     /// Held for the whole of a fetch: single flight.
     flight: tokio::sync::Mutex<()>,
@@ -233,10 +255,7 @@ impl JwksCache {
             KeySource::Inline(doc) => {
                 let keys = KeySet::parse_value(doc)?;
                 let cache = Self::new(Fetcher::Inline, tuning.clone());
-                *cache.current.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(Loaded {
-                    keys,
-                    at: Instant::now(),
-                }));
+                cache.install(keys);
                 return Ok(Arc::new(cache));
             }
             KeySource::Url(url) => url,
@@ -268,6 +287,7 @@ impl JwksCache {
             fetcher,
             tuning,
             current: RwLock::new(None),
+            current_serial: AtomicU64::new(0),
             state: Mutex::new(FetchState::default()),
             flight: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
@@ -277,6 +297,35 @@ impl JwksCache {
 
     fn state(&self) -> std::sync::MutexGuard<'_, FetchState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Serves `keys` from now on.
+    fn install(&self, keys: KeySet) {
+        let loaded = Arc::new(Loaded::new(keys));
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        self.current_serial.store(loaded.serial, Ordering::Release);
+        *current = Some(loaded);
+    }
+
+    /// For the verified-token cache, no I/O and no lock: whether the key set `serial` (loaded
+    /// at `loaded_at`) is still the one served and still usable. Like [`JwksCache::cached`], it
+    /// starts a background refresh when that set is due for one; a set past `max_stale_secs`
+    /// is no longer usable here (the full path then decides what to answer).
+    pub(crate) fn still_serves(self: &Arc<Self>, serial: u64, loaded_at: Instant) -> bool {
+        if self.current_serial.load(Ordering::Acquire) != serial {
+            return false;
+        }
+        if matches!(self.fetcher, Fetcher::Inline) {
+            return true;
+        }
+        let age = loaded_at.elapsed();
+        if age >= Duration::from_secs(self.tuning.max_stale_secs) {
+            return false;
+        }
+        if age >= Duration::from_secs(self.tuning.refresh_secs) {
+            self.refresh_in_background();
+        }
+        true
     }
 
     fn loaded(&self) -> Option<Arc<Loaded>> {
@@ -419,10 +468,7 @@ impl JwksCache {
             let mut state = self.state();
             match result {
                 Ok(keys) => {
-                    *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(Loaded {
-                        keys,
-                        at: Instant::now(),
-                    }));
+                    self.install(keys);
                     state.failures = 0;
                     state.retry_at = None;
                     state.last_error = None;

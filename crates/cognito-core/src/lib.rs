@@ -8,7 +8,9 @@
 //!
 //! - [`CognitoSettings`]: YAML, JSON, env, or a field of your own config (serde).
 //! - [`Verifier`]: one per pool, cheap to clone; JWKS fetched once per URL, cached,
-//!   refreshed in the background, served stale while the source is down.
+//!   refreshed in the background, served stale while the source is down. A token that keeps
+//!   coming back is recognised (the bounded verified-token cache, [`TokenCacheSettings`]): no
+//!   parse, no RSA, while its `exp` and its key last.
 //! - [`CognitoAuth`]: every pool's verifier, for web-app state; [`Policy`] names a route's pool
 //!   and its [`Require`]d groups / scopes.
 //! - [`CognitoToken`] or any `Deserialize` type of yours for the claims.
@@ -53,10 +55,14 @@ pub mod openapi;
 mod policy;
 mod settings;
 mod token;
+mod token_cache;
 mod verify;
 
 pub use claims::{CognitoToken, numeric_date};
 pub use error::{AuthError, ConfigError, ErrorKind, Rejection};
 pub use policy::{AnyUser, Policy, Require};
-pub use settings::{Algorithm, CognitoSettings, JwksSettings, KEYS_URL_ENV, KeySource, TokenUse, UserPool};
+pub use settings::{
+    Algorithm, CognitoSettings, JwksSettings, KEYS_URL_ENV, KeySource, TokenCacheSettings, TokenUse, UserPool,
+};
+pub use token_cache::TokenCacheStats;
 pub use verify::{CognitoAuth, PoolStatus, Verifier};

@@ -46,11 +46,31 @@ where
         }
         rest.trim_start_matches(' ')
     };
-    if token.is_empty() || token.bytes().any(|b| !b.is_ascii_graphic()) {
+    if token.is_empty() || !all_ascii_graphic(token.as_bytes()) {
         return Err(ErrorKind::InvalidHeader.into());
     }
     check_size(token, max_bytes)?;
     Ok(token)
+}
+
+/// `bytes.iter().all(u8::is_ascii_graphic)` (0x21..=0x7E), eight bytes at a time: a token is
+/// about a kilobyte, and this runs on every request.
+fn all_ascii_graphic(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::MAX / 255; // 0x0101..01
+    const HIGH: u64 = ONES << 7; // 0x8080..80
+    let mut chunks = bytes.chunks_exact(8);
+    let mut bad = 0u64;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        // Some byte below 0x21 ("has less than", exact for n <= 128) ...
+        bad |= x.wrapping_sub(ONES * 0x21) & !x & HIGH;
+        // ... or above 0x7E, including every byte >= 0x80 ("has more than" 0x7E, exact for
+        // n <= 127: add 127 - 0x7E = 1 to each byte).
+        bad |= (x.wrapping_add(ONES) | x) & HIGH;
+    }
+    bad == 0 && chunks.remainder().iter().all(u8::is_ascii_graphic)
 }
 
 pub(crate) fn check_size(token: &str, max_bytes: usize) -> Result<(), AuthError> {
@@ -64,46 +84,87 @@ fn malformed(message: &'static str) -> AuthError {
     AuthError::with_message(ErrorKind::Malformed, message)
 }
 
+/// `serde_json::from_slice`, faster: when the whole text is UTF-8 (one fast pass, nearly always
+/// true), `from_str` gives the same result without validating every string again; otherwise
+/// `from_slice` decides, exactly as before (it does not judge the strings it skips).
+pub(crate) fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
+    }
+}
+
+fn not_base64url() -> AuthError {
+    malformed("A token part is not unpadded base64url.")
+}
+
 /// A compact JWS split and decoded, not yet trusted.
+///
+/// The header and payload are decoded into one buffer (one allocation). The signature is only
+/// checked to be unpadded base64url here, so the parse rejects exactly what decoding would
+/// reject, and decoded by [`Token::signature`] once the claims and the key have passed: tokens
+/// refused before RSA never pay for it.
 pub(crate) struct Token<'t> {
     /// `<header>.<payload>` as sent: what the signature covers.
     pub signing_input: &'t str,
-    header_json: Vec<u8>,
-    payload_json: Vec<u8>,
-    pub signature: Vec<u8>,
+    /// The header JSON, then the payload JSON.
+    json: Vec<u8>,
+    /// Where the payload starts in `json`.
+    payload_at: usize,
+    signature_b64: &'t str,
 }
 
 impl<'t> Token<'t> {
     /// Step 2, syntax: three base64url segments, no padding, no whitespace.
     pub fn decode(token: &'t str) -> Result<Self, AuthError> {
-        let mut parts = token.splitn(4, '.');
-        let (Some(header), Some(payload), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(malformed("The token does not have exactly three dot-separated parts."));
+        let three_parts = || malformed("The token does not have exactly three dot-separated parts.");
+        // Split at the first and the last dot (short scans from either end). A dot in between
+        // would make more than three parts: '.' is not base64url, so the middle part then fails
+        // to decode, and that failure is reported as the part count, as a full split would.
+        let (Some((header, rest)), Some(last_dot)) = (token.split_once('.'), token.rfind('.')) else {
+            return Err(three_parts());
         };
-        let decode = |segment: &str| {
-            URL_SAFE_NO_PAD
-                .decode(segment)
-                .map_err(|_| malformed("A token part is not unpadded base64url."))
+        let (Some(payload), Some(signature)) = (
+            rest.get(..last_dot.saturating_sub(header.len() + 1)),
+            token.get(last_dot + 1..),
+        ) else {
+            return Err(three_parts());
         };
+        if last_dot == header.len() {
+            return Err(three_parts()); // one dot: two parts
+        }
+        let bad_part = || {
+            if payload.contains('.') {
+                three_parts()
+            } else {
+                not_base64url()
+            }
+        };
+        let mut json = Vec::with_capacity((header.len() + payload.len()) / 4 * 3 + 6);
+        URL_SAFE_NO_PAD.decode_vec(header, &mut json).map_err(|_| bad_part())?;
+        let payload_at = json.len();
+        URL_SAFE_NO_PAD.decode_vec(payload, &mut json).map_err(|_| bad_part())?;
+        if !is_unpadded_base64url(signature.as_bytes()) {
+            return Err(not_base64url());
+        }
         Ok(Token {
-            signing_input: &token[..header.len() + 1 + payload.len()],
-            header_json: decode(header)?,
-            payload_json: decode(payload)?,
-            signature: decode(signature)?,
+            signing_input: token.get(..header.len() + 1 + payload.len()).unwrap_or_default(),
+            json,
+            payload_at,
+            signature_b64: signature,
         })
     }
 
     /// The JOSE header, strictly parsed.
     pub fn header(&self) -> Result<JoseHeader<'_>, AuthError> {
-        serde_json::from_slice(&self.header_json).map_err(|_| malformed("The token header is not a valid JOSE header."))
+        parse_json(self.json.get(..self.payload_at).unwrap_or_default())
+            .map_err(|_| malformed("The token header is not a valid JOSE header."))
     }
 
     /// The claims the checks read, strictly typed.
     pub fn claims(&self) -> Result<ClaimsView<'_>, AuthError> {
         let claims: ClaimsView<'_> =
-            serde_json::from_slice(&self.payload_json).map_err(|_| malformed("The token claims are not valid."))?;
+            parse_json(self.payload()).map_err(|_| malformed("The token claims are not valid."))?;
         if claims.exp.is_none() {
             return Err(malformed("The token has no exp claim."));
         }
@@ -112,9 +173,55 @@ impl<'t> Token<'t> {
 
     /// The decoded payload JSON, for deserializing the caller's claims type.
     pub fn payload(&self) -> &[u8] {
-        &self.payload_json
+        self.json.get(self.payload_at..).unwrap_or_default()
+    }
+
+    /// The decoded signature (its syntax was checked by [`Token::decode`]).
+    pub fn signature(&self) -> Result<Vec<u8>, AuthError> {
+        URL_SAFE_NO_PAD.decode(self.signature_b64).map_err(|_| not_base64url())
     }
 }
+
+/// Whether `URL_SAFE_NO_PAD` would decode `segment`: only URL-safe alphabet characters (no
+/// padding), a length that is not 1 mod 4, and the unused low bits of the last character zero
+/// (canonical encoding), without decoding it.
+fn is_unpadded_base64url(segment: &[u8]) -> bool {
+    let Some(&last) = segment.last() else {
+        return true;
+    };
+    // One table load and one OR per byte, no branch: any byte outside the alphabet sets 0x80.
+    let flags = segment.iter().fold(0u8, |acc, &b| acc | B64URL_VALUE[usize::from(b)]);
+    if flags & INVALID != 0 {
+        return false;
+    }
+    let last = B64URL_VALUE[usize::from(last)];
+    match segment.len() % 4 {
+        1 => false,
+        2 => last & 0x0f == 0,
+        3 => last & 0x03 == 0,
+        _ => true,
+    }
+}
+
+/// Marks a byte outside the base64url alphabet in [`B64URL_VALUE`].
+const INVALID: u8 = 0x80;
+
+/// Each byte's base64url value (0-63), or [`INVALID`].
+const B64URL_VALUE: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < 26 {
+        table[b'A' as usize + i] = i as u8;
+        table[b'a' as usize + i] = 26 + i as u8;
+        if i < 10 {
+            table[b'0' as usize + i] = 52 + i as u8;
+        }
+        i += 1;
+    }
+    table[b'-' as usize] = 62;
+    table[b'_' as usize] = 63;
+    table
+};
 
 /// A JSON string, borrowed from the input when it has no escapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,14 +253,66 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
     }
 }
 
-/// Rejects a member name seen before (RFC 7515 4 / RFC 7519 4: duplicates must be refused,
-/// since parsers disagree on which one wins).
-fn first_time<'a, E: de::Error>(seen: &mut Vec<Str<'a>>, key: Str<'a>) -> Result<Str<'a>, E> {
-    if seen.iter().any(|k| **k == *key) {
-        return Err(E::custom("duplicate member"));
+/// The member names of one JSON object seen so far, to reject a name seen before (RFC 7515 4 /
+/// RFC 7519 4: duplicates must be refused, since parsers disagree on which one wins).
+///
+/// The names the parse knows are one bit each (no allocation, no scan); any other name is kept
+/// in a list that allocates only when such a name appears.
+#[derive(Default)]
+struct Seen<'a> {
+    known: u32,
+    others: Vec<Str<'a>>,
+}
+
+impl<'a> Seen<'a> {
+    /// `key` unless it was seen before; `bit` is its bit among the known names, if it is one.
+    fn first_time<E: de::Error>(&mut self, key: Str<'a>, bit: Option<u32>) -> Result<Str<'a>, E> {
+        let fresh = match bit {
+            Some(bit) => {
+                let mask = 1u32 << bit;
+                let fresh = self.known & mask == 0;
+                self.known |= mask;
+                fresh
+            }
+            None => {
+                let fresh = !self.others.iter().any(|k| **k == *key);
+                if fresh {
+                    self.others.push(key.clone());
+                }
+                fresh
+            }
+        };
+        if fresh {
+            Ok(key)
+        } else {
+            Err(E::custom("duplicate member"))
+        }
     }
-    seen.push(key.clone());
-    Ok(key)
+}
+
+/// The claim names the parse knows, each with its bit in [`Seen`].
+const CLAIM_NAMES: [&str; 14] = [
+    "iss",
+    "token_use",
+    "client_id",
+    "aud",
+    "scope",
+    "exp",
+    "nbf",
+    "iat",
+    "cognito:groups",
+    "sub",
+    "username",
+    "cognito:username",
+    "jti",
+    "auth_time",
+];
+
+/// The header member names the parse knows.
+const HEADER_NAMES: [&str; 3] = ["alg", "kid", "crit"];
+
+fn bit_of(names: &[&str], key: &str) -> Option<u32> {
+    names.iter().position(|n| *n == key).map(|i| i as u32)
 }
 
 /// The JOSE header members we read.
@@ -172,10 +331,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for JoseHeader<'a> {
                 f.write_str("a JOSE header object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JoseHeader<'de>, A::Error> {
-                let mut seen = Vec::with_capacity(4);
+                let mut seen = Seen::default();
                 let (mut alg, mut kid) = (None, None);
                 while let Some(key) = map.next_key::<Str<'de>>()? {
-                    match &*first_time(&mut seen, key)? {
+                    let bit = bit_of(&HEADER_NAMES, &key);
+                    match &*seen.first_time(key, bit)? {
                         "alg" => alg = Some(map.next_value::<Str<'de>>()?),
                         "kid" => kid = Some(map.next_value::<Str<'de>>()?),
                         // We implement no JWS extension, so any critical one is not understood.
@@ -247,10 +407,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for ClaimsView<'a> {
                 f.write_str("a JWT claims object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ClaimsView<'de>, A::Error> {
-                let mut seen = Vec::with_capacity(24);
+                let mut seen = Seen::default();
                 let mut c = ClaimsView::default();
                 while let Some(key) = map.next_key::<Str<'de>>()? {
-                    match &*first_time(&mut seen, key)? {
+                    let bit = bit_of(&CLAIM_NAMES, &key);
+                    match &*seen.first_time(key, bit)? {
                         "iss" => c.iss = Some(map.next_value()?),
                         "token_use" => c.token_use = Some(map.next_value()?),
                         "client_id" => c.client_id = Some(map.next_value()?),
@@ -320,6 +481,118 @@ mod tests {
             kind(from_header([&b"Bearer raw"[..]], "", 32)),
             Some(ErrorKind::InvalidHeader)
         );
+    }
+
+    #[test]
+    fn the_graphic_check_agrees_with_the_plain_one() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for len in 0..40 {
+            for _ in 0..2000 {
+                let r = next();
+                let mut case: Vec<u8> = (0..len).map(|i| b'!' + ((r >> (i % 57)) as u8 % 94)).collect();
+                // Sometimes one byte anywhere in 0..=255, often at the edges of the range.
+                if len > 0 && r % 3 == 0 {
+                    let at = (next() as usize) % len;
+                    let edges = [0x00, 0x09, 0x20, 0x21, 0x7e, 0x7f, 0x80, 0xa0, 0xff];
+                    case[at] = if r % 2 == 0 {
+                        edges[(next() as usize) % edges.len()]
+                    } else {
+                        next() as u8
+                    };
+                }
+                assert_eq!(
+                    all_ascii_graphic(&case),
+                    case.iter().all(u8::is_ascii_graphic),
+                    "{case:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn signature_syntax_check_agrees_with_the_decoder() {
+        let alphabet: Vec<u8> = (0u8..=255).filter(|b| b.is_ascii_graphic() || *b == b' ').collect();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut cases: Vec<Vec<u8>> = vec![vec![], b"=".to_vec(), b"AA==".to_vec(), b"A".to_vec()];
+        for len in 0..12 {
+            for _ in 0..400 {
+                let case = (0..len)
+                    .map(|_| {
+                        let r = next() as usize;
+                        // Mostly base64url characters, sometimes anything printable.
+                        if r % 8 == 0 {
+                            alphabet[(r >> 8) % alphabet.len()]
+                        } else {
+                            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[(r >> 8) % 64]
+                        }
+                    })
+                    .collect();
+                cases.push(case);
+            }
+        }
+        for case in cases {
+            assert_eq!(
+                is_unpadded_base64url(&case),
+                URL_SAFE_NO_PAD.decode(&case).is_ok(),
+                "{:?}",
+                String::from_utf8_lossy(&case)
+            );
+        }
+    }
+
+    #[test]
+    fn the_split_reports_the_part_count_first() {
+        let good = format!("{}.{}.c2ln", b64(r#"{"alg":"RS256"}"#), b64(r#"{"exp":1}"#));
+        let message = |t: &str| Token::decode(t).err().map(|e| e.message().to_owned());
+        let three = Some("The token does not have exactly three dot-separated parts.".to_owned());
+        let syntax = Some("A token part is not unpadded base64url.".to_owned());
+        for t in ["", ".", "a", "a.b", "a.b.c.d", "...", "!.b.c.d", "a.!.c.d", "a.b..d"] {
+            assert_eq!(message(t), three, "{t:?}");
+        }
+        // What a plain split into at most four parts says, for every short dotted string.
+        let by_split = |t: &str| -> Option<String> {
+            let parts: Vec<&str> = t.splitn(4, '.').collect();
+            if parts.len() != 3 {
+                return three.clone();
+            }
+            if parts.iter().any(|p| URL_SAFE_NO_PAD.decode(p).is_err()) {
+                return syntax.clone();
+            }
+            None
+        };
+        let pieces = ["", ".", "A", "AA", "AAA", "!", "QQ"];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    for d in pieces {
+                        let t = format!("{a}{b}{c}{d}");
+                        assert_eq!(message(&t), by_split(&t), "{t:?}");
+                    }
+                }
+            }
+        }
+        assert_eq!(message(&format!("{good}.x")), three);
+        assert_eq!(message(&format!("x.{good}")), three);
+        assert_eq!(message("!.b.c"), syntax);
+        assert_eq!(message("a.!.c"), syntax);
+        assert_eq!(message("a.b.!"), syntax);
+        assert_eq!(message(&good), None);
+        let t = Token::decode(&good).ok();
+        assert_eq!(t.map(|t| t.signing_input.len()), good.rfind('.'));
+        // Empty parts are three parts; they fail later, as JSON.
+        assert!(Token::decode("..").is_ok());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::jwks::{JwksCache, Loaded, Miss};
 use crate::policy::{Policy, Require};
 use crate::settings::{Algorithm, CognitoSettings, TokenUse, UserPool};
 use crate::token::{self, ClaimsView, Token};
+use crate::token_cache::{Entry, TokenCache, TokenCacheStats};
 
 /// `iat` may lie this far past now + leeway before the token counts as minted in the future.
 const IAT_GRACE_SECS: f64 = 60.0;
@@ -53,6 +54,8 @@ struct Inner {
     algorithms: Vec<Algorithm>,
     header_name: String,
     header_prefix: String,
+    /// This pool's verified tokens (`None`: switched off).
+    token_cache: Option<TokenCache>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -67,6 +70,8 @@ impl std::fmt::Debug for Verifier {
 struct Prechecked<'t> {
     alg: Algorithm,
     kid: token::Str<'t>,
+    /// The index of the token's issuer in `Inner::issuers`.
+    issuer: usize,
     cache: &'t Arc<JwksCache>,
     claims: ClaimsView<'t>,
 }
@@ -104,12 +109,25 @@ impl Verifier {
             algorithms: settings.algorithms.clone(),
             header_name: settings.jwt_header_name.clone(),
             header_prefix: settings.jwt_header_prefix.clone(),
+            token_cache: TokenCache::new(&settings.token_cache),
         })))
     }
 
     /// The pool's name.
     pub fn pool(&self) -> &str {
         &self.0.pool
+    }
+
+    /// What this pool's verified-token cache holds now (`token_cache:` in the settings).
+    pub fn token_cache_stats(&self) -> TokenCacheStats {
+        match &self.0.token_cache {
+            Some(cache) => TokenCacheStats {
+                enabled: true,
+                entries: cache.len(),
+                hits: cache.hits(),
+            },
+            None => TokenCacheStats::default(),
+        }
     }
 
     /// The header the token is read from (`jwt_header_name`).
@@ -155,10 +173,13 @@ impl Verifier {
     /// Verifies a bare token and the route's requirements.
     pub async fn verify_with<T: DeserializeOwned>(&self, token: &str, require: Require<'_>) -> Result<T, AuthError> {
         token::check_size(token, self.0.max_token_bytes)?;
+        if let Some(hit) = self.cache_hit(token) {
+            return serve_hit(&hit, require);
+        }
         let parsed = Token::decode(token)?;
         let checked = self.precheck(&parsed)?;
         let keys = checked.cache.lookup(&checked.kid).await?;
-        self.finish(&parsed, &checked, &keys, require)
+        self.finish(token, &parsed, &checked, &keys, require)
     }
 
     /// Like [`Verifier::verify_with`] but never does I/O: if the key is not cached, the answer
@@ -166,13 +187,16 @@ impl Verifier {
     /// call [`Verifier::prefetch`] first).
     pub fn verify_cached<T: DeserializeOwned>(&self, token: &str, require: Require<'_>) -> Result<T, AuthError> {
         token::check_size(token, self.0.max_token_bytes)?;
+        if let Some(hit) = self.cache_hit(token) {
+            return serve_hit(&hit, require);
+        }
         let parsed = Token::decode(token)?;
         let checked = self.precheck(&parsed)?;
         let keys = checked.cache.cached(&checked.kid).map_err(|miss| match miss {
             Miss::UnknownKid => AuthError::new(ErrorKind::UnknownKid),
             Miss::NoKeys => AuthError::new(ErrorKind::JwksUnavailable),
         })?;
-        self.finish(&parsed, &checked, &keys, require)
+        self.finish(token, &parsed, &checked, &keys, require)
     }
 
     /// Loads this pool's keys now (unless fresh ones are cached): the number of keys.
@@ -196,23 +220,25 @@ impl Verifier {
             .filter(|a| self.0.algorithms.contains(a))
             .ok_or(ErrorKind::UnsupportedAlg)?;
         let kid = header.kid.ok_or(ErrorKind::UnknownKid)?;
-        let cache = self.check_claims(&claims)?;
+        let (issuer, cache) = self.check_claims(&claims)?;
         Ok(Prechecked {
             alg,
             kid,
+            issuer,
             cache,
             claims,
         })
     }
 
     /// Step 4, in order: issuer, token use, client, exp, nbf / iat.
-    fn check_claims(&self, c: &ClaimsView<'_>) -> Result<&Arc<JwksCache>, AuthError> {
+    fn check_claims(&self, c: &ClaimsView<'_>) -> Result<(usize, &Arc<JwksCache>), AuthError> {
         let inner = &*self.0;
         let iss = c.iss.as_deref().unwrap_or_default();
-        let (_, cache) = inner
+        let (index, (_, cache)) = inner
             .issuers
             .iter()
-            .find(|(issuer, _)| issuer == iss)
+            .enumerate()
+            .find(|(_, (issuer, _))| issuer == iss)
             .ok_or(ErrorKind::WrongIssuer)?;
         let token_use = c.token_use.as_deref().unwrap_or_default();
         if !inner.token_use.allows(token_use) {
@@ -238,12 +264,64 @@ impl Verifier {
                 "The token claims to be issued in the future.",
             ));
         }
-        Ok(cache)
+        Ok((index, cache))
+    }
+
+    /// The cached verification of exactly this token, if it may still serve: the entry's key
+    /// set is still the one its JWKS cache serves, and its time claims still hold now. Any
+    /// doubt is a miss, and the full path then gives the precise answer.
+    fn cache_hit(&self, token: &str) -> Option<Arc<Entry>> {
+        let inner = &*self.0;
+        inner.token_cache.as_ref()?.get(token, |entry| {
+            let now = now_secs();
+            // Never past exp (+ leeway), even with check_expiration: false (see `remember`).
+            if now >= entry.exp + inner.leeway
+                || entry.nbf.is_some_and(|nbf| nbf > now + inner.leeway)
+                || entry.iat.is_some_and(|iat| iat > now + inner.leeway + IAT_GRACE_SECS)
+            {
+                return false;
+            }
+            inner
+                .issuers
+                .get(entry.issuer)
+                .is_some_and(|(_, jwks)| jwks.still_serves(entry.key_serial, entry.keys_loaded_at))
+        })
+    }
+
+    /// Remembers a token whose signature just verified, from its second verification on (see
+    /// `TokenCache::admit`). A token already past `exp + leeway`
+    /// (accepted only because `check_expiration` is false) is not remembered: the cache never
+    /// serves a token past its `exp`, so such a token is verified in full every time.
+    fn remember(&self, token: &str, checked: &Prechecked<'_>, keys: &Loaded) {
+        let Some(cache) = &self.0.token_cache else {
+            return;
+        };
+        let c = &checked.claims;
+        let Some(exp) = c.exp else {
+            return;
+        };
+        if now_secs() >= exp + self.0.leeway || !cache.admit(token) {
+            return;
+        }
+        // The claims parse accepted it, so it is UTF-8; hits then skip that check.
+        cache.insert(Entry {
+            token: token.into(),
+            claims: std::sync::OnceLock::new(),
+            groups: c.groups.iter().map(|g| Box::from(&**g)).collect(),
+            scope: c.scope.as_deref().map(Box::from),
+            exp,
+            nbf: c.nbf,
+            iat: c.iat,
+            issuer: checked.issuer,
+            key_serial: keys.serial,
+            keys_loaded_at: keys.loaded_at(),
+        });
     }
 
     /// Steps 5-7 once the keys are at hand, then the caller's claims type.
     fn finish<T: DeserializeOwned>(
         &self,
+        token: &str,
         parsed: &Token<'_>,
         checked: &Prechecked<'_>,
         keys: &Loaded,
@@ -253,16 +331,37 @@ impl Verifier {
             &checked.kid,
             checked.alg,
             parsed.signing_input.as_bytes(),
-            &parsed.signature,
+            &parsed.signature()?,
         )?;
+        self.remember(token, checked, keys);
         require.check(&checked.claims.groups, checked.claims.scopes())?;
-        serde_json::from_slice(parsed.payload()).map_err(|_| {
-            AuthError::with_message(
-                ErrorKind::Malformed,
-                "The token's claims do not fit the claims type this service expects.",
-            )
-        })
+        claims_as(parsed.payload())
     }
+}
+
+/// Steps 7 and the claims type for a cached verification: the same checks, the same errors,
+/// as at the end of the full path.
+fn serve_hit<T: DeserializeOwned>(entry: &Entry, require: Require<'_>) -> Result<T, AuthError> {
+    require.check(&entry.groups, entry.scopes())?;
+    // From the parsed Value when it fits; if it does not (or a Value cannot hold the claims),
+    // from the text, so a hit answers exactly as the full path would even for claims types
+    // that only deserialize from text (e.g. `serde_json::value::RawValue`).
+    match entry.claims().map(T::deserialize) {
+        Some(Ok(claims)) => Ok(claims),
+        Some(Err(_)) | None => claims_as(&entry.payload()),
+    }
+}
+
+/// The verified claims as the caller's type.
+fn claims_as<T: DeserializeOwned>(payload: &[u8]) -> Result<T, AuthError> {
+    token::parse_json(payload).map_err(|_| misfit())
+}
+
+fn misfit() -> AuthError {
+    AuthError::with_message(
+        ErrorKind::Malformed,
+        "The token's claims do not fit the claims type this service expects.",
+    )
 }
 
 fn now_secs() -> f64 {

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Core benchmarks of issue 5 (targets 1-3) in one run, pinned to one core, with the OpenSSL
+# RSA-2048 verify rate of the same core, and a markdown table of the ratios.
+#
+# Usage: bash benches/core.sh        (CPU: env BENCH_CPU, default 1)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CPU="${BENCH_CPU:-1}"
+cd "$ROOT"
+
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+OPENSSL=""
+if command -v openssl >/dev/null; then
+  OPENSSL="$(taskset -c "$CPU" openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { printf "%d", $NF }')"
+  echo "openssl speed -seconds 3 rsa2048 (CPU $CPU): $OPENSSL verify/s ($(openssl version))" >&2
+fi
+rm -rf target/criterion
+taskset -c "$CPU" cargo bench -q -p cognito-core --bench verify >&2
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+# criterion's mean per iteration (ns of CPU time) -> verifications per CPU-second.
+rate() {
+  python3 - "$1" <<'EOF'
+import json, sys
+est = json.load(open(f"target/criterion/{sys.argv[1]}/new/estimates.json"))
+print(int(1e9 / est["mean"]["point_estimate"]))
+EOF
+}
+FLOOR="$(rate rsa_floor/aws_lc_verify_sig)"
+row() { # name target-text ratio-base
+  local r; r="$(rate "$1")"
+  local vs_floor vs_openssl
+  vs_floor="$(awk -v a="$r" -v b="$FLOOR" 'BEGIN { printf "%.2f", a / b }')"
+  vs_openssl="$(awk -v a="$r" -v b="${OPENSSL:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+  printf '| %s | %s | %s | %s | %s |\n' "$1" "$r" "$vs_floor" "$vs_openssl" "$2"
+}
+echo
+echo "| bench | verifications per CPU-second | x aws-lc floor | x openssl floor | target |"
+echo "| --- | ---: | ---: | ---: | --- |"
+printf '| openssl speed rsa2048 verify | %s | | 1.00 | |\n' "${OPENSSL:-n/a}"
+row rsa_floor/aws_lc_verify_sig "(floor)"
+row valid/distinct_cache_off ">= 0.85 x floor"
+row valid/distinct_cache_on ">= 0.85 x floor"
+row valid/repeated_cache_off ""
+row valid/repeated_cache_on ">= 2,000,000"
+row valid/repeated_cache_on_with_group_requirement ">= 2,000,000"
+row valid/repeated_cache_on_claims_ignored ""
+row reject/malformed_not_three_parts ">= 3,000,000"
+row reject/malformed_bad_base64 ">= 3,000,000"
+row reject/expired ">= 1,000,000"
+row reject/wrong_issuer ">= 1,000,000"
+row reject/wrong_client ">= 1,000,000"

@@ -1,0 +1,300 @@
+//! Verification throughput (issue 5, targets 1-3), with the RSA floor measured in the same run.
+//!
+//! Run pinned to one core: `taskset -c 1 cargo bench -p cognito-core --bench verify`.
+//! Every figure is "elements per second" (one element = one verification); the targets are
+//! ratios between the groups of one run:
+//! - `rsa_floor/aws_lc_verify_sig`: aws-lc-rs RSA-2048 PKCS#1 SHA-256 verify with the key
+//!   parsed once (`ParsedPublicKey::verify_sig`) over the same 10,000 signing inputs;
+//! - `valid/distinct_*`: 10,000 distinct valid RS256-2048 access tokens, round-robin (cache
+//!   off, and on: every lookup a miss);
+//! - `valid/repeated_*`: one token over and over (the verified-token cache's case);
+//! - `reject/*`: tokens refused before any key lookup or RSA.
+//!
+//! Keys come from an inline JWKS (`jwks_inline`), so no I/O is ever measured.
+//!
+//! Time is the benchmark thread's CPU time (`/proc/thread-self/schedstat`, nanoseconds), not
+//! wall time: on a machine shared with other work the figures stay "per CPU-second of one
+//! core", like `openssl speed` (which divides by CPU user time unless given `-elapsed`).
+//! Where that file is missing, wall time is used.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cognito_core::{CognitoSettings, CognitoToken, Require, UserPool, Verifier};
+use cognito_testkit::{SigningKey, access_claims, aws_issuer, jwks};
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use serde_json::{Value, json};
+
+const REGION: &str = "eu-west-1";
+const POOL_ID: &str = "eu-west-1_Bench";
+const CLIENT: &str = "bench-client";
+/// How many distinct tokens the distinct-token benches cycle through (env `BENCH_TOKENS`
+/// overrides it, e.g. for a quick run under `valgrind --tool=callgrind`).
+const DISTINCT: usize = 10_000;
+
+fn distinct() -> usize {
+    std::env::var("BENCH_TOKENS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n >= 2)
+        .unwrap_or(DISTINCT)
+}
+
+type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// The calling thread's CPU time so far, in nanoseconds, if the kernel tells.
+fn thread_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// criterion measurement: thread CPU time (falls back to wall time).
+struct CpuTime;
+
+static WALL: WallTime = WallTime;
+
+impl Measurement for CpuTime {
+    type Intermediate = (Option<u64>, std::time::Instant);
+    type Value = Duration;
+
+    fn start(&self) -> Self::Intermediate {
+        (thread_cpu_ns(), std::time::Instant::now())
+    }
+    fn end(&self, (cpu, wall): Self::Intermediate) -> Duration {
+        match (cpu, thread_cpu_ns()) {
+            (Some(a), Some(b)) => Duration::from_nanos(b.saturating_sub(a)),
+            _ => wall.elapsed(),
+        }
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, value: &Duration) -> f64 {
+        value.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        WALL.formatter()
+    }
+}
+
+type Crit = Criterion<CpuTime>;
+
+struct Setup {
+    key: SigningKey,
+    /// Distinct valid tokens (each its own `jti`, `sub`, `origin_jti` and `event_id`).
+    tokens: Vec<String>,
+    issuer: String,
+}
+
+fn distinct_claims(issuer: &str, i: usize) -> Value {
+    let mut claims = access_claims(issuer, CLIENT);
+    let id = format!("{i:08x}-0000-4000-8000-{i:012x}");
+    claims["sub"] = json!(id);
+    claims["jti"] = json!(format!("{i:08x}-1111-4111-8111-{i:012x}"));
+    claims["origin_jti"] = json!(format!("{i:08x}-2222-4222-8222-{i:012x}"));
+    claims["event_id"] = json!(format!("{i:08x}-3333-4333-8333-{i:012x}"));
+    claims["username"] = json!(format!("user-{i}"));
+    // Cognito access tokens of users in groups carry them; a realistic size (~1.2 KB).
+    claims["cognito:groups"] = json!(["users", "beta-testers"]);
+    claims["exp"] = json!(cognito_testkit::now() + 24 * 3600);
+    claims
+}
+
+fn setup() -> BoxResult<Setup> {
+    let key = SigningKey::generate("bench-key-1")?;
+    let issuer = aws_issuer(REGION, POOL_ID);
+    let tokens = (0..distinct())
+        .map(|i| key.sign(&distinct_claims(&issuer, i)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Setup { key, tokens, issuer })
+}
+
+/// A verifier for the bench pool with an inline JWKS; `token_cache` is YAML for that section.
+fn verifier(key: &SigningKey, token_cache: &str) -> BoxResult<Verifier> {
+    let mut pool = UserPool::new("bench", REGION, POOL_ID, [CLIENT]);
+    pool.token_use = cognito_core::TokenUse::Access;
+    pool.jwks_inline = Some(jwks(&[key]));
+    let mut settings = CognitoSettings::new(vec![pool]);
+    if !token_cache.is_empty() {
+        settings.token_cache = serde_yaml_like(token_cache)?;
+    }
+    Ok(Verifier::new(&settings)?)
+}
+
+/// `enabled: false` / `max_entries: N` as a `TokenCacheSettings` (JSON keeps the bench free of YAML).
+fn serde_yaml_like(spec: &str) -> BoxResult<cognito_core::TokenCacheSettings> {
+    Ok(serde_json::from_str(spec)?)
+}
+
+fn rsa_floor(c: &mut Crit, s: &Setup) -> BoxResult<()> {
+    let jwk = s.key.jwk();
+    let component =
+        |name: &str| -> BoxResult<Vec<u8>> { Ok(URL_SAFE_NO_PAD.decode(jwk[name].as_str().ok_or("no n / e")?)?) };
+    let (n, e) = (component("n")?, component("e")?);
+    let parsed: ParsedPublicKey = RsaPublicKeyComponents { n: &n[..], e: &e[..] }
+        .to_parsed_public_key(&signature::RSA_PKCS1_2048_8192_SHA256)
+        .map_err(|_| "bad key")?;
+    let pairs = s
+        .tokens
+        .iter()
+        .map(|t| -> BoxResult<(String, Vec<u8>)> {
+            let (input, sig) = t.rsplit_once('.').ok_or("no signature")?;
+            Ok((input.to_owned(), URL_SAFE_NO_PAD.decode(sig)?))
+        })
+        .collect::<BoxResult<Vec<_>>>()?;
+    let mut group = c.benchmark_group("rsa_floor");
+    group.throughput(Throughput::Elements(1));
+    let mut i = 0;
+    group.bench_function("aws_lc_verify_sig", |b| {
+        b.iter(|| {
+            let (input, sig) = &pairs[i % pairs.len()];
+            i += 1;
+            black_box(parsed.verify_sig(black_box(input.as_bytes()), black_box(sig))).is_ok()
+        })
+    });
+    group.finish();
+    Ok(())
+}
+
+fn valid(c: &mut Crit, s: &Setup) -> BoxResult<()> {
+    let no_cache = verifier(&s.key, r#"{"enabled": false}"#)?;
+    // The cache on, with a thousandth as many entries as tokens, cycled in order: the tokens
+    // that pass the second-sight filter (~9% of a 10,000-token cycle) are inserted and evicted
+    // (FIFO) long before they come back, so every lookup misses (the hit count is printed).
+    let small_cache = verifier(
+        &s.key,
+        &format!(r#"{{"max_entries": {}}}"#, (s.tokens.len() / 1000).max(1)),
+    )?;
+    let default = verifier(&s.key, "")?;
+    for v in [&no_cache, &small_cache, &default] {
+        // Every token must verify, or the figures mean nothing.
+        for t in s.tokens.iter().take(100) {
+            v.verify_cached::<CognitoToken>(t, Require::NONE)?;
+        }
+    }
+    let mut group = c.benchmark_group("valid");
+    group.throughput(Throughput::Elements(1));
+    for (name, v) in [("distinct_cache_off", &no_cache), ("distinct_cache_on", &small_cache)] {
+        let mut i = 0;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let t = &s.tokens[i % s.tokens.len()];
+                i += 1;
+                v.verify_cached::<CognitoToken>(black_box(t), Require::NONE).is_ok()
+            })
+        });
+    }
+    let stats = small_cache.token_cache_stats();
+    eprintln!(
+        "distinct_cache_on: {} hits, {} entries (every lookup should miss)",
+        stats.hits, stats.entries
+    );
+    let one = &s.tokens[0];
+    group.bench_function("repeated_cache_off", |b| {
+        b.iter(|| {
+            no_cache
+                .verify_cached::<CognitoToken>(black_box(one), Require::NONE)
+                .is_ok()
+        })
+    });
+    group.bench_function("repeated_cache_on", |b| {
+        b.iter(|| {
+            default
+                .verify_cached::<CognitoToken>(black_box(one), Require::NONE)
+                .is_ok()
+        })
+    });
+    group.bench_function("repeated_cache_on_with_group_requirement", |b| {
+        let require = Require::NONE.any_group(&["admin", "users"]);
+        b.iter(|| default.verify_cached::<CognitoToken>(black_box(one), require).is_ok())
+    });
+    group.bench_function("repeated_cache_on_claims_ignored", |b| {
+        b.iter(|| {
+            default
+                .verify_cached::<serde::de::IgnoredAny>(black_box(one), Require::NONE)
+                .is_ok()
+        })
+    });
+    group.finish();
+    Ok(())
+}
+
+fn reject(c: &mut Crit, s: &Setup) -> BoxResult<()> {
+    let v = verifier(&s.key, "")?;
+    let now = cognito_testkit::now();
+    let with = |field: &str, value: Value| -> BoxResult<String> {
+        let mut claims = distinct_claims(&s.issuer, 1);
+        claims[field] = value;
+        Ok(s.key.sign(&claims)?)
+    };
+    let valid = &s.tokens[0];
+    // The payload segment with one character that is not base64url.
+    let bad_base64 = {
+        let dot = valid.find('.').ok_or("no dot")?;
+        let mut t = valid.clone();
+        t.replace_range(dot + 40..dot + 41, "!");
+        t
+    };
+    let cases = [
+        ("malformed_not_three_parts", "not-a-jwt".to_owned()),
+        ("malformed_bad_base64", bad_base64),
+        ("expired", with("exp", json!(now - 10))?),
+        (
+            "wrong_issuer",
+            with("iss", json!(aws_issuer(REGION, "eu-west-1_Other")))?,
+        ),
+        ("wrong_client", with("client_id", json!("someone-else"))?),
+    ];
+    let mut group = c.benchmark_group("reject");
+    group.throughput(Throughput::Elements(1));
+    for (name, token) in &cases {
+        // Make sure each case fails with its kind.
+        let kind = v
+            .verify_cached::<CognitoToken>(token, Require::NONE)
+            .err()
+            .map(|e| e.kind().as_str());
+        let expected = name.split("_").take(if name.starts_with("malformed") { 1 } else { 2 });
+        let expected = expected.collect::<Vec<_>>().join("_");
+        assert_eq!(kind, Some(expected.as_str()), "{name}");
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                v.verify_cached::<CognitoToken>(black_box(token), Require::NONE)
+                    .is_err()
+            })
+        });
+    }
+    group.finish();
+    Ok(())
+}
+
+fn benches(c: &mut Crit) {
+    let mut run = || -> BoxResult<()> {
+        let s = setup()?;
+        rsa_floor(c, &s)?;
+        valid(c, &s)?;
+        reject(c, &s)?;
+        Ok(())
+    };
+    if let Err(e) = run() {
+        eprintln!("bench setup failed: {e}");
+        std::process::exit(1);
+    }
+}
+
+criterion_group! {
+    name = verify;
+    config = Criterion::default()
+        .with_measurement(CpuTime)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30);
+    targets = benches
+}
+criterion_main!(verify);
