@@ -182,9 +182,9 @@ where
 {
     type Rejection = AuthRejection;
 
+    /// The same as `Option<Auth<T, P>>`, for code that reads the same in every adapter.
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
-        let auth = CognitoAuth::from_ref(state);
-        let claims = auth.authenticate_optional::<T, P>(header_values(parts, &auth)).await;
-        claims.map(|c| OptionalAuth(c, PhantomData)).map_err(AuthRejection)
+        let auth = <Auth<T, P> as OptionalFromRequestParts<S>>::from_request_parts(parts, state).await?;
+        Ok(OptionalAuth(auth.map(Auth::into_inner), PhantomData))
     }
 }
