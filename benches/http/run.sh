@@ -69,17 +69,6 @@ TOKEN="$(head -n1 "$TOKENS_DIR/tokens.txt")"
 JWKS_URL="http://127.0.0.1:$JWKS_PORT/jwks.json"
 # The demos' settings: the token cache as by default, and switched off (for the distinct-token
 # scenario: 10,000 tokens in a cycle would otherwise be cache hits after the first pass).
-cat >"$WORK/settings-nocache.yaml" <<EOF
-token_cache:
-  enabled: false
-userpools:
-  bench:
-    region: $REGION
-    userpool_id: $USERPOOL_ID
-    app_client_id: $CLIENT_ID
-    token_use: access
-    jwks_url: $JWKS_URL
-EOF
 cat >"$WORK/settings.yaml" <<EOF
 userpools:
   bench:
@@ -89,6 +78,7 @@ userpools:
     token_use: access
     jwks_url: $JWKS_URL
 EOF
+{ printf 'token_cache:\n  enabled: false\n'; cat "$WORK/settings.yaml"; } >"$WORK/settings-nocache.yaml"
 
 # ---- processes -----------------------------------------------------------------------------
 PIDS=()

@@ -292,6 +292,14 @@ impl Rejection {
         }
     }
 
+    /// The `error` member of the body: the kind's stable name, or `"server_misconfigured"`.
+    pub fn error_code(&self) -> &'static str {
+        match self {
+            Rejection::Auth(e) => e.kind().as_str(),
+            Rejection::Misconfigured(_) => "server_misconfigured",
+        }
+    }
+
     /// The HTTP status code.
     pub fn status(&self) -> u16 {
         match self {
@@ -313,7 +321,7 @@ impl Rejection {
         match self {
             Rejection::Auth(e) => e.body(),
             Rejection::Misconfigured(_) => serde_json::json!({
-                "error": "server_misconfigured",
+                "error": self.error_code(),
                 "message": "This route's authentication is not configured on the server.",
             })
             .to_string(),

@@ -766,6 +766,7 @@ async fn cognito_auth_applies_a_route_policy() -> TestResult {
         .err()
         .ok_or("accepted")?;
     assert_eq!((err.status(), err.kind(), err.headers().len()), (500, None, 0));
+    assert_eq!(err.error_code(), "server_misconfigured");
     assert!(err.body().contains("server_misconfigured") && !err.body().contains("nowhere"));
     Ok(())
 }

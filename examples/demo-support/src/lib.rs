@@ -93,8 +93,11 @@ pub async fn named_pool<'h>(
 
 /// One log line per rejected request: the kind, never the token.
 pub fn log_rejection(method: &str, path: &str, rejection: &Rejection) {
-    let kind = rejection.kind().map_or("server_misconfigured", |k| k.as_str());
-    eprintln!("rejected {method} {path:?}: {} {kind}", rejection.status());
+    eprintln!(
+        "rejected {method} {path:?}: {} {}",
+        rejection.status(),
+        rejection.error_code()
+    );
 }
 
 /// The demo's configuration, ready to serve.
