@@ -14,10 +14,19 @@
 //! }
 //! ```
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// The claims of a Cognito access, ID or client-credentials token. Every claim a token type may
 /// lack is an `Option` (or an empty list), so all three types fit.
+///
+/// The claims verification reads are held to their JSON types (a token where they do not fit
+/// is `malformed`): `exp`, `nbf`, `iat`, `auth_time` numbers; `iss`, `sub`, `token_use`,
+/// `client_id`, `aud`, `scope`, `username`, `cognito:username`, `jti` strings;
+/// `cognito:groups` an array of strings. The informational claims here (`email`,
+/// `origin_jti`, `event_id`) are not judged: one of another type reads as `None`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CognitoToken {
     /// The subject: the user's id (or the app client's, for client-credentials tokens).
@@ -45,8 +54,8 @@ pub struct CognitoToken {
     /// Access tokens: space-separated scopes.
     #[serde(default)]
     pub scope: Option<String>,
-    /// ID tokens: the e-mail address.
-    #[serde(default)]
+    /// ID tokens: the e-mail address. Informational: absent (`None`) when not a string.
+    #[serde(default, deserialize_with = "string_or_absent")]
     pub email: Option<String>,
     /// Expiry, seconds since the epoch.
     #[serde(with = "numeric_date")]
@@ -60,12 +69,59 @@ pub struct CognitoToken {
     /// The token's unique id.
     #[serde(default)]
     pub jti: Option<String>,
-    /// The id of the token the refresh chain started from.
-    #[serde(default)]
+    /// The id of the token the refresh chain started from. Informational: absent (`None`) when not a string.
+    #[serde(default, deserialize_with = "string_or_absent")]
     pub origin_jti: Option<String>,
-    /// The sign-in event.
-    #[serde(default)]
+    /// The sign-in event. Informational: absent (`None`) when not a string.
+    #[serde(default, deserialize_with = "string_or_absent")]
     pub event_id: Option<String>,
+}
+
+/// A string claim that is not judged: any other JSON value reads as absent.
+fn string_or_absent<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct Lenient;
+    impl<'de> Visitor<'de> for Lenient {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Lenient)
 }
 
 impl CognitoToken {

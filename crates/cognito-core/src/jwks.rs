@@ -26,6 +26,15 @@ const MIN_RSA_BITS: usize = 2048;
 const MAX_RSA_BITS: usize = 8192;
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+/// `now + wait`, saturating far in the future instead of overflowing: settings bound every
+/// wait at load, so this only guards against what the bounds did not foresee.
+fn later(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(Duration::from_secs(365 * 86_400)))
+        .unwrap_or(now)
+}
+
 /// JWKs in the wild sometimes pad their base64url; accept both forms for key material.
 const LENIENT_B64URL: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::URL_SAFE,
@@ -376,8 +385,7 @@ impl JwksCache {
                 self.fetch().await;
                 let found = self.loaded().is_some_and(|l| l.keys.contains(kid));
                 if !found && self.state().failures == 0 {
-                    self.state().miss_cooldown_until =
-                        Some(Instant::now() + Duration::from_secs(self.tuning.cooldown_secs));
+                    self.state().miss_cooldown_until = Some(later(Duration::from_secs(self.tuning.cooldown_secs)));
                 }
             }
         }
@@ -431,6 +439,24 @@ impl JwksCache {
         });
     }
 
+    /// Fetches the keys now, whatever their age, backoff or cool-down (an operator's call,
+    /// not a request's): the number of kids served from now on. On failure the keys cached
+    /// before keep serving and the error says why.
+    pub(crate) async fn refresh_now(self: &Arc<Self>) -> Result<usize, AuthError> {
+        if matches!(self.fetcher, Fetcher::Inline) {
+            return Ok(self.loaded().map_or(0, |l| l.keys.len()));
+        }
+        {
+            let _flight = self.flight.lock().await;
+            self.fetch().await;
+        }
+        let failures = self.state().failures; // the guard must be gone before `refusal` locks again
+        match self.loaded() {
+            Some(loaded) if failures == 0 => Ok(loaded.keys.len()),
+            _ => Err(self.refusal(&Miss::NoKeys)),
+        }
+    }
+
     /// Loads the keys now unless fresh ones are cached; the number of kids.
     pub(crate) async fn prefetch(self: &Arc<Self>) -> Result<usize, AuthError> {
         let generation = self.generation.load(Ordering::Acquire);
@@ -476,7 +502,7 @@ impl JwksCache {
                 Err(error) => {
                     state.failures = state.failures.saturating_add(1);
                     let backoff = Duration::from_secs(1u64 << state.failures.min(7).saturating_sub(1)).min(MAX_BACKOFF);
-                    state.retry_at = Some(Instant::now() + backoff);
+                    state.retry_at = Some(later(backoff));
                     state.last_error = Some(error);
                 }
             }
@@ -543,7 +569,7 @@ impl JwksCache {
                     .await
                     .map_err(|e| format!("cannot open the JWKS file ({e})"))?;
                 let mut body = Vec::new();
-                file.take(max as u64 + 1)
+                file.take(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1))
                     .read_to_end(&mut body)
                     .await
                     .map_err(|e| format!("cannot read the JWKS file ({e})"))?;

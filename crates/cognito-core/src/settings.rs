@@ -99,15 +99,17 @@ impl Algorithm {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub struct JwksSettings {
-    /// Total deadline of one fetch, connect to last byte (default 3000).
+    /// Total deadline of one fetch, connect to last byte (default 3000; 1 to 60000).
     pub timeout_ms: u64,
-    /// Largest JWKS body accepted (default 65536).
+    /// Largest JWKS body accepted (default 65536; 1 to 16777216).
     pub max_bytes: usize,
-    /// Keys older than this are refreshed in the background (default 3600).
+    /// Keys older than this are refreshed in the background (default 3600; 1 to 604800).
     pub refresh_secs: u64,
-    /// After a refetch for an unknown `kid` that did not find it, no refetch for this long (default 10).
+    /// After a refetch for an unknown `kid` that did not find it, no refetch for this long
+    /// (default 10; 0 to 86400).
     pub cooldown_secs: u64,
-    /// While refreshes fail, the last good keys keep serving for this long (default 86400).
+    /// While refreshes fail, the last good keys keep serving for this long (default 86400;
+    /// 1 to 2592000).
     pub max_stale_secs: u64,
 }
 
@@ -133,21 +135,27 @@ impl Default for JwksSettings {
 /// (plus `leeway_seconds`, whatever `check_expiration` says: the cache never extends a token's
 /// life), the replacement of the key set it was verified with (every successful JWKS refresh,
 /// so a removed or re-keyed kid ends its entries), and eviction (oldest first) once
-/// `max_entries` is reached. On a hit, `nbf` / `iat`, the route's groups and scopes and the
-/// caller's claims type are still checked. Each entry holds the token (about 1.2 KB for a
-/// typical Cognito access token) and, from its first hit on, its claims parsed (about 2-3 KB
-/// more): at most some 40 MB per pool at the default bound.
+/// `max_entries` or `max_bytes` is reached. On a hit, `nbf` / `iat`, the route's groups and
+/// scopes and the caller's claims type are still checked.
+///
+/// Memory: each entry holds the token and its claims parsed. A typical Cognito access token
+/// weighs about 4 KB so; a token inflated with custom attributes up to `max_token_bytes` can
+/// weigh some hundred KB parsed. `max_bytes` bounds the sum per pool, as the cache counts it
+/// (generously: the count errs high), so a pool's cache stays under `max_bytes` (16 MiB by
+/// default) whatever its tokens carry; [`crate::TokenCacheStats::bytes`] shows the count.
 ///
 /// ```
 /// use cognito_core::CognitoSettings;
 /// let settings = CognitoSettings::from_yaml_str(r#"
 /// token_cache:
 ///   max_entries: 1000
+///   max_bytes: 4194304
 /// userpools:
 ///   eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a}
 /// "#)?;
 /// assert!(settings.token_cache.enabled);
 /// assert_eq!(settings.token_cache.max_entries, 1000);
+/// assert_eq!(settings.token_cache.max_bytes, 4 << 20);
 /// # Ok::<(), cognito_core::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -155,8 +163,12 @@ impl Default for JwksSettings {
 pub struct TokenCacheSettings {
     /// Whether verified tokens are remembered at all (default true).
     pub enabled: bool,
-    /// The most tokens remembered per pool (default 10000); must be positive when enabled.
+    /// The most tokens remembered per pool (default 10000, at most 1000000); must be positive
+    /// when enabled.
     pub max_entries: usize,
+    /// The most bytes of entries remembered per pool, as the cache counts them (default
+    /// 16777216, 16 MiB; at most 1073741824, 1 GiB); must be positive when enabled.
+    pub max_bytes: usize,
 }
 
 impl Default for TokenCacheSettings {
@@ -164,6 +176,7 @@ impl Default for TokenCacheSettings {
         Self {
             enabled: true,
             max_entries: 10_000,
+            max_bytes: 16 << 20,
         }
     }
 }
@@ -390,9 +403,9 @@ pub struct CognitoSettings {
     /// The auth scheme before the token, compared case-insensitively; `""` = the raw token
     /// (default `Bearer`).
     pub jwt_header_prefix: String,
-    /// Clock-skew tolerance for `exp`, `nbf` and `iat` (default 0).
+    /// Clock-skew tolerance for `exp`, `nbf` and `iat` (default 0; at most 3600).
     pub leeway_seconds: u64,
-    /// The largest token accepted, after the scheme (default 16384).
+    /// The largest token accepted, after the scheme (default 16384; 1 to 1048576).
     pub max_token_bytes: usize,
     /// The `alg` allow-list (default `[RS256]`).
     pub algorithms: Vec<Algorithm>,
@@ -564,9 +577,6 @@ impl CognitoSettings {
                 "must be a single word of visible ASCII (or empty for a raw token)",
             ));
         }
-        if self.max_token_bytes == 0 {
-            return Err(ConfigError::invalid(None, "max_token_bytes", "must be positive"));
-        }
         if self.algorithms.is_empty() {
             return Err(ConfigError::invalid(
                 None,
@@ -574,23 +584,43 @@ impl CognitoSettings {
                 "must allow at least one algorithm",
             ));
         }
-        let j = &self.jwks;
-        for (field, value) in [
-            ("jwks.timeout_ms", j.timeout_ms),
-            ("jwks.max_bytes", j.max_bytes as u64),
-            ("jwks.refresh_secs", j.refresh_secs),
-            ("jwks.max_stale_secs", j.max_stale_secs),
-        ] {
-            if value == 0 {
-                return Err(ConfigError::invalid(None, field, "must be positive"));
-            }
-        }
-        if self.token_cache.enabled && self.token_cache.max_entries == 0 {
+        self.check_tuning()
+    }
+
+    /// Every tuning value within its range, the one table of them: a value beyond its range
+    /// is a mistake (a deadline of centuries, a cache larger than memory), and some would
+    /// overflow a clock's arithmetic at request time.
+    fn check_tuning(&self) -> Result<(), ConfigError> {
+        let (j, t) = (&self.jwks, &self.token_cache);
+        if t.enabled && t.max_entries == 0 {
             return Err(ConfigError::invalid(
                 None,
                 "token_cache.max_entries",
                 "must be positive (set token_cache.enabled: false to switch the cache off)",
             ));
+        }
+        let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        // A switched-off cache leaves its sizes unused: 0 is fine there.
+        let cache_least = u64::from(t.enabled);
+        let table: [(&str, u64, u64, u64); 9] = [
+            ("leeway_seconds", self.leeway_seconds, 0, 3_600),
+            ("max_token_bytes", wide(self.max_token_bytes), 1, 1 << 20),
+            ("jwks.timeout_ms", j.timeout_ms, 1, 60_000),
+            ("jwks.max_bytes", wide(j.max_bytes), 1, 16 << 20),
+            ("jwks.refresh_secs", j.refresh_secs, 1, 7 * 86_400),
+            ("jwks.cooldown_secs", j.cooldown_secs, 0, 86_400),
+            ("jwks.max_stale_secs", j.max_stale_secs, 1, 30 * 86_400),
+            ("token_cache.max_entries", wide(t.max_entries), cache_least, 1_000_000),
+            ("token_cache.max_bytes", wide(t.max_bytes), cache_least, 1 << 30),
+        ];
+        for (field, value, least, most) in table {
+            if value < least || value > most {
+                return Err(ConfigError::invalid(
+                    None,
+                    field,
+                    format!("must be between {least} and {most} (got {value})"),
+                ));
+            }
         }
         Ok(())
     }

@@ -2,12 +2,13 @@
 //! (step 2). Nothing here allocates more than the decoded segments; claims are borrowed.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 use std::ops::Deref;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::error::{AuthError, ErrorKind};
@@ -224,7 +225,7 @@ const B64URL_VALUE: [u8; 256] = {
 };
 
 /// A JSON string, borrowed from the input when it has no escapes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Str<'a>(Cow<'a, str>);
 
 impl Deref for Str<'_> {
@@ -257,12 +258,29 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
 /// RFC 7519 4: duplicates must be refused, since parsers disagree on which one wins).
 ///
 /// The names the parse knows are one bit each (no allocation, no scan); any other name is kept
-/// in a list that allocates only when such a name appears.
+/// in a short list that allocates only when such a name appears, and moves to a hash set once
+/// it is long enough that scanning it would cost more: an object of n names costs O(n), so a
+/// header of thousands of names is no CPU amplifier.
 #[derive(Default)]
 struct Seen<'a> {
     known: u32,
-    others: Vec<Str<'a>>,
+    others: Others<'a>,
 }
+
+/// The unknown names of [`Seen`].
+enum Others<'a> {
+    Few(Vec<Str<'a>>),
+    Many(HashSet<Str<'a>>),
+}
+
+impl Default for Others<'_> {
+    fn default() -> Self {
+        Others::Few(Vec::new())
+    }
+}
+
+/// Past this many unknown names, [`Seen`] hashes instead of scanning.
+const SCAN_LIMIT: usize = 8;
 
 impl<'a> Seen<'a> {
     /// `key` unless it was seen before; `bit` is its bit among the known names, if it is one.
@@ -274,19 +292,90 @@ impl<'a> Seen<'a> {
                 self.known |= mask;
                 fresh
             }
-            None => {
-                let fresh = !self.others.iter().any(|k| **k == *key);
-                if fresh {
-                    self.others.push(key.clone());
-                }
-                fresh
-            }
+            None => self.others.insert(&key),
         };
         if fresh {
             Ok(key)
         } else {
             Err(E::custom("duplicate member"))
         }
+    }
+}
+
+impl<'a> Others<'a> {
+    /// Adds `key`; false if it was there already.
+    fn insert(&mut self, key: &Str<'a>) -> bool {
+        match self {
+            Others::Few(names) => {
+                if names.iter().any(|k| k == key) {
+                    return false;
+                }
+                if names.len() < SCAN_LIMIT {
+                    names.push(key.clone());
+                } else {
+                    let mut set: HashSet<Str<'a>> = names.drain(..).collect();
+                    set.insert(key.clone());
+                    *self = Others::Many(set);
+                }
+                true
+            }
+            Others::Many(set) => set.insert(key.clone()),
+        }
+    }
+}
+
+/// Any JSON value, skipped, with duplicate member names refused in every object at any depth:
+/// a claim nobody reads here may still be read by the caller's claims type, and
+/// `{"x":{"role":"user","role":"admin"}}` must not mean one thing to one parser and another
+/// to the next. (serde_json bounds the nesting depth.)
+pub(crate) struct Skipped;
+
+impl<'de> Deserialize<'de> for Skipped {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct SkipVisitor;
+        impl<'de> Visitor<'de> for SkipVisitor {
+            type Value = Skipped;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Skipped, E> {
+                Ok(Skipped)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Skipped, E> {
+                Ok(Skipped)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Skipped, E> {
+                Ok(Skipped)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Skipped, E> {
+                Ok(Skipped)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Skipped, E> {
+                Ok(Skipped)
+            }
+            fn visit_unit<E>(self) -> Result<Skipped, E> {
+                Ok(Skipped)
+            }
+            fn visit_none<E>(self) -> Result<Skipped, E> {
+                Ok(Skipped)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Skipped, D::Error> {
+                Skipped::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skipped, A::Error> {
+                while seq.next_element::<Skipped>()?.is_some() {}
+                Ok(Skipped)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skipped, A::Error> {
+                let mut seen = Seen::default();
+                while let Some(key) = map.next_key::<Str<'de>>()? {
+                    seen.first_time(key, None)?;
+                    map.next_value::<Skipped>()?;
+                }
+                Ok(Skipped)
+            }
+        }
+        d.deserialize_any(SkipVisitor)
     }
 }
 
@@ -318,7 +407,8 @@ fn bit_of(names: &[&str], key: &str) -> Option<u32> {
 /// The JOSE header members we read.
 #[derive(Debug)]
 pub(crate) struct JoseHeader<'a> {
-    pub alg: Str<'a>,
+    /// Absent is not malformed: no allow-list holds "no algorithm", so it is `unsupported_alg`.
+    pub alg: Option<Str<'a>>,
     pub kid: Option<Str<'a>>,
 }
 
@@ -341,11 +431,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for JoseHeader<'a> {
                         // We implement no JWS extension, so any critical one is not understood.
                         "crit" => return Err(de::Error::custom("crit is not supported")),
                         _ => {
-                            map.next_value::<IgnoredAny>()?;
+                            map.next_value::<Skipped>()?;
                         }
                     }
                 }
-                let alg = alg.ok_or_else(|| de::Error::missing_field("alg"))?;
                 Ok(JoseHeader { alg, kid })
             }
         }
@@ -428,7 +517,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for ClaimsView<'a> {
                             map.next_value::<f64>()?;
                         }
                         _ => {
-                            map.next_value::<IgnoredAny>()?;
+                            map.next_value::<Skipped>()?;
                         }
                     }
                 }
@@ -600,7 +689,7 @@ mod tests {
         let tok = |h: &str, p: &str| format!("{}.{}.c2ln", b64(h), b64(p));
         let parse = |t: &str| -> Result<(String, Option<f64>), AuthError> {
             let t = Token::decode(t)?;
-            let alg = t.header()?.alg.to_string();
+            let alg = t.header()?.alg.as_deref().unwrap_or("none given").to_owned();
             let exp = t.claims()?.exp;
             Ok((alg, exp))
         };
@@ -615,7 +704,6 @@ mod tests {
             tok(r#"{"alg":"RS256"}"#, r#"{"exp":1,"x":1,"x":2}"#),
             tok(r#"{"alg":"RS256","kid":7}"#, r#"{"exp":1}"#),
             tok(r#"{"alg":"RS256","crit":["b64"]}"#, r#"{"exp":1}"#),
-            tok(r#"{"kid":"k"}"#, r#"{"exp":1}"#),
             tok(r#"[1]"#, r#"{"exp":1}"#),
             tok(r#"{"alg":"RS256"}"#, r#"{"exp":"1"}"#),
             tok(r#"{"alg":"RS256"}"#, r#"{"iat":1}"#),
@@ -629,5 +717,79 @@ mod tests {
         for t in bad {
             assert_eq!(kind(parse(&t)), Some(ErrorKind::Malformed), "{t}");
         }
+    }
+
+    /// A header of `n` distinct two-letter names (and `alg`), optionally with one repeated at
+    /// the end.
+    fn many_names(n: usize, repeat_one: bool) -> String {
+        let letters = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        let mut names: Vec<String> = (0..n)
+            .map(|i| {
+                let (a, b) = (letters[i / letters.len() % letters.len()], letters[i % letters.len()]);
+                format!("\"{}{}\":0", a as char, b as char)
+            })
+            .collect();
+        if repeat_one {
+            names.push(names[n / 2].clone());
+        }
+        format!("{{\"alg\":\"RS256\",{}}}", names.join(","))
+    }
+
+    #[test]
+    fn duplicates_among_many_names_are_still_found() {
+        let tok = |h: &str| format!("{}.{}.c2ln", b64(h), b64(r#"{"exp":1}"#));
+        for n in [1, 7, 8, 9, 100, 1_700] {
+            let distinct = tok(&many_names(n, false));
+            let header = Token::decode(&distinct).and_then(|t| t.header().map(|h| h.alg.is_some()));
+            assert_eq!(header.ok(), Some(true), "{n} distinct names");
+            let repeated = tok(&many_names(n, true));
+            let header = Token::decode(&repeated).and_then(|t| t.header().map(drop));
+            assert_eq!(kind(header), Some(ErrorKind::Malformed), "{n} names, one twice");
+        }
+        // The claims parse shares the rule.
+        let members: Vec<String> = (0..1_700).map(|i| format!("\"c{i}\":0")).collect();
+        let payload = format!("{{\"exp\":1,{},\"c850\":1}}", members.join(","));
+        let t = format!("{}.{}.c2ln", b64(r#"{"alg":"RS256"}"#), b64(&payload));
+        assert_eq!(
+            kind(Token::decode(&t).and_then(|t| t.claims().map(drop))),
+            Some(ErrorKind::Malformed)
+        );
+    }
+
+    #[test]
+    fn duplicates_are_refused_at_every_depth() {
+        let claims = |p: &str| {
+            let t = format!("{}.{}.c2ln", b64(r#"{"alg":"RS256"}"#), b64(p));
+            Token::decode(&t).and_then(|t| t.claims().map(drop))
+        };
+        let header = |h: &str| {
+            let t = format!("{}.{}.c2ln", b64(h), b64(r#"{"exp":1}"#));
+            Token::decode(&t).and_then(|t| t.header().map(drop))
+        };
+        for bad in [
+            r#"{"exp":1,"x":{"role":"user","role":"admin"}}"#,
+            r#"{"exp":1,"x":[1,{"a":{"b":1,"b":1}}]}"#,
+            r#"{"exp":1,"x":{"a":1,"\u0061":2}}"#,
+        ] {
+            assert_eq!(kind(claims(bad)), Some(ErrorKind::Malformed), "{bad}");
+        }
+        assert_eq!(
+            kind(header(r#"{"alg":"RS256","jwk":{"n":"a","n":"b"}}"#)),
+            Some(ErrorKind::Malformed)
+        );
+        for good in [
+            r#"{"exp":1,"x":{"role":"user","other":{"role":"admin"}}}"#,
+            r#"{"exp":1,"x":[{"a":1},{"a":2}],"y":[[],{}],"z":null}"#,
+        ] {
+            assert_eq!(kind(claims(good)), None, "{good}");
+        }
+        assert_eq!(kind(header(r#"{"alg":"RS256","jwk":{"n":"a","e":"b"}}"#)), None);
+    }
+
+    #[test]
+    fn a_header_without_alg_parses_with_no_alg() {
+        let t = format!("{}.{}.c2ln", b64(r#"{"kid":"k"}"#), b64(r#"{"exp":1}"#));
+        let alg = Token::decode(&t).and_then(|t| t.header().map(|h| h.alg.is_none()));
+        assert_eq!(alg.ok(), Some(true));
     }
 }

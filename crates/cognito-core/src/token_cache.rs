@@ -11,7 +11,8 @@
 //!   included) is a miss.
 //! - Only verified tokens are ever inserted, so an attacker cannot fill the cache with junk;
 //!   one slot per hash value (a colliding insert replaces) keeps every lookup O(1).
-//! - Bounded: at most `max_entries` in all, oldest inserted evicted first (FIFO per shard).
+//! - Bounded: at most `max_entries` in all and at most `max_bytes` of entries as counted by
+//!   [`Entry::charge`], oldest inserted evicted first (FIFO per shard).
 //! - Admitted at the second sight: a verified token is remembered only when it verified before
 //!   recently (a fixed array of recent slot keys, no allocation, no lock). A token that comes
 //!   once, the common case under a flood of distinct tokens, costs no entry, no eviction and
@@ -22,7 +23,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -43,6 +44,9 @@ pub struct TokenCacheStats {
     pub enabled: bool,
     /// Tokens remembered now (at most `token_cache.max_entries`).
     pub entries: usize,
+    /// What those entries weigh, as the cache counts them against `token_cache.max_bytes`:
+    /// each token, its groups and scope and its parsed claims, estimated generously.
+    pub bytes: usize,
     /// Verifications answered from the cache so far.
     pub hits: u64,
 }
@@ -51,11 +55,10 @@ pub struct TokenCacheStats {
 pub(crate) struct Entry {
     /// The whole token: a hit compares it byte for byte.
     pub token: Box<str>,
-    /// The claims parsed, at the first hit (decoded again from `token`: a token seen once never
-    /// pays for it, nor for a copy of its payload): claims types deserialize from it without
-    /// scanning text again. `None` if `serde_json::Value` cannot hold them (a number out of
-    /// range in a claim nobody read); hits then parse the text.
-    pub claims: OnceLock<Option<serde_json::Value>>,
+    /// The claims parsed (when the token was remembered): claims types deserialize from it
+    /// without scanning text again. `None` if `serde_json::Value` cannot hold them (a number
+    /// out of range in a claim nobody read); hits then parse the text.
+    pub claims: Option<serde_json::Value>,
     /// `cognito:groups`.
     pub groups: Box<[Box<str>]>,
     /// `scope`.
@@ -75,13 +78,6 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    /// The parsed claims (parsed now if this is the first hit), if a `Value` can hold them.
-    pub fn claims(&self) -> Option<&serde_json::Value> {
-        self.claims
-            .get_or_init(|| crate::token::parse_json(&self.payload()).ok())
-            .as_ref()
-    }
-
     /// The decoded claims JSON (the token verified, so its payload decodes; empty otherwise).
     pub fn payload(&self) -> Vec<u8> {
         let middle = self
@@ -95,6 +91,47 @@ impl Entry {
     /// The space-separated scopes.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.scope.as_deref().unwrap_or("").split(' ').filter(|s| !s.is_empty())
+    }
+
+    /// What this entry costs in memory, as counted against `max_bytes`: an over-estimate
+    /// rather than an under-estimate, so the real footprint stays below the bound.
+    pub fn charge(&self) -> usize {
+        let text = |s: &str| s.len() + ALLOC_OVERHEAD;
+        ENTRY_OVERHEAD
+            + text(&self.token)
+            + self
+                .groups
+                .iter()
+                .map(|g| size_of::<Box<str>>() + text(g))
+                .sum::<usize>()
+            + self.scope.as_deref().map_or(0, text)
+            + self.claims.as_ref().map_or(0, value_bytes)
+    }
+}
+
+/// What one heap allocation costs beyond its bytes (the allocator's header and rounding).
+const ALLOC_OVERHEAD: usize = 16;
+/// The entry itself, its `Arc`, its map slot and its place in the eviction order.
+const ENTRY_OVERHEAD: usize = size_of::<Entry>() + 2 * ALLOC_OVERHEAD + 64;
+
+/// The heap a parsed JSON value holds beyond its own `size_of::<Value>()`. Object members are
+/// counted twice over (a B-tree or index map node is at worst about half full).
+fn value_bytes(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    let slot = size_of::<Value>();
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        Value::String(s) => s.capacity() + ALLOC_OVERHEAD,
+        Value::Array(items) => items.capacity() * slot + ALLOC_OVERHEAD + items.iter().map(value_bytes).sum::<usize>(),
+        Value::Object(members) => {
+            members
+                .iter()
+                .map(|(name, item)| {
+                    2 * (size_of::<String>() + slot) + name.capacity() + ALLOC_OVERHEAD + value_bytes(item)
+                })
+                .sum::<usize>()
+                + ALLOC_OVERHEAD
+        }
     }
 }
 
@@ -122,6 +159,8 @@ struct Slots {
     map: HashMap<u64, Arc<Entry>, BuildHasherDefault<PassThrough>>,
     /// Insertion order of the keys in `map` (the same set, no duplicates): eviction order.
     order: VecDeque<u64>,
+    /// The sum of the entries' [`Entry::charge`].
+    bytes: usize,
 }
 
 #[derive(Default)]
@@ -134,6 +173,8 @@ struct Shard {
 pub(crate) struct TokenCache {
     shards: Box<[Shard]>,
     per_shard: usize,
+    /// `max_bytes`, split evenly between the shards.
+    bytes_per_shard: usize,
     /// Random per cache, so slot placement cannot be predicted from outside.
     seed: u64,
     /// The slot keys of recently verified tokens not (yet) remembered.
@@ -151,6 +192,7 @@ impl TokenCache {
         Some(Self {
             shards: (0..shards).map(|_| Shard::default()).collect(),
             per_shard: settings.max_entries / shards,
+            bytes_per_shard: settings.max_bytes / shards,
             seed: RandomState::new().hash_one(0x0063_6f67_6e69_746f_u64) | 1,
             seen: (0..SEEN_SLOTS).map(|_| AtomicU64::new(0)).collect(),
         })
@@ -210,37 +252,49 @@ impl TokenCache {
         false
     }
 
-    /// Remembers a verified token, evicting the oldest entries of its shard past the bound.
+    /// Remembers a verified token, evicting the oldest entries of its shard past either bound.
+    /// An entry that alone exceeds its shard's share of `max_bytes` is not remembered.
     pub(crate) fn insert(&self, entry: Entry) {
         let Some((key, shard)) = self.slot_of(&entry.token) else {
             return;
         };
+        let charge = entry.charge();
+        if charge > self.bytes_per_shard {
+            return;
+        }
         let entry = Arc::new(entry);
-        let evicted;
+        let mut evicted = Vec::new();
         {
             let mut slots = shard.slots.write().unwrap_or_else(PoisonError::into_inner);
-            let mut out = Vec::new();
-            if slots.map.insert(key, entry).is_none() {
-                slots.order.push_back(key);
-                while slots.order.len() > self.per_shard {
-                    match slots.order.pop_front() {
-                        Some(old) => out.extend(slots.map.remove(&old)),
-                        None => break,
-                    }
+            match slots.map.insert(key, entry) {
+                // A colliding token replaced: its place in the order stays, its weight goes.
+                Some(old) => {
+                    slots.bytes = slots.bytes.saturating_sub(old.charge());
+                    evicted.push(old);
+                }
+                None => slots.order.push_back(key),
+            }
+            slots.bytes += charge;
+            while slots.order.len() > self.per_shard || slots.bytes > self.bytes_per_shard {
+                let Some(old) = slots.order.pop_front() else {
+                    break;
+                };
+                if let Some(gone) = slots.map.remove(&old) {
+                    slots.bytes = slots.bytes.saturating_sub(gone.charge());
+                    evicted.push(gone);
                 }
             }
-            evicted = out;
         }
         // Entries are freed outside the lock.
         drop(evicted);
     }
 
-    /// How many tokens are cached now.
-    pub(crate) fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.slots.read().unwrap_or_else(PoisonError::into_inner).map.len())
-            .sum()
+    /// How many tokens are cached now, and what they weigh ([`Entry::charge`]).
+    pub(crate) fn size(&self) -> (usize, usize) {
+        self.shards.iter().fold((0, 0), |(entries, bytes), s| {
+            let slots = s.slots.read().unwrap_or_else(PoisonError::into_inner);
+            (entries + slots.map.len(), bytes + slots.bytes)
+        })
     }
 
     /// How many lookups found their token so far.
@@ -256,7 +310,7 @@ mod tests {
     fn entry(token: &str) -> Entry {
         Entry {
             token: token.into(),
-            claims: OnceLock::new(),
+            claims: None,
             groups: Box::new([]),
             scope: None,
             exp: 0.0,
@@ -268,25 +322,30 @@ mod tests {
         }
     }
 
-    #[test]
-    fn whole_token_match_and_bound() {
-        let settings = |max_entries| TokenCacheSettings {
+    fn settings(max_entries: usize, max_bytes: usize) -> TokenCacheSettings {
+        TokenCacheSettings {
             enabled: true,
             max_entries,
+            max_bytes,
+        }
+    }
+
+    #[test]
+    fn switched_off() {
+        let off = TokenCacheSettings {
+            enabled: false,
+            ..settings(5, 1 << 20)
         };
-        assert!(
-            TokenCache::new(&TokenCacheSettings {
-                enabled: false,
-                max_entries: 5
-            })
-            .is_none()
-        );
+        assert!(TokenCache::new(&off).is_none());
+    }
+
+    #[test]
+    fn whole_token_match_and_entry_bound() -> Result<(), &'static str> {
         for max in [1, 3, 127, 128, 1000] {
-            let cache = TokenCache::new(&settings(max)).ok_or("off");
-            let Ok(cache) = cache else { continue };
+            let cache = TokenCache::new(&settings(max, usize::MAX / 2)).ok_or("no cache")?;
             for i in 0..3 * max {
                 cache.insert(entry(&format!("header.payload.sig-{i:040}")));
-                assert!(cache.len() <= max);
+                assert!(cache.size().0 <= max);
             }
             let newest = format!("header.payload.sig-{:040}", 3 * max - 1);
             assert!(cache.get(&newest, |_| true).is_some());
@@ -296,5 +355,35 @@ mod tests {
             assert!(cache.get(&forged, |_| true).is_none());
             assert_eq!(cache.hits(), 1);
         }
+        Ok(())
+    }
+
+    #[test]
+    fn byte_bound_holds_with_large_claims() -> Result<(), &'static str> {
+        let max_bytes = 2 << 20;
+        let cache = TokenCache::new(&settings(10_000, max_bytes)).ok_or("no cache")?;
+        // Claims of many small members: the parsed form weighs many times the text.
+        let members: serde_json::Map<String, serde_json::Value> = (0..500)
+            .map(|i| (format!("m{i}"), serde_json::Value::from(i)))
+            .collect();
+        let claims = serde_json::Value::Object(members);
+        let mut one = entry("x");
+        one.claims = Some(claims.clone());
+        let weight = one.charge();
+        assert!(weight > 500 * 2 * size_of::<serde_json::Value>(), "{weight}");
+        for i in 0..200 {
+            let mut e = entry(&format!("header.{}.sig-{i:040}", "p".repeat(8000)));
+            e.claims = Some(claims.clone());
+            cache.insert(e);
+            let (entries, bytes) = cache.size();
+            assert!(bytes <= max_bytes, "{bytes} > {max_bytes} with {entries} entries");
+        }
+        let (entries, _) = cache.size();
+        assert!((1..200).contains(&entries), "{entries}");
+        // An entry bigger than a shard's share is never remembered.
+        let tiny = TokenCache::new(&settings(10, 100)).ok_or("no cache")?;
+        tiny.insert(entry("a.b.c"));
+        assert_eq!(tiny.size(), (0, 0));
+        Ok(())
     }
 }

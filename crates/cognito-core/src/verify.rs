@@ -121,11 +121,15 @@ impl Verifier {
     /// What this pool's verified-token cache holds now (`token_cache:` in the settings).
     pub fn token_cache_stats(&self) -> TokenCacheStats {
         match &self.0.token_cache {
-            Some(cache) => TokenCacheStats {
-                enabled: true,
-                entries: cache.len(),
-                hits: cache.hits(),
-            },
+            Some(cache) => {
+                let (entries, bytes) = cache.size();
+                TokenCacheStats {
+                    enabled: true,
+                    entries,
+                    bytes,
+                    hits: cache.hits(),
+                }
+            }
             None => TokenCacheStats::default(),
         }
     }
@@ -199,6 +203,27 @@ impl Verifier {
         self.finish(token, &parsed, &checked, &keys, require)
     }
 
+    /// Refetches this pool's keys now, whatever their age, backoff or cool-down, and serves
+    /// exactly what the JWKS holds from then on: the number of keys.
+    ///
+    /// For an emergency key removal: a key deleted from the JWKS otherwise keeps verifying
+    /// until the next background refresh (`jwks.refresh_secs`), and a caller that only uses
+    /// [`Verifier::verify_cached`] never refreshes. Once this returns `Ok`, a token signed by a
+    /// removed key is `unknown_kid`, and no token it verified is served from the verified-token
+    /// cache any more. If the fetch fails, the keys cached before keep serving (nothing is known
+    /// to be removed) and the error says why. An inline key set is never fetched: `Ok` with
+    /// its size.
+    pub async fn refresh_keys(&self) -> Result<usize, AuthError> {
+        let mut total = 0;
+        for (i, (_, cache)) in self.0.issuers.iter().enumerate() {
+            if self.0.issuers[..i].iter().any(|(_, c)| Arc::ptr_eq(c, cache)) {
+                continue;
+            }
+            total += cache.refresh_now().await?;
+        }
+        Ok(total)
+    }
+
     /// Loads this pool's keys now (unless fresh ones are cached): the number of keys.
     pub async fn prefetch(&self) -> Result<usize, AuthError> {
         let mut total = 0;
@@ -216,7 +241,10 @@ impl Verifier {
     fn precheck<'t>(&'t self, parsed: &'t Token<'_>) -> Result<Prechecked<'t>, AuthError> {
         let header = parsed.header()?;
         let claims = parsed.claims()?;
-        let alg = Algorithm::from_jose(&header.alg)
+        let alg = header
+            .alg
+            .as_deref()
+            .and_then(Algorithm::from_jose)
             .filter(|a| self.0.algorithms.contains(a))
             .ok_or(ErrorKind::UnsupportedAlg)?;
         let kid = header.kid.ok_or(ErrorKind::UnknownKid)?;
@@ -251,19 +279,12 @@ impl Verifier {
         {
             return Err(ErrorKind::WrongClient.into());
         }
-        let now = now_secs();
-        if inner.check_expiration && c.exp.is_some_and(|exp| now >= exp + inner.leeway) {
-            return Err(ErrorKind::Expired.into());
-        }
-        if c.nbf.is_some_and(|nbf| nbf > now + inner.leeway) {
-            return Err(ErrorKind::NotYetValid.into());
-        }
-        if c.iat.is_some_and(|iat| iat > now + inner.leeway + IAT_GRACE_SECS) {
-            return Err(AuthError::with_message(
-                ErrorKind::NotYetValid,
-                "The token claims to be issued in the future.",
-            ));
-        }
+        let times = Times {
+            exp: c.exp,
+            nbf: c.nbf,
+            iat: c.iat,
+        };
+        times.check(unix_now(SystemTime::now())?, inner.leeway, inner.check_expiration)?;
         Ok((index, cache))
     }
 
@@ -273,12 +294,14 @@ impl Verifier {
     fn cache_hit(&self, token: &str) -> Option<Arc<Entry>> {
         let inner = &*self.0;
         inner.token_cache.as_ref()?.get(token, |entry| {
-            let now = now_secs();
             // Never past exp (+ leeway), even with check_expiration: false (see `remember`).
-            if now >= entry.exp + inner.leeway
-                || entry.nbf.is_some_and(|nbf| nbf > now + inner.leeway)
-                || entry.iat.is_some_and(|iat| iat > now + inner.leeway + IAT_GRACE_SECS)
-            {
+            let times = Times {
+                exp: Some(entry.exp),
+                nbf: entry.nbf,
+                iat: entry.iat,
+            };
+            let still_valid = unix_now(SystemTime::now()).and_then(|now| times.check(now, inner.leeway, true));
+            if still_valid.is_err() {
                 return false;
             }
             inner
@@ -292,7 +315,7 @@ impl Verifier {
     /// `TokenCache::admit`). A token already past `exp + leeway`
     /// (accepted only because `check_expiration` is false) is not remembered: the cache never
     /// serves a token past its `exp`, so such a token is verified in full every time.
-    fn remember(&self, token: &str, checked: &Prechecked<'_>, keys: &Loaded) {
+    fn remember(&self, token: &str, parsed: &Token<'_>, checked: &Prechecked<'_>, keys: &Loaded) {
         let Some(cache) = &self.0.token_cache else {
             return;
         };
@@ -300,13 +323,15 @@ impl Verifier {
         let Some(exp) = c.exp else {
             return;
         };
-        if now_secs() >= exp + self.0.leeway || !cache.admit(token) {
+        let fresh = unix_now(SystemTime::now()).is_ok_and(|now| now < exp + self.0.leeway);
+        if !fresh || !cache.admit(token) {
             return;
         }
-        // The claims parse accepted it, so it is UTF-8; hits then skip that check.
+        // Parsed once here, at the token's second verification, so an entry's size is known
+        // when it is charged to the cache's byte bound.
         cache.insert(Entry {
             token: token.into(),
-            claims: std::sync::OnceLock::new(),
+            claims: token::parse_json(parsed.payload()).ok(),
             groups: c.groups.iter().map(|g| Box::from(&**g)).collect(),
             scope: c.scope.as_deref().map(Box::from),
             exp,
@@ -333,7 +358,7 @@ impl Verifier {
             parsed.signing_input.as_bytes(),
             &parsed.signature()?,
         )?;
-        self.remember(token, checked, keys);
+        self.remember(token, parsed, checked, keys);
         require.check(&checked.claims.groups, checked.claims.scopes())?;
         claims_as(parsed.payload())
     }
@@ -346,7 +371,7 @@ fn serve_hit<T: DeserializeOwned>(entry: &Entry, require: Require<'_>) -> Result
     // From the parsed Value when it fits; if it does not (or a Value cannot hold the claims),
     // from the text, so a hit answers exactly as the full path would even for claims types
     // that only deserialize from text (e.g. `serde_json::value::RawValue`).
-    match entry.claims().map(T::deserialize) {
+    match entry.claims.as_ref().map(T::deserialize) {
         Some(Ok(claims)) => Ok(claims),
         Some(Err(_)) | None => claims_as(&entry.payload()),
     }
@@ -364,10 +389,46 @@ fn misfit() -> AuthError {
     )
 }
 
-fn now_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+/// A token's time claims, as the checks read them.
+#[derive(Debug, Clone, Copy)]
+struct Times {
+    exp: Option<f64>,
+    nbf: Option<f64>,
+    iat: Option<f64>,
+}
+
+impl Times {
+    /// The time rule, the one place it is written (full verifications and token-cache hits
+    /// both call it), at `now` seconds since the epoch: past `exp` + leeway -> `expired`
+    /// (unless `check_expiration` is false), `nbf` later than now + leeway or `iat` later than
+    /// now + leeway + [`IAT_GRACE_SECS`] -> `not_yet_valid`.
+    fn check(self, now: f64, leeway: f64, check_expiration: bool) -> Result<(), AuthError> {
+        if check_expiration && self.exp.is_some_and(|exp| now >= exp + leeway) {
+            return Err(ErrorKind::Expired.into());
+        }
+        if self.nbf.is_some_and(|nbf| nbf > now + leeway) {
+            return Err(ErrorKind::NotYetValid.into());
+        }
+        if self.iat.is_some_and(|iat| iat > now + leeway + IAT_GRACE_SECS) {
+            return Err(AuthError::with_message(
+                ErrorKind::NotYetValid,
+                "The token claims to be issued in the future.",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `clock` as seconds since the epoch. A clock that reads before 1970 is broken, and every
+/// answer computed from it would be wrong (no token would ever expire): fail closed.
+fn unix_now(clock: SystemTime) -> Result<f64, AuthError> {
+    clock.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).map_err(|_| {
+        AuthError::with_message(
+            ErrorKind::NotYetValid,
+            "The server's clock reads before 1970, so no token can be checked.",
+        )
+        .with_detail("the system clock is set before the Unix epoch")
+    })
 }
 
 /// Every pool of one settings value, each with its verifier: what web apps keep in their state
@@ -449,6 +510,19 @@ impl CognitoAuth {
         report
     }
 
+    /// [`Verifier::refresh_keys`] for every pool, reported per pool: after an emergency key
+    /// removal, call it to stop trusting the removed key now rather than at the next refresh.
+    pub async fn refresh_keys(&self) -> Vec<PoolStatus> {
+        let mut report = Vec::with_capacity(self.all.len());
+        for verifier in self.all.iter() {
+            report.push(PoolStatus {
+                pool: verifier.pool().to_owned(),
+                result: verifier.refresh_keys().await,
+            });
+        }
+        report
+    }
+
     fn for_policy<P: Policy>(&self) -> Result<&Verifier, Rejection> {
         match P::POOL {
             None => Ok(self.default_pool()),
@@ -478,5 +552,92 @@ impl CognitoAuth {
     ) -> Result<Option<T>, Rejection> {
         let verifier = self.for_policy::<P>()?;
         Ok(verifier.authenticate_optional(header_values, P::REQUIRE).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn kind(r: Result<(), AuthError>) -> Option<ErrorKind> {
+        r.err().map(|e| e.kind())
+    }
+
+    const NOW: f64 = 1_000_000.0;
+
+    fn times(exp: Option<f64>, nbf: Option<f64>, iat: Option<f64>) -> Times {
+        Times { exp, nbf, iat }
+    }
+
+    #[test]
+    fn exp_with_and_without_leeway() {
+        let exp = |at| times(Some(at), None, None);
+        assert_eq!(kind(exp(NOW + 1.0).check(NOW, 0.0, true)), None);
+        assert_eq!(kind(exp(NOW).check(NOW, 0.0, true)), Some(ErrorKind::Expired));
+        assert_eq!(kind(exp(NOW - 1.0).check(NOW, 0.0, true)), Some(ErrorKind::Expired));
+        // The leeway extends exp by exactly its length: the boundary is exp + leeway.
+        assert_eq!(kind(exp(NOW - 29.0).check(NOW, 30.0, true)), None);
+        assert_eq!(kind(exp(NOW - 30.0).check(NOW, 30.0, true)), Some(ErrorKind::Expired));
+        assert_eq!(kind(exp(NOW - 31.0).check(NOW, 30.0, true)), Some(ErrorKind::Expired));
+        // check_expiration: false skips only exp.
+        assert_eq!(kind(exp(NOW - 1e6).check(NOW, 0.0, false)), None);
+        assert_eq!(
+            kind(times(Some(NOW - 1e6), Some(NOW + 5.0), None).check(NOW, 0.0, false)),
+            Some(ErrorKind::NotYetValid)
+        );
+    }
+
+    #[test]
+    fn nbf_with_and_without_leeway() {
+        let nbf = |at| times(Some(NOW + 600.0), Some(at), None);
+        // A past or present nbf is what every ordinary token has.
+        assert_eq!(kind(nbf(NOW - 100.0).check(NOW, 0.0, true)), None);
+        assert_eq!(kind(nbf(NOW - 100.0).check(NOW, 30.0, true)), None);
+        assert_eq!(kind(nbf(NOW).check(NOW, 0.0, true)), None);
+        assert_eq!(kind(nbf(NOW + 1.0).check(NOW, 0.0, true)), Some(ErrorKind::NotYetValid));
+        // With leeway: valid up to and including now + leeway.
+        assert_eq!(kind(nbf(NOW + 30.0).check(NOW, 30.0, true)), None);
+        assert_eq!(
+            kind(nbf(NOW + 31.0).check(NOW, 30.0, true)),
+            Some(ErrorKind::NotYetValid)
+        );
+        assert_eq!(kind(nbf(NOW + 29.0).check(NOW, 30.0, true)), None);
+    }
+
+    #[test]
+    fn iat_from_the_future_with_and_without_leeway() {
+        let iat = |at| times(Some(NOW + 600.0), None, Some(at));
+        assert_eq!(kind(iat(NOW - 100.0).check(NOW, 0.0, true)), None);
+        assert_eq!(kind(iat(NOW + IAT_GRACE_SECS).check(NOW, 0.0, true)), None);
+        assert_eq!(
+            kind(iat(NOW + IAT_GRACE_SECS + 1.0).check(NOW, 0.0, true)),
+            Some(ErrorKind::NotYetValid)
+        );
+        // The leeway adds to the grace: now + leeway + grace is the last accepted second.
+        assert_eq!(kind(iat(NOW + 30.0 + IAT_GRACE_SECS).check(NOW, 30.0, true)), None);
+        assert_eq!(
+            kind(iat(NOW + 31.0 + IAT_GRACE_SECS).check(NOW, 30.0, true)),
+            Some(ErrorKind::NotYetValid)
+        );
+        let err = iat(NOW + 1e6).check(NOW, 0.0, true).err();
+        assert_eq!(
+            err.as_ref().map(AuthError::message),
+            Some("The token claims to be issued in the future.")
+        );
+    }
+
+    #[test]
+    fn a_clock_before_1970_fails_closed() -> Result<(), &'static str> {
+        let before = UNIX_EPOCH
+            .checked_sub(Duration::from_secs(1))
+            .ok_or("no such instant")?;
+        assert_eq!(
+            unix_now(before).err().map(|e| (e.kind(), e.status())),
+            Some((ErrorKind::NotYetValid, 401))
+        );
+        assert_eq!(unix_now(UNIX_EPOCH + Duration::from_secs(5)).ok(), Some(5.0));
+        Ok(())
     }
 }

@@ -113,6 +113,44 @@ async fn a_removed_key_is_rejected_after_the_background_refresh() -> TestResult 
     Ok(())
 }
 
+/// An emergency key removal: `refresh_keys` refetches now, and a token of the removed key is
+/// refused at once (from the verified-token cache too), without waiting for `refresh_secs`.
+#[tokio::test]
+async fn refresh_keys_stops_trusting_a_removed_key_now() -> TestResult {
+    let f = Fixture::new().await?;
+    let auth = CognitoAuth::new(&f.settings("")?)?;
+    let v = auth.default_pool();
+    let old_token = f.access_token()?;
+    for _ in 0..3 {
+        assert_eq!(kind_of(v, &old_token).await, None);
+    }
+    assert_eq!(v.token_cache_stats().hits, 1, "served from the verified-token cache");
+    let new_key = SigningKey::generate("key-2")?;
+    f.server.set_jwks(jwks(&[&new_key]));
+    // Within refresh_secs nothing refetches by itself: the removed key still verifies.
+    assert_eq!(kind_of(v, &old_token).await, None);
+    assert_eq!(f.server.hits(), 1);
+    let report = auth.refresh_keys().await;
+    assert_eq!(report.len(), 1);
+    assert_eq!(report[0].result.as_ref().ok(), Some(&1));
+    assert_eq!(f.server.hits(), 2);
+    assert_eq!(kind_of(v, &old_token).await, Some(ErrorKind::UnknownKid));
+    assert_eq!(
+        v.verify_cached::<CognitoToken>(&old_token, cognito_core::Require::NONE)
+            .err()
+            .map(|e| e.kind()),
+        Some(ErrorKind::UnknownKid),
+        "verify_cached users too"
+    );
+    assert_eq!(kind_of(v, &new_key.sign(&f.access())?).await, None);
+    // A failed refresh says why and keeps serving the keys it had.
+    f.server.set_reply(Reply::Status(500));
+    let err = v.refresh_keys().await.err();
+    assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::JwksUnavailable));
+    assert_eq!(kind_of(v, &new_key.sign(&f.access())?).await, None);
+    Ok(())
+}
+
 #[tokio::test]
 async fn new_key_material_under_an_old_kid_is_picked_up() -> TestResult {
     let f = Fixture::new().await?;

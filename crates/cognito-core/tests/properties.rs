@@ -426,3 +426,103 @@ proptest! {
         assert_rejected(w, &format!("{input}."))?;
     }
 }
+
+/// Tuning values the property below draws from: the edges of every range, and far past them.
+fn tuning_value() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        prop::sample::select(vec![
+            0,
+            1,
+            2,
+            10,
+            3_600,
+            3_601,
+            60_000,
+            60_001,
+            86_400,
+            86_401,
+            1 << 20,
+            (1 << 20) + 1,
+            16 << 20,
+            1 << 30,
+            1 << 40,
+            u64::MAX / 2,
+            u64::MAX,
+        ]),
+        any::<u64>(),
+        0..100_000u64,
+    ]
+}
+
+/// Every tuning field at once: the settings either fail to load with a `ConfigError` naming a
+/// tuning field, or every request is answered (no panic, no hang), including the unknown-kid
+/// refetch and its cool-down, where a setting meets the clock.
+#[test]
+fn tuning_settings_either_fail_at_load_or_every_request_answers() -> Result<(), Box<dyn std::error::Error>> {
+    use cognito_testkit::JwksServer;
+    use proptest::test_runner::{Config, TestRunner};
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let key = SigningKey::generate("tuning-key")?;
+    let stranger = SigningKey::generate("not-in-the-jwks")?;
+    let server = runtime.block_on(JwksServer::start(jwks(&[&key])))?;
+    let issuer = server.issuer("eu-west-1_Tune");
+    let tokens = [
+        key.sign(&access_claims(&issuer, CLIENT))?,
+        stranger.sign(&access_claims(&issuer, CLIENT))?,
+        stranger.sign(&access_claims(&issuer, CLIENT))?,
+        {
+            let mut expired = access_claims(&issuer, CLIENT);
+            expired["exp"] = json!(1);
+            key.sign(&expired)?
+        },
+    ];
+    let fields = [
+        "leeway_seconds",
+        "max_token_bytes",
+        "jwks.timeout_ms",
+        "jwks.max_bytes",
+        "jwks.refresh_secs",
+        "jwks.cooldown_secs",
+        "jwks.max_stale_secs",
+        "token_cache.max_entries",
+        "token_cache.max_bytes",
+    ];
+    let mut runner = TestRunner::new(Config {
+        cases: 96,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (prop::collection::vec(tuning_value(), 9), any::<bool>());
+    runner.run(&strategy, |(values, cache_on)| {
+        let v = |i: usize| json!(values[i]);
+        let doc = json!({
+            "leeway_seconds": v(0),
+            "max_token_bytes": v(1),
+            "jwks": {"timeout_ms": v(2), "max_bytes": v(3), "refresh_secs": v(4),
+                     "cooldown_secs": v(5), "max_stale_secs": v(6)},
+            "token_cache": {"enabled": cache_on, "max_entries": v(7), "max_bytes": v(8)},
+            "userpools": {"p": {"region": "eu-west-1", "userpool_id": "eu-west-1_Tune", "app_client_id": CLIENT,
+                "issuer": issuer, "jwks_url": server.jwks_url("eu-west-1_Tune")}},
+        });
+        let settings = match CognitoSettings::from_json_str(&doc.to_string()) {
+            Ok(settings) => settings,
+            Err(e) => {
+                prop_assert!(e.field().is_some_and(|f| fields.contains(&f)), "{e}");
+                return Ok(());
+            }
+        };
+        let verifier = Verifier::new(&settings).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        runtime.block_on(async {
+            for token in &tokens {
+                let answer = tokio::time::timeout(
+                    std::time::Duration::from_secs(70),
+                    verifier.verify::<CognitoToken>(token),
+                )
+                .await;
+                prop_assert!(answer.is_ok(), "no answer for {doc}");
+            }
+            Ok(())
+        })
+    })?;
+    Ok(())
+}

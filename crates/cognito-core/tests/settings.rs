@@ -171,6 +171,73 @@ fn pool_with(line: &str) -> String {
     format!("userpools:\n  eu:\n    region: eu-west-1\n    userpool_id: eu-west-1_A\n    app_client_id: c\n{line}\n")
 }
 
+/// Every tuning value has a range, checked at load; the error names the field.
+#[test]
+fn tuning_values_out_of_range_fail_at_load() {
+    let top = |field: &str| Some((None, Some(field.to_owned())));
+    let huge = u64::MAX;
+    let cases: [(&str, &str, u64, u64); 9] = [
+        // (the setting's line, the field named, the last value accepted, the first refused)
+        ("leeway_seconds", "leeway_seconds", 3_600, 3_601),
+        ("max_token_bytes", "max_token_bytes", 1 << 20, (1 << 20) + 1),
+        ("jwks:\n  timeout_ms", "jwks.timeout_ms", 60_000, 60_001),
+        ("jwks:\n  max_bytes", "jwks.max_bytes", 16 << 20, (16 << 20) + 1),
+        ("jwks:\n  refresh_secs", "jwks.refresh_secs", 604_800, 604_801),
+        ("jwks:\n  cooldown_secs", "jwks.cooldown_secs", 86_400, 86_401),
+        ("jwks:\n  max_stale_secs", "jwks.max_stale_secs", 2_592_000, 2_592_001),
+        (
+            "token_cache:\n  max_entries",
+            "token_cache.max_entries",
+            1_000_000,
+            1_000_001,
+        ),
+        (
+            "token_cache:\n  max_bytes",
+            "token_cache.max_bytes",
+            1 << 30,
+            (1 << 30) + 1,
+        ),
+    ];
+    for (line, field, last_ok, first_bad) in cases {
+        assert_eq!(
+            invalid(&pool_with(&format!("{line}: {last_ok}"))),
+            None,
+            "{field} = {last_ok}"
+        );
+        assert_eq!(
+            invalid(&pool_with(&format!("{line}: {first_bad}"))),
+            top(field),
+            "{field} = {first_bad}"
+        );
+        assert_eq!(
+            invalid(&pool_with(&format!("{line}: {huge}"))),
+            top(field),
+            "{field} = {huge}"
+        );
+    }
+    for (line, field) in [
+        ("max_token_bytes: 0", "max_token_bytes"),
+        ("jwks:\n  timeout_ms: 0", "jwks.timeout_ms"),
+        ("jwks:\n  max_bytes: 0", "jwks.max_bytes"),
+        ("jwks:\n  refresh_secs: 0", "jwks.refresh_secs"),
+        ("jwks:\n  max_stale_secs: 0", "jwks.max_stale_secs"),
+        ("token_cache:\n  max_bytes: 0", "token_cache.max_bytes"),
+    ] {
+        assert_eq!(invalid(&pool_with(line)), top(field), "{line}");
+    }
+    // A cool-down of 0 is "none"; a switched-off cache leaves its sizes unused.
+    assert_eq!(invalid(&pool_with("jwks:\n  cooldown_secs: 0")), None);
+    assert_eq!(
+        invalid(&pool_with(
+            "token_cache:\n  enabled: false\n  max_entries: 0\n  max_bytes: 0"
+        )),
+        None
+    );
+    let err = CognitoSettings::from_yaml_str(&pool_with("jwks:\n  cooldown_secs: 18446744073709551615")).err();
+    let text = err.map(|e| e.to_string()).unwrap_or_default();
+    assert!(text.contains("jwks.cooldown_secs") && text.contains("86400"), "{text}");
+}
+
 #[test]
 fn every_config_error_names_the_pool_and_the_field() -> TestResult {
     let named = |pool: &str, field: &str| Some((Some(pool.to_owned()), Some(field.to_owned())));

@@ -302,6 +302,41 @@ async fn the_bound_holds() -> TestResult {
     Ok(())
 }
 
+/// A user who can write custom attributes can inflate their own tokens up to
+/// `max_token_bytes`: the cache stays within `max_bytes` whatever the tokens weigh.
+#[tokio::test]
+async fn the_byte_bound_holds_for_inflated_tokens() -> TestResult {
+    let f = Fixture::new().await?;
+    let max_bytes = 1 << 20;
+    let v = f.verifier(&format!("token_cache:\n  max_bytes: {max_bytes}"))?;
+    for i in 0..40 {
+        let mut claims = f.access();
+        claims["jti"] = json!(format!("token-{i}"));
+        // About 7 KB of small custom attributes: the parsed form weighs many times that.
+        for a in 0..500 {
+            claims[format!("custom:a{a}")] = json!(a);
+        }
+        let token = f.sign(&claims)?;
+        assert!(token.len() < 16_384, "{}", token.len());
+        assert_eq!(kind_of(&v, &token).await, None);
+        assert_eq!(kind_of(&v, &token).await, None);
+        let stats = v.token_cache_stats();
+        assert!(
+            stats.bytes <= max_bytes,
+            "{} bytes in {} entries",
+            stats.bytes,
+            stats.entries
+        );
+    }
+    let stats = v.token_cache_stats();
+    assert!((1..40).contains(&stats.entries), "{} entries", stats.entries);
+    assert!(
+        stats.bytes > 100_000 * stats.entries / 2,
+        "each entry is counted at its weight: {stats:?}"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_token_seen_once_is_not_remembered() -> TestResult {
     let f = Fixture::new().await?;

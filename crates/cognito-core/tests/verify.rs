@@ -371,6 +371,24 @@ async fn malformed() -> TestResult {
         f.sign(&groups_string)?,
         f.sign(&exp_string)?,
         f.sign(&aud_list)?,
+        // Duplicates below the top level: parsers disagree on which one wins.
+        f.key.sign_parts(
+            "RS256",
+            header,
+            &nested_dup(&claims, r#"{"role":"user","role":"admin"}"#),
+        )?,
+        f.key.sign_parts(
+            "RS256",
+            header,
+            &nested_dup(&claims, r#"[{"a":1},{"b":{"c":1,"c":2}}]"#),
+        )?,
+        f.key
+            .sign_parts("RS256", header, &nested_dup(&claims, r#"{"r\u006fle":1,"role":2}"#))?,
+        f.key.sign_parts(
+            "RS256",
+            r#"{"kid":"key-1","alg":"RS256","jwk":{"e":"AQAB","e":"AQAB"}}"#,
+            &claims,
+        )?,
     ];
     for token in &bad {
         let err = v.verify::<CognitoToken>(token).await.err().ok_or("accepted")?;
@@ -378,6 +396,214 @@ async fn malformed() -> TestResult {
         assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
     }
     assert_eq!(f.server.hits(), 0, "malformed tokens caused no fetch");
+    Ok(())
+}
+
+/// `claims` (a JSON object's text) with a member `"x"` whose value is `value`.
+fn nested_dup(claims: &str, value: &str) -> String {
+    claims.replacen('{', &format!(r#"{{"x":{value},"#), 1)
+}
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct WithNested {
+    sub: String,
+    x: Inner,
+}
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct Inner {
+    role: String,
+}
+
+/// The same token gives the same answer every time, whichever claims type reads it: the first
+/// verification (full path), the second (full path, remembered) and every later one (a hit).
+#[tokio::test]
+async fn the_same_token_answers_the_same_five_times_for_every_claims_type() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    let header = r#"{"kid":"key-1","alg":"RS256"}"#;
+    let claims = f.access().to_string();
+    let dup = f.key.sign_parts(
+        "RS256",
+        header,
+        &nested_dup(&claims, r#"{"role":"user","role":"admin"}"#),
+    )?;
+    let plain = f
+        .key
+        .sign_parts("RS256", header, &nested_dup(&claims, r#"{"role":"user"}"#))?;
+    for token in [&dup, &plain] {
+        let first = (
+            v.verify::<WithNested>(token).await.map_err(|e| e.kind()),
+            v.verify::<CognitoToken>(token)
+                .await
+                .map(|t| t.sub)
+                .map_err(|e| e.kind()),
+            v.verify::<serde_json::Value>(token)
+                .await
+                .map(|c| c["x"].clone())
+                .map_err(|e| e.kind()),
+            v.verify::<TenantClaims>(token)
+                .await
+                .map(|c| c.tenant)
+                .map_err(|e| e.kind()),
+        );
+        for round in 2..=5 {
+            let again = (
+                v.verify::<WithNested>(token).await.map_err(|e| e.kind()),
+                v.verify::<CognitoToken>(token)
+                    .await
+                    .map(|t| t.sub)
+                    .map_err(|e| e.kind()),
+                v.verify::<serde_json::Value>(token)
+                    .await
+                    .map(|c| c["x"].clone())
+                    .map_err(|e| e.kind()),
+                v.verify::<TenantClaims>(token)
+                    .await
+                    .map(|c| c.tenant)
+                    .map_err(|e| e.kind()),
+            );
+            assert_eq!(again, first, "round {round} of {token}");
+        }
+    }
+    assert_eq!(
+        v.verify::<WithNested>(&dup).await.err().map(|e| e.kind()),
+        Some(ErrorKind::Malformed)
+    );
+    let read: WithNested = v.verify(&plain).await?;
+    assert_eq!(read.x, Inner { role: "user".into() });
+    assert!(v.token_cache_stats().hits > 0, "later rounds were cache hits");
+    Ok(())
+}
+
+/// Informational claims (not among the claims verification reads) are never judged by the
+/// default claims type: one of another type reads as absent.
+#[tokio::test]
+async fn informational_claims_of_other_types_read_as_absent() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    let mut claims = id_claims(&f.issuer, CLIENT_A);
+    claims["origin_jti"] = json!(5);
+    claims["identities"] = json!("x");
+    claims["event_id"] = json!({"nested": [1]});
+    claims["email"] = json!(["a@example.com"]);
+    let token: CognitoToken = v.verify(&f.sign(&claims)?).await?;
+    assert_eq!(token.username(), Some("alice"));
+    assert_eq!((token.origin_jti, token.event_id, token.email), (None, None, None));
+    claims["email"] = json!("a@example.com");
+    let token: CognitoToken = v.verify(&f.sign(&claims)?).await?;
+    assert_eq!(token.email.as_deref(), Some("a@example.com"));
+    Ok(())
+}
+
+/// A JOSE header without `alg` names no allowed algorithm: `unsupported_alg`, not `malformed`.
+#[tokio::test]
+async fn a_header_without_alg_is_unsupported_alg() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    let token = f
+        .key
+        .sign_parts("RS256", r#"{"kid":"key-1"}"#, &f.access().to_string())?;
+    assert_eq!(kind_of(&v, &token).await, Some(ErrorKind::UnsupportedAlg));
+    assert_eq!(f.server.hits(), 0);
+    Ok(())
+}
+
+/// Ordinary tokens carry an `nbf` in the past, and a leeway moves each time boundary by
+/// exactly its length, never the other way.
+#[tokio::test]
+async fn time_boundaries_with_and_without_leeway() -> TestResult {
+    let f = Fixture::new().await?;
+    let strict = f.verifier("")?;
+    let lenient = f.verifier("leeway_seconds: 30")?;
+    let base = now();
+    let with = |name: &str, at: i64| {
+        let mut claims = f.access();
+        claims[name] = json!(at);
+        f.sign(&claims)
+    };
+    let cases = [
+        // (claim, value, strict answer, answer with 30 s of leeway)
+        ("nbf", base - 3_600, None, None),
+        ("nbf", base - 1, None, None),
+        ("nbf", base + 20, Some(ErrorKind::NotYetValid), None),
+        (
+            "nbf",
+            base + 120,
+            Some(ErrorKind::NotYetValid),
+            Some(ErrorKind::NotYetValid),
+        ),
+        ("iat", base - 3_600, None, None),
+        ("iat", base + 30, None, None),
+        ("iat", base + 80, Some(ErrorKind::NotYetValid), None),
+        (
+            "iat",
+            base + 200,
+            Some(ErrorKind::NotYetValid),
+            Some(ErrorKind::NotYetValid),
+        ),
+        ("exp", base + 3_600, None, None),
+        ("exp", base - 10, Some(ErrorKind::Expired), None),
+        ("exp", base - 120, Some(ErrorKind::Expired), Some(ErrorKind::Expired)),
+    ];
+    for (claim, at, expect_strict, expect_lenient) in cases {
+        let token = with(claim, at)?;
+        assert_eq!(kind_of(&strict, &token).await, expect_strict, "{claim} {}", at - base);
+        assert_eq!(
+            kind_of(&lenient, &token).await,
+            expect_lenient,
+            "{claim} {} with leeway",
+            at - base
+        );
+    }
+    Ok(())
+}
+
+/// The core's own header entry points, as every adapter calls them.
+#[tokio::test]
+async fn optional_authentication_and_the_header_settings() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("")?;
+    assert_eq!((v.header_name(), v.header_prefix()), ("Authorization", "Bearer"));
+    let raw = f.verifier("jwt_header_name: X-Token\njwt_header_prefix: ''")?;
+    assert_eq!((raw.header_name(), raw.header_prefix()), ("X-Token", ""));
+    let token = f.access_token()?;
+    let bearer = format!("Bearer {token}");
+    let none = v
+        .authenticate_optional::<CognitoToken>(std::iter::empty(), Require::NONE)
+        .await?;
+    assert!(none.is_none());
+    let blank = v
+        .authenticate_optional::<CognitoToken>([&b"  "[..]], Require::NONE)
+        .await?;
+    assert!(blank.is_none());
+    let user = v
+        .authenticate_optional::<CognitoToken>([bearer.as_bytes()], Require::NONE)
+        .await?;
+    assert_eq!(user.and_then(|u| u.username), Some("alice".into()));
+    let basic = format!("Basic {token}");
+    let err = v
+        .authenticate_optional::<CognitoToken>([basic.as_bytes()], Require::NONE)
+        .await
+        .err();
+    assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::InvalidHeader));
+    let mut claims = f.access();
+    claims["exp"] = json!(now() - 10);
+    let expired = format!("Bearer {}", f.sign(&claims)?);
+    let err = v
+        .authenticate_optional::<CognitoToken>([expired.as_bytes()], Require::NONE)
+        .await
+        .err();
+    assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::Expired), "never anonymous");
+    let err = v
+        .authenticate_optional::<CognitoToken>([bearer.as_bytes()], Require::NONE.any_group(&["admin"]))
+        .await
+        .err();
+    assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::ForbiddenGroup));
+    let user = raw
+        .authenticate_optional::<CognitoToken>([token.as_bytes()], Require::NONE)
+        .await?;
+    assert!(user.is_some(), "the raw-token header");
     Ok(())
 }
 
