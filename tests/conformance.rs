@@ -3,7 +3,9 @@
 //! of 127.0.0.1 and talking to real JWKS servers with real RSA keys.
 //!
 //! Each case becomes one test named `<case>::<framework>`, so a row added to `cases()` runs in
-//! all three frameworks. For every error row the suite checks the status, the `error` kind, the
+//! all three frameworks. Where rocket knowingly answers otherwise (a limit documented in
+//! cognito-rocket), the row states rocket's answer too, so the difference fails loudly if it
+//! ever changes. For every error row the suite checks the status, the `error` kind, the
 //! `WWW-Authenticate` challenge SPEC section 5 gives that kind, `Retry-After` on 503, a JSON body
 //! of exactly `error` and `message`, and that the request's header value is not echoed.
 
@@ -44,13 +46,19 @@ enum Expect {
     Status(u16, &'static str),
 }
 
+/// Request headers: name and raw value (bytes, so a value need not be UTF-8).
+type Headers = Vec<(&'static str, Vec<u8>)>;
+
 struct Case {
     name: &'static str,
     app: App,
     path: &'static str,
     /// The request headers, built from the tokens of the fixture.
-    headers: fn(&Tokens) -> Vec<(&'static str, String)>,
+    headers: fn(&Tokens) -> Headers,
     expect: Expect,
+    /// Rocket's answer where it knowingly differs from axum and actix (a limit documented in
+    /// cognito-rocket); `None`: the same as theirs.
+    rocket_differs: Option<Expect>,
 }
 
 /// Real tokens for every situation of the table.
@@ -75,11 +83,14 @@ struct Tokens {
     down_pool: String,
 }
 
-fn bearer(token: &str) -> Vec<(&'static str, String)> {
-    vec![("Authorization", format!("Bearer {token}"))]
+fn bearer(token: &str) -> Headers {
+    vec![("Authorization", format!("Bearer {token}").into())]
 }
 
-fn none(_: &Tokens) -> Vec<(&'static str, String)> {
+/// A value that is not UTF-8.
+const NOT_UTF8: &[u8] = b"Bearer \xff\xfe";
+
+fn none(_: &Tokens) -> Headers {
     Vec::new()
 }
 
@@ -87,7 +98,8 @@ fn none(_: &Tokens) -> Vec<(&'static str, String)> {
 fn cases() -> Vec<Case> {
     use App::{RawToken, Standard};
     use Expect::{Error, Ok, Status};
-    let case = |name, app, path, headers, expect| Case { name, app, path, headers, expect };
+    let case = |name, app, path, headers, expect| Case { name, app, path, headers, expect, rocket_differs: None };
+    let rocket_differs = |name, app, path, headers, expect, rocket| Case { name, app, path, headers, expect, rocket_differs: Some(rocket) };
     vec![
         case("health", Standard, "/health", none, Ok(|b| b == &json!({"status": "ok"}))),
         // Accepted tokens, and the body of SPEC section 6.
@@ -102,19 +114,25 @@ fn cases() -> Vec<Case> {
             b["username"].is_null() && b["client_id"] == CLIENT && b["sub"] == CLIENT
         })),
         // Header edge cases.
-        case("lowercase_scheme", Standard, "/", |t| vec![("Authorization", format!("bearer {}", t.access))], Ok(|b| b["username"] == "alice")),
-        case("repeated_spaces", Standard, "/", |t| vec![("Authorization", format!("Bearer    {}", t.access))], Ok(|b| b["username"] == "alice")),
+        case("lowercase_scheme", Standard, "/", |t| vec![("Authorization", format!("bearer {}", t.access).into())], Ok(|b| b["username"] == "alice")),
+        case("repeated_spaces", Standard, "/", |t| vec![("Authorization", format!("Bearer    {}", t.access).into())], Ok(|b| b["username"] == "alice")),
         case("missing_token", Standard, "/", none, Error("missing_token")),
-        case("empty_header", Standard, "/", |_| vec![("Authorization", String::new())], Error("missing_token")),
-        case("basic_scheme", Standard, "/", |t| vec![("Authorization", format!("Basic {}", t.access))], Error("invalid_header")),
+        case("empty_header", Standard, "/", |_| vec![("Authorization", Vec::new())], Error("missing_token")),
+        case("basic_scheme", Standard, "/", |t| vec![("Authorization", format!("Basic {}", t.access).into())], Error("invalid_header")),
         case("bearer_alone", Standard, "/", |_| vec![("Authorization", "Bearer".into())], Error("invalid_header")),
-        case("extra_parts", Standard, "/", |t| vec![("Authorization", format!("Bearer {} extra", t.access))], Error("invalid_header")),
+        case("extra_parts", Standard, "/", |t| vec![("Authorization", format!("Bearer {} extra", t.access).into())], Error("invalid_header")),
         case("header_twice", Standard, "/", |t| {
-            vec![("Authorization", format!("Bearer {}", t.access)), ("Authorization", format!("Bearer {}", t.access))]
+            vec![("Authorization", format!("Bearer {}", t.access).into()), ("Authorization", format!("Bearer {}", t.access).into())]
         }, Error("invalid_header")),
+        // Values that are not UTF-8: rocket 0.5 drops them before any guard runs (a limit
+        // documented in cognito-rocket), so it sees no header, or only the valid one.
+        rocket_differs("not_utf8", Standard, "/", |_| vec![("Authorization", NOT_UTF8.into())], Error("invalid_header"), Error("missing_token")),
+        rocket_differs("header_twice_second_not_utf8", Standard, "/", |t| {
+            vec![("Authorization", format!("Bearer {}", t.access).into()), ("Authorization", NOT_UTF8.into())]
+        }, Error("invalid_header"), Ok(|b| b["username"] == "alice")),
         case("markup_is_not_echoed", Standard, "/", |_| vec![("Authorization", "<script>alert(1)</script> x".into())], Error("invalid_header")),
-        case("raw_token_in_custom_header", RawToken, "/", |t| vec![("X-Token", t.access.clone())], Ok(|b| b["username"] == "alice")),
-        case("raw_token_app_rejects_a_scheme", RawToken, "/", |t| vec![("X-Token", format!("Bearer {}", t.access))], Error("invalid_header")),
+        case("raw_token_in_custom_header", RawToken, "/", |t| vec![("X-Token", t.access.clone().into())], Ok(|b| b["username"] == "alice")),
+        case("raw_token_app_rejects_a_scheme", RawToken, "/", |t| vec![("X-Token", format!("Bearer {}", t.access).into())], Error("invalid_header")),
         case("raw_token_app_ignores_authorization", RawToken, "/", |t| bearer(&t.access), Error("missing_token")),
         // One row per remaining error kind.
         case("too_large", Standard, "/", |t| bearer(&t.too_large), Error("too_large")),
@@ -138,11 +156,12 @@ fn cases() -> Vec<Case> {
         case("admin_route_with_a_forged_admin", Standard, "/admin", |t| bearer(&t.bad_signature), Error("bad_signature")),
         // Optional authentication.
         case("optional_absent", Standard, "/optional", none, Ok(|b| b == &json!({"authenticated": false}))),
-        case("optional_empty", Standard, "/optional", |_| vec![("Authorization", String::new())], Ok(|b| b == &json!({"authenticated": false}))),
+        case("optional_empty", Standard, "/optional", |_| vec![("Authorization", Vec::new())], Ok(|b| b == &json!({"authenticated": false}))),
         case("optional_valid", Standard, "/optional", |t| bearer(&t.access), Ok(|b| b["authenticated"] == true && b["sub"].is_string())),
         case("optional_expired_is_not_anonymous", Standard, "/optional", |t| bearer(&t.expired), Error("expired")),
         case("optional_forged_is_not_anonymous", Standard, "/optional", |t| bearer(&t.bad_signature), Error("bad_signature")),
-        case("optional_bad_scheme_is_not_anonymous", Standard, "/optional", |t| vec![("Authorization", format!("Basic {}", t.access))], Error("invalid_header")),
+        case("optional_bad_scheme_is_not_anonymous", Standard, "/optional", |t| vec![("Authorization", format!("Basic {}", t.access).into())], Error("invalid_header")),
+        rocket_differs("optional_not_utf8_is_not_anonymous", Standard, "/optional", |_| vec![("Authorization", NOT_UTF8.into())], Error("invalid_header"), Ok(|b| b == &json!({"authenticated": false}))),
         // A custom claims type with a `custom:` attribute.
         case("custom_claims", Standard, "/custom", |t| bearer(&t.tenant), Ok(|b| b["tenant"] == "acme" && b["sub"].is_string())),
         case("custom_claims_absent_attribute", Standard, "/custom", |t| bearer(&t.access), Ok(|b| b["tenant"].is_null())),
@@ -225,8 +244,13 @@ impl Fixture {
         let headers = (case.headers)(&self.tokens);
         let mut request = self.client.get(format!("http://{addr}{}", case.path));
         for (name, value) in &headers {
+            let value = reqwest::header::HeaderValue::from_bytes(value).map_err(|e| format!("header {name}: {e}"))?;
             request = request.header(*name, value);
         }
+        let expect = match (framework, &case.rocket_differs) {
+            (Framework::Rocket, Some(rocket)) => rocket,
+            _ => &case.expect,
+        };
         let (status, challenge, retry_after, content_type, body) = self.runtime.block_on(async {
             let response = request.send().await?;
             let header = |name: &str| {
@@ -251,7 +275,7 @@ impl Fixture {
         {
             return Err(format!("content-type {content_type:?}").into());
         }
-        match &case.expect {
+        match expect {
             Expect::Ok(check) => {
                 if status != 200 || !check(&json) {
                     return Err(format!("expected 200 and a matching body, got {status} {body}").into());
@@ -291,7 +315,9 @@ impl Fixture {
                     return Err(format!("the body must be exactly {{error, message}}: {body}").into());
                 }
                 for (_, value) in &headers {
-                    let echoed = value.split(' ').any(|part| part.len() >= 8 && body.contains(part));
+                    let echoed = value
+                        .split(|&b| b == b' ')
+                        .any(|part| part.len() >= 8 && body.as_bytes().windows(part.len()).any(|w| w == part));
                     if echoed {
                         return Err(format!("the body echoes the request header: {body}").into());
                     }

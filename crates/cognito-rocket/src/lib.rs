@@ -64,6 +64,24 @@
 //!     .mount("/", routes![me, admin, us, maybe]);
 //! # let _ = rocket; Ok(()) }
 //! ```
+//!
+//! ## Known limit: header values that are not UTF-8
+//!
+//! Rocket 0.5 drops every header value that is not UTF-8 while it turns hyper's request into its
+//! own (logging a warning, "Rocket only supports UTF-8 header values. Dropping header."), before
+//! any fairing or guard runs; it offers no hook that sees the raw headers (its server, listener
+//! and hyper service are private). So where `cognito-axum` and `cognito-actix` answer 401
+//! `invalid_header`, the guards of this crate see only what is left:
+//!
+//! - a token header (`Authorization` by default) whose value is not UTF-8, alone: no header at
+//!   all. [`OptionalAuth`] gives an anonymous user, [`Auth`] answers 401 `missing_token`;
+//! - a valid token header plus a second one that is not UTF-8: one header, the valid one, so
+//!   the request is authenticated instead of refused as a repeated header.
+//!
+//! A dropped value is never verified, so no token passes that would fail on its own. If your
+//! service must refuse such requests (for example, a proxy in front that may read a different
+//! copy of a repeated header than rocket does), have that proxy reject header values that are
+//! not UTF-8.
 
 #![forbid(unsafe_code)]
 
