@@ -1,4 +1,4 @@
-//! Verification throughput (issue 5, targets 1-3), with the RSA floor measured in the same run.
+//! Verification throughput, with the RSA floor measured in the same run.
 //!
 //! Run pinned to one core: `taskset -c 1 cargo bench -p cognito-core --bench verify`.
 //! Every figure is "elements per second" (one element = one verification); the targets are
@@ -8,7 +8,8 @@
 //! - `valid/distinct_*`: 10,000 distinct valid RS256-2048 access tokens, round-robin (cache
 //!   off, and on: every lookup a miss);
 //! - `valid/repeated_*`: one token over and over (the verified-token cache's case);
-//! - `reject/*`: tokens refused before any key lookup or RSA.
+//! - `reject/*`: tokens refused before any key lookup or RSA, among them the largest parses
+//!   a client can ask for (`malformed_1700_header_names`, `malformed_16k_one_long_claim`).
 //!
 //! Keys come from an inline JWKS (`jwks_inline`), so no I/O is ever measured.
 //!
@@ -242,9 +243,41 @@ fn reject(c: &mut Crit, s: &Setup) -> BoxResult<()> {
         t.replace_range(dot + 40..dot + 41, "!");
         t
     };
+    // The costliest parses an unauthenticated client can ask for, each about 16 KB (under
+    // max_token_bytes): a header of 1,700 distinct two-letter member names (refused at its
+    // member cap), claims of 1,700 distinct names (no cap: each name is checked against the
+    // others, in linear time, then refused for the missing exp), and one long claim.
+    let letters = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let names: Vec<String> = (0..1_700)
+        .map(|i| {
+            let (a, b) = (letters[i / letters.len()], letters[i % letters.len()]);
+            format!("\"{}{}\":0", a as char, b as char)
+        })
+        .collect();
+    let many_names = format!(
+        "{}.{}.c2ln",
+        URL_SAFE_NO_PAD.encode(format!("{{\"alg\":\"RS256\",\"kid\":\"k\",{}}}", names.join(","))),
+        URL_SAFE_NO_PAD.encode("{}")
+    );
+    let one_long_claim = format!(
+        "{}.{}.c2ln",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"k"}"#),
+        URL_SAFE_NO_PAD.encode(format!("{{\"x\":\"{}\"}}", "a".repeat(12_000)))
+    );
+    let many_claims = format!(
+        "{}.{}.c2ln",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"k"}"#),
+        URL_SAFE_NO_PAD.encode(format!("{{{}}}", names.join(",")))
+    );
+    for t in [&many_names, &many_claims, &one_long_claim] {
+        assert!(t.len() <= 16_384, "{}", t.len());
+    }
     let cases = [
         ("malformed_not_three_parts", "not-a-jwt".to_owned()),
         ("malformed_bad_base64", bad_base64),
+        ("malformed_1700_header_names", many_names),
+        ("malformed_1700_claim_names", many_claims),
+        ("malformed_16k_one_long_claim", one_long_claim),
         ("expired", with("exp", json!(now - 10))?),
         (
             "wrong_issuer",

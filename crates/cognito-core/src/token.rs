@@ -397,6 +397,10 @@ const CLAIM_NAMES: [&str; 14] = [
     "auth_time",
 ];
 
+/// A JOSE header has a handful of members (Cognito's: `kid`, `alg`; an ALB's: seven); one
+/// with more than this is refused before its members cost anything further.
+const MAX_HEADER_MEMBERS: usize = 64;
+
 /// The header member names the parse knows.
 const HEADER_NAMES: [&str; 3] = ["alg", "kid", "crit"];
 
@@ -423,7 +427,12 @@ impl<'de: 'a, 'a> Deserialize<'de> for JoseHeader<'a> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JoseHeader<'de>, A::Error> {
                 let mut seen = Seen::default();
                 let (mut alg, mut kid) = (None, None);
+                let mut members = 0usize;
                 while let Some(key) = map.next_key::<Str<'de>>()? {
+                    members += 1;
+                    if members > MAX_HEADER_MEMBERS {
+                        return Err(de::Error::custom("too many header members"));
+                    }
                     let bit = bit_of(&HEADER_NAMES, &key);
                     match &*seen.first_time(key, bit)? {
                         "alg" => alg = Some(map.next_value::<Str<'de>>()?),
@@ -621,7 +630,7 @@ mod tests {
                     .map(|_| {
                         let r = next() as usize;
                         // Mostly base64url characters, sometimes anything printable.
-                        if r % 8 == 0 {
+                        if r.is_multiple_of(8) {
                             alphabet[(r >> 8) % alphabet.len()]
                         } else {
                             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[(r >> 8) % 64]
@@ -738,7 +747,7 @@ mod tests {
     #[test]
     fn duplicates_among_many_names_are_still_found() {
         let tok = |h: &str| format!("{}.{}.c2ln", b64(h), b64(r#"{"exp":1}"#));
-        for n in [1, 7, 8, 9, 100, 1_700] {
+        for n in [1, 7, 8, 9, 30, MAX_HEADER_MEMBERS - 2] {
             let distinct = tok(&many_names(n, false));
             let header = Token::decode(&distinct).and_then(|t| t.header().map(|h| h.alg.is_some()));
             assert_eq!(header.ok(), Some(true), "{n} distinct names");
@@ -746,14 +755,23 @@ mod tests {
             let header = Token::decode(&repeated).and_then(|t| t.header().map(drop));
             assert_eq!(kind(header), Some(ErrorKind::Malformed), "{n} names, one twice");
         }
-        // The claims parse shares the rule.
+        // A header past the member cap is refused whatever its names.
+        for n in [MAX_HEADER_MEMBERS, 1_700] {
+            let header = Token::decode(&tok(&many_names(n, false))).and_then(|t| t.header().map(drop));
+            assert_eq!(kind(header), Some(ErrorKind::Malformed), "{n} distinct names");
+        }
+        // The claims have no cap: among 1,700 distinct names (a hash set by then), one
+        // repeated is still found, wherever it is.
         let members: Vec<String> = (0..1_700).map(|i| format!("\"c{i}\":0")).collect();
-        let payload = format!("{{\"exp\":1,{},\"c850\":1}}", members.join(","));
-        let t = format!("{}.{}.c2ln", b64(r#"{"alg":"RS256"}"#), b64(&payload));
-        assert_eq!(
-            kind(Token::decode(&t).and_then(|t| t.claims().map(drop))),
-            Some(ErrorKind::Malformed)
-        );
+        let claims = |payload: &str| {
+            let t = format!("{}.{}.c2ln", b64(r#"{"alg":"RS256"}"#), b64(payload));
+            kind(Token::decode(&t).and_then(|t| t.claims().map(drop)))
+        };
+        assert_eq!(claims(&format!("{{\"exp\":1,{}}}", members.join(","))), None);
+        for repeated in ["c0", "c850", "c1699"] {
+            let payload = format!("{{\"exp\":1,{},\"{repeated}\":1}}", members.join(","));
+            assert_eq!(claims(&payload), Some(ErrorKind::Malformed), "{repeated}");
+        }
     }
 
     #[test]
