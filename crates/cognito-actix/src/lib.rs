@@ -72,7 +72,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
+use actix_web::http::header::HeaderValue;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use cognito_core::{AnyUser, CognitoAuth, CognitoToken, Policy, Rejection};
 use serde::de::DeserializeOwned;
@@ -116,7 +116,6 @@ impl ResponseError for AuthRejection {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
-        response.insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
         for header in self.0.headers() {
             response.insert_header(header);
         }

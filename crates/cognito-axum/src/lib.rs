@@ -74,7 +74,7 @@
 use std::marker::PhantomData;
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use axum::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use axum::http::header::{HeaderName, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -112,24 +112,14 @@ impl IntoResponse for AuthRejection {
         let rejection = self.0;
         let status = StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         for (name, value) in rejection.headers() {
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                headers.insert(HeaderName::from_static(name_lower(name)), value);
+            if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+                headers.insert(name, value);
             }
         }
         let mut response = (status, headers, rejection.body()).into_response();
         response.extensions_mut().insert(rejection);
         response
-    }
-}
-
-/// `HeaderName::from_static` wants lowercase; the core names the two headers it ever sends.
-fn name_lower(name: &'static str) -> &'static str {
-    match name {
-        "WWW-Authenticate" => "www-authenticate",
-        "Retry-After" => "retry-after",
-        other => other,
     }
 }
 

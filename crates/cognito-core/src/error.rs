@@ -244,15 +244,17 @@ impl AuthError {
         Some(secs.max(1))
     }
 
-    /// Every header the response must carry, as (name, value) pairs: `WWW-Authenticate` for
-    /// 401 / 403, `Retry-After` for 503. Adapters copy these verbatim.
+    /// Every header the response must carry, as (name, value) pairs with lowercase names
+    /// (HTTP/2 requires them, and `http::HeaderName::from_static` accepts nothing else):
+    /// `content-type: application/json` always, `www-authenticate` for 401 / 403,
+    /// `retry-after` for 503. Adapters copy these verbatim and add none of their own.
     pub fn headers(&self) -> Vec<(&'static str, String)> {
-        let mut headers = Vec::with_capacity(1);
+        let mut headers = vec![json_content_type()];
         if let Some(challenge) = self.www_authenticate() {
-            headers.push(("WWW-Authenticate", challenge));
+            headers.push(("www-authenticate", challenge));
         }
         if let Some(secs) = self.retry_after_secs() {
-            headers.push(("Retry-After", secs.to_string()));
+            headers.push(("retry-after", secs.to_string()));
         }
         headers
     }
@@ -261,6 +263,11 @@ impl AuthError {
     pub fn body(&self) -> String {
         serde_json::json!({ "error": self.kind.as_str(), "message": self.message() }).to_string()
     }
+}
+
+/// The content type of every error body.
+fn json_content_type() -> (&'static str, String) {
+    ("content-type", "application/json".to_owned())
 }
 
 impl From<ErrorKind> for AuthError {
@@ -312,7 +319,7 @@ impl Rejection {
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
             Rejection::Auth(e) => e.headers(),
-            Rejection::Misconfigured(_) => Vec::new(),
+            Rejection::Misconfigured(_) => vec![json_content_type()],
         }
     }
 
@@ -384,6 +391,31 @@ impl ConfigError {
         match self {
             ConfigError::Invalid { field, .. } => Some(field),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Adapters copy these names as they are, into header types that accept only lowercase.
+    #[test]
+    fn every_header_name_is_lowercase_and_the_body_is_json() {
+        let mut errors: Vec<Rejection> = ErrorKind::ALL
+            .iter()
+            .map(|k| Rejection::Auth(AuthError::new(*k)))
+            .collect();
+        errors.push(Rejection::Auth(AuthError::unavailable(Duration::from_secs(3), None)));
+        errors.push(Rejection::Misconfigured("no state".into()));
+        for rejection in errors {
+            let headers = rejection.headers();
+            assert_eq!(headers.first(), Some(&("content-type", "application/json".to_owned())));
+            for (name, _) in &headers {
+                assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{name}");
+            }
+            let body: serde_json::Value = serde_json::from_str(&rejection.body()).unwrap();
+            assert_eq!(body["error"], rejection.error_code());
         }
     }
 }

@@ -91,7 +91,7 @@ use std::marker::PhantomData;
 use cognito_core::{AnyUser, CognitoAuth, CognitoToken, Policy, Rejection};
 use rocket::catcher::{BoxFuture, Catcher};
 use rocket::fairing::AdHoc;
-use rocket::http::{ContentType, Header, Status};
+use rocket::http::{Header, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
 use serde::de::DeserializeOwned;
@@ -129,7 +129,6 @@ impl<'r> Responder<'r, 'static> for AuthRejection {
         let mut response = Response::build();
         response
             .status(Status::new(self.0.status()))
-            .header(ContentType::JSON)
             .sized_body(body.len(), Cursor::new(body));
         for (name, value) in self.0.headers() {
             response.header(Header::new(name, value));
