@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Core benchmarks of issue 5 (targets 1-3) in one run, pinned to one core, with the OpenSSL
-# RSA-2048 verify rate of the same core, and a markdown table of the ratios.
+# The library benchmarks in one run (distinct tokens vs the RSA floor, one token repeated
+# through the verified-token cache, rejections before RSA), pinned to one core, with the
+# OpenSSL RSA-2048 verify rate of the same core, and a markdown table of the ratios and of the
+# project's goal for each row (see BENCHMARKS.md).
 #
 # Usage: bash benches/core.sh        (CPU: env BENCH_CPU, default 1)
 set -euo pipefail
@@ -27,7 +29,7 @@ print(int(1e9 / est["mean"]["point_estimate"]))
 EOF
 }
 FLOOR="$(rate rsa_floor/aws_lc_verify_sig)"
-row() { # name target-text ratio-base
+row() { # name goal-text
   local r; r="$(rate "$1")"
   local vs_floor vs_openssl
   vs_floor="$(awk -v a="$r" -v b="$FLOOR" 'BEGIN { printf "%.2f", a / b }')"
@@ -35,7 +37,7 @@ row() { # name target-text ratio-base
   printf '| %s | %s | %s | %s | %s |\n' "$1" "$r" "$vs_floor" "$vs_openssl" "$2"
 }
 echo
-echo "| bench | verifications per CPU-second | x aws-lc floor | x openssl floor | target |"
+echo "| bench | verifications per CPU-second | x aws-lc floor | x openssl floor | goal |"
 echo "| --- | ---: | ---: | ---: | --- |"
 printf '| openssl speed rsa2048 verify | %s | | 1.00 | |\n' "${OPENSSL:-n/a}"
 row rsa_floor/aws_lc_verify_sig "(floor)"

@@ -1,12 +1,13 @@
 //! The cross-framework conformance suite: ONE table of HTTP cases, each run against the axum,
-//! actix-web and rocket demos (SPEC sections 3, 5 and 6), served in-process on ephemeral ports
-//! of 127.0.0.1 and talking to real JWKS servers with real RSA keys.
+//! actix-web and rocket demos (the verification order, the error responses and the demo
+//! routes of docs/contract.md), served in-process on ephemeral ports of 127.0.0.1 and talking
+//! to real JWKS servers with real RSA keys.
 //!
 //! Each case becomes one test named `<case>::<framework>`, so a row added to `cases()` runs in
 //! all three frameworks. Where rocket knowingly answers otherwise (a limit documented in
 //! cognito-rocket), the row states rocket's answer too, so the difference fails loudly if it
 //! ever changes. For every error row the suite checks the status, the `error` kind, the
-//! `WWW-Authenticate` challenge SPEC section 5 gives that kind, `Retry-After` on 503, a JSON body
+//! `WWW-Authenticate` challenge of that kind, `Retry-After` on 503, a JSON body
 //! of exactly `error` and `message`, and that the request's header value is not echoed.
 
 mod support;
@@ -40,7 +41,7 @@ enum App {
 enum Expect {
     /// 200, and this check of the JSON body.
     Ok(fn(&Value) -> bool),
-    /// An error of this kind; status and challenge follow from the kind (SPEC section 5).
+    /// An error of this kind; status and challenge follow from the kind (see `contract`).
     Error(&'static str),
     /// This status with this `error` member (responses the demos give before any auth).
     Status(u16, &'static str),
@@ -102,7 +103,7 @@ fn cases() -> Vec<Case> {
     let rocket_differs = |name, app, path, headers, expect, rocket| Case { name, app, path, headers, expect, rocket_differs: Some(rocket) };
     vec![
         case("health", Standard, "/health", none, Ok(|b| b == &json!({"status": "ok"}))),
-        // Accepted tokens, and the body of SPEC section 6.
+        // Accepted tokens, and the demo's user body.
         case("access_token", Standard, "/", |t| bearer(&t.access), Ok(|b| {
             b["username"] == "alice" && b["client_id"] == CLIENT && b["token_use"] == "access" && b["groups"] == json!([])
                 && b["sub"].is_string()
@@ -182,7 +183,8 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// What SPEC section 5 says the response to an error of `kind` carries.
+/// What the response to an error of `kind` carries: the status and the start of its
+/// `WWW-Authenticate` challenge (`None`: no challenge, a 503 with `Retry-After`).
 fn contract(kind: &str) -> (u16, Option<&'static str>) {
     match kind {
         "missing_token" => (401, Some("Bearer")),

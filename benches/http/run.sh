@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# HTTP benchmarks of issue 5 (targets 4-6): the three demo servers and two peers
-# (fastapi-cognito on uvicorn, aws-jwt-verify on node:http), all on 127.0.0.1, one wrk thread,
-# 64 connections, server pinned to one core and wrk to the other. The figure that counts is
+# HTTP benchmarks (a fixed token vs /health, distinct tokens vs the RSA floor, against the
+# peers, and memory under a flood of distinct tokens; see BENCHMARKS.md): the three demo
+# servers and two peers (fastapi-cognito on uvicorn, aws-jwt-verify on node:http), all on
+# 127.0.0.1, one wrk thread, 64 connections, server pinned to one core and wrk to the other. The figure that counts is
 # requests per second of SERVER CPU time (utime + stime of the server process from
 # /proc/<pid>/stat, every thread included); wall-clock req/s and p99 are printed too.
 #
 # Usage (from anywhere):  bash benches/http/run.sh
 # Knobs (env): DURATION (s per scenario, default 10), DISTINCT (tokens, default 10000),
-# MEMORY_TOKENS (default 100000), MEMORY_REQUESTS (default 1000000; 0 skips target 6),
+# MEMORY_TOKENS (default 100000), MEMORY_REQUESTS (default 1000000; 0 skips the memory run),
 # SERVER_CPU / WRK_CPU (default 0 / 1), SERVERS (default "axum actix rocket fastapi node"),
 # BASE_PORT (default 18080).
 #
@@ -183,7 +184,7 @@ for name in $SERVERS; do
   stop_server
 done
 
-# ---- target 6: memory after MEMORY_REQUESTS requests over MEMORY_TOKENS distinct tokens ------
+# ---- memory after MEMORY_REQUESTS requests over MEMORY_TOKENS distinct tokens ---------------
 MEMORY="$WORK/memory.tsv"
 : >"$MEMORY"
 if [ "$MEMORY_REQUESTS" -gt 0 ]; then

@@ -1,7 +1,7 @@
-//! Header parsing (SPEC section 3 step 1) through `Verifier::authenticate` and
-//! `authenticate_optional` with arbitrary header bytes; NUL splits the input into several
-//! occurrences of the header. Junk never reaches I/O (the keys are inline anyway), so a
-//! current-thread runtime drives the futures.
+//! Header parsing (the scheme, spaces, repeats, UTF-8, size) through
+//! `Verifier::authenticate` and `authenticate_optional` with arbitrary header bytes; NUL
+//! splits the input into several occurrences of the header. Junk never reaches I/O (the keys
+//! are inline anyway), so a current-thread runtime drives the futures.
 #![no_main]
 
 #[path = "common.rs"]

@@ -1,5 +1,6 @@
-//! The JWKS parser and the per-key checks (SPEC section 3 step 5), which run when settings
-//! with an inline JWKS are validated: the input is the `jwks_inline` document. When the
+//! The JWKS parser and the per-key checks (kty, use, alg, n / e, modulus size, unique kid),
+//! which run when settings with an inline JWKS are validated: the input is the `jwks_inline`
+//! document. When the
 //! settings load, a token signed by a real key under the kid `k` is verified against the
 //! fuzzed key set: it must never verify (the fuzzer does not have that key), and whatever
 //! the set holds, the answer is an ordinary rejection.

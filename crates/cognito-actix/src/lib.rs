@@ -11,8 +11,9 @@
 //!   a present but invalid token is the same 401 as required auth. Do not use `Option<Auth>`:
 //!   actix turns every extractor error into `None`, so an expired or forged token would pass as
 //!   an anonymous user.
-//! - [`AuthRejection`]: the error, a [`ResponseError`] with the status, headers and JSON body of
-//!   SPEC section 5.
+//! - [`AuthRejection`]: the error, a [`ResponseError`] with the 401 / 403 / 503 response of the
+//!   error contract: status, `WWW-Authenticate`, `Retry-After` and the JSON body
+//!   `{"error": "<kind>", "message": "<sentence>"}`, all from [`Rejection`].
 //!
 //! The [`CognitoAuth`] comes from the app data: `App::new().app_data(web::Data::new(auth))`.
 //!
@@ -99,7 +100,9 @@ impl<T, P> std::ops::Deref for Auth<T, P> {
     }
 }
 
-/// The error of [`Auth`] and [`OptionalAuth`]: a response exactly as SPEC section 5 says.
+/// The error of [`Auth`] and [`OptionalAuth`]: the 401 / 403 / 503 response of the error
+/// contract (status, `WWW-Authenticate`, `Retry-After` and the JSON body, all from
+/// [`Rejection`]), or a 500 whose body reveals nothing when the route is not set up.
 #[derive(Debug, Clone)]
 pub struct AuthRejection(pub Rejection);
 

@@ -9,8 +9,10 @@
 //!   which groups / scopes it requires ([`AnyUser`] by default).
 //! - `Option<Auth<T, P>>` or [`OptionalAuth<T, P>`]: optional authentication. No header (or an
 //!   empty one) is anonymous; a present but invalid token is the same 401 as required auth.
-//! - [`AuthRejection`]: the rejection, an [`IntoResponse`] with the status, headers and JSON body
-//!   of SPEC section 5. The response carries the [`Rejection`] as an extension, for logging.
+//! - [`AuthRejection`]: the rejection, an [`IntoResponse`] with the 401 / 403 / 503 response of
+//!   the error contract: status, `WWW-Authenticate`, `Retry-After` and the JSON body
+//!   `{"error": "<kind>", "message": "<sentence>"}`, all from [`Rejection`]. The response
+//!   carries the [`Rejection`] as an extension, for logging.
 //!
 //! The [`CognitoAuth`] comes from the router state through [`FromRef`], so it can be the state
 //! itself or a field of yours. Works on WebSocket upgrade routes too (the extractor only reads
@@ -103,7 +105,9 @@ impl<T, P> std::ops::Deref for Auth<T, P> {
     }
 }
 
-/// The rejection of [`Auth`] and [`OptionalAuth`]: a response exactly as SPEC section 5 says.
+/// The rejection of [`Auth`] and [`OptionalAuth`]: the 401 / 403 / 503 response of the error
+/// contract (status, `WWW-Authenticate`, `Retry-After` and the JSON body, all from
+/// [`Rejection`]), or a 500 whose body reveals nothing when the route is not set up.
 #[derive(Debug, Clone)]
 pub struct AuthRejection(pub Rejection);
 

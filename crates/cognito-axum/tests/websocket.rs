@@ -1,5 +1,6 @@
 //! The extractor guards a WebSocket upgrade route like any other: 101 with a valid token,
-//! the SPEC section 5 401 without one, over a real handshake on 127.0.0.1.
+//! the 401 `missing_token` response (bare `Bearer` challenge, JSON body) without one, over a
+//! real handshake on 127.0.0.1.
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;

@@ -1,7 +1,7 @@
 //! Verification throughput, with the RSA floor measured in the same run.
 //!
 //! Run pinned to one core: `taskset -c 1 cargo bench -p cognito-core --bench verify`.
-//! Every figure is "elements per second" (one element = one verification); the targets are
+//! Every figure is "elements per second" (one element = one verification); the comparisons are
 //! ratios between the groups of one run:
 //! - `rsa_floor/aws_lc_verify_sig`: aws-lc-rs RSA-2048 PKCS#1 SHA-256 verify with the key
 //!   parsed once (`ParsedPublicKey::verify_sig`) over the same 10,000 signing inputs;

@@ -1,6 +1,9 @@
 //! The one error model: every rejection is an [`AuthError`] whose [`ErrorKind`] fixes the
-//! stable string, the HTTP status, the `WWW-Authenticate` challenge and the JSON body
-//! (SPEC section 5). Adapters only translate these into their framework's response type.
+//! stable string, the HTTP status (401, 403 for the two authorization kinds, 503 for
+//! `jwks_unavailable`), the `WWW-Authenticate` challenge (`Bearer`, with `invalid_token` or
+//! `insufficient_scope`; none on a 503, which carries `Retry-After`) and the JSON body
+//! `{"error": "<kind>", "message": "<sentence>"}`. Adapters only translate these into their
+//! framework's response type.
 //! Bad settings are a [`ConfigError`], reported at load time.
 
 use std::borrow::Cow;
@@ -49,7 +52,9 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// Every kind, in the order of SPEC section 5.
+    /// Every kind, in the order of verification: the header, the parse, the header policy,
+    /// the claims checked without a key, the key, the signature, the route's groups and
+    /// scopes, then the unavailable key set.
     pub const ALL: [ErrorKind; 16] = [
         ErrorKind::MissingToken,
         ErrorKind::InvalidHeader,

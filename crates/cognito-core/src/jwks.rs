@@ -1,5 +1,8 @@
-//! JWKS (SPEC section 4): parsing a key set into verified-once RSA keys, fetching it, and the
-//! one cache per URL that every pool and verifier using that URL shares.
+//! JWKS: parsing a key set into verified-once RSA keys, fetching it (one total deadline, a
+//! body cap, same-origin redirects only), and the one cache per URL that every pool and
+//! verifier using that URL shares: single flight, background refresh, stale keys served while
+//! refreshes fail (up to `max_stale_secs`), backoff from 1 s doubling to 60 s after a failed
+//! fetch, and a cool-down after a refetch for an unknown `kid`.
 //!
 //! Hot-path reads clone an `Arc` under a read lock that is only ever write-locked for the
 //! pointer swap after a fetch; the fetch itself runs under a separate async mutex (single
@@ -49,7 +52,7 @@ fn params(alg: Algorithm) -> &'static RsaParameters {
     }
 }
 
-/// One JWK as the checks of SPEC section 3 step 5 judged it when the set was loaded.
+/// One JWK as the key checks judged it when the set was loaded (see `judge`).
 enum KeyEntry {
     /// An RSA signing key; the parsed key for each algorithm it may be used with.
     Rsa {
@@ -104,7 +107,8 @@ impl KeySet {
         self.keys.contains_key(kid)
     }
 
-    /// Steps 5 (the JWK's fitness) and 6 (the signature) for a key known to be in the set.
+    /// The key's fitness for this token (its `alg`) and the signature, for a key known to be
+    /// in the set: `invalid_jwk`, `bad_signature`, or `unknown_kid` if it is not there.
     pub(crate) fn verify(&self, kid: &str, alg: Algorithm, message: &[u8], sig: &[u8]) -> Result<(), AuthError> {
         let (jwk_alg, parsed) = match self.keys.get(kid) {
             Some(KeyEntry::Rsa { alg, parsed }) => (alg, parsed),
@@ -127,7 +131,9 @@ impl KeySet {
     }
 }
 
-/// The JWK checks of SPEC section 3 step 5, done once per key at load time.
+/// The JWK checks, done once per key at load time: `kty` is `RSA`, `use` absent or `sig`,
+/// `alg` absent or an RS* algorithm, `n` and `e` base64url, a modulus of 2048 to 8192 bits, a
+/// valid RSA public key. (A kid repeated in the set is judged unusable by the caller.)
 fn judge(jwk: &Value) -> Result<KeyEntry, &'static str> {
     let field = |name: &str| jwk.get(name);
     if field("kty").and_then(Value::as_str) != Some("RSA") {

@@ -1,5 +1,7 @@
-//! Authorization (SPEC section 3 step 7): what a route requires beyond a valid token, and the
-//! [`Policy`] trait through which every adapter names a route's pool and requirements.
+//! Authorization, checked once the signature has verified: what a route requires beyond a
+//! valid token (any of some groups -> else `forbidden_group`, any of some scopes -> else
+//! `forbidden_scope`), and the [`Policy`] trait through which every adapter names a route's
+//! pool and requirements.
 
 use crate::error::{AuthError, ErrorKind};
 

@@ -1,5 +1,5 @@
-//! Settings (SPEC section 2): loaders, defaults, validation, and the derived values
-//! (expected issuers, JWKS URL precedence) that the rest of the crate reads.
+//! Settings: loaders (YAML, JSON, env, your own config), defaults, validation, and the derived
+//! values (expected issuers, JWKS URL precedence) that the rest of the crate reads.
 //!
 //! Deserialization goes through a loose mirror (`RawSettings`) so that every semantic problem is
 //! reported by [`CognitoSettings::validate`] as a [`ConfigError::Invalid`] naming the pool and the
@@ -95,7 +95,8 @@ impl Algorithm {
     }
 }
 
-/// JWKS fetching and caching (SPEC section 2, `jwks:`).
+/// JWKS fetching and caching (`jwks:` in the settings). After a failed fetch the next attempt
+/// waits 1 s, doubling to at most 60 s; a success resets the wait.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub struct JwksSettings {
@@ -222,7 +223,7 @@ impl UserPool {
         }
     }
 
-    /// The trusted issuers and, for each, where its keys come from (SPEC section 2):
+    /// The trusted issuers and, for each, where its keys come from:
     /// - issuers: the `issuer` setting, else `https://cognito-idp.<region>.amazonaws.com/<id>`
     ///   and its multi-Region twin `https://issuer-cognito-idp.<region>.amazonaws.com/<id>`;
     /// - keys: `jwks_inline`, else `jwks_url`, else env `AWS_COGNITO_KEYS_URL` (read now),
@@ -539,8 +540,10 @@ impl CognitoSettings {
         self.userpools.iter().map(|p| p.name.as_str())
     }
 
-    /// Checks every rule of SPEC section 2. The loaders call it; call it yourself on settings
-    /// built in code (a verifier does).
+    /// Checks every settings rule: at least one pool, unique pool names, each pool's required
+    /// fields and URLs (https unless loopback or `allow_insecure_jwks_url`), a valid header
+    /// name and prefix, a non-empty `algorithms` list, every tuning value within its range.
+    /// The loaders call it; call it yourself on settings built in code (a verifier does).
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.userpools.is_empty() {
             return Err(ConfigError::invalid(None, "userpools", "at least one pool is required"));

@@ -1,5 +1,6 @@
-//! Reading a token: the header rule (SPEC section 3 step 1) and the strict compact-JWS parse
-//! (step 2). Nothing here allocates more than the decoded segments; claims are borrowed.
+//! Reading a token: the header rule (the first step of verification) and the strict
+//! compact-JWS parse (the second). Nothing here allocates more than the decoded segments;
+//! claims are borrowed.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -13,7 +14,8 @@ use serde::{Deserialize, Deserializer};
 
 use crate::error::{AuthError, ErrorKind};
 
-/// Step 1: the token out of the configured header's values (all occurrences, in order).
+/// The header step: the token out of the configured header's values (all occurrences, in
+/// order).
 ///
 /// Absent or blank -> `missing_token`; repeated header, wrong scheme, no token or extra parts ->
 /// `invalid_header`; longer than `max_bytes` -> `too_large`. One or more spaces may separate
@@ -116,7 +118,7 @@ pub(crate) struct Token<'t> {
 }
 
 impl<'t> Token<'t> {
-    /// Step 2, syntax: three base64url segments, no padding, no whitespace.
+    /// The parse step, syntax: three base64url segments, no padding, no whitespace.
     pub fn decode(token: &'t str) -> Result<Self, AuthError> {
         let three_parts = || malformed("The token does not have exactly three dot-separated parts.");
         // Split at the first and the last dot (short scans from either end). A dot in between

@@ -1,6 +1,8 @@
-//! Verification (SPEC section 3), in its order: header, parse, header policy, the claims that
-//! need no key, then the key, the signature, and the route's group / scope requirements.
-//! Everything before the key lookup is pure CPU, so junk tokens cost no I/O and no RSA.
+//! Verification, in its order: 1. header, 2. parse, 3. header policy (`alg`, `kid`), 4. the
+//! claims that need no key (issuer, token use, client, exp, nbf / iat), then 5. the key,
+//! 6. the signature, and 7. the route's group / scope requirements; 8. `jwks_unavailable`
+//! when no usable keys can be had. Everything before the key lookup is pure CPU, so junk
+//! tokens cost no I/O and no RSA. The step numbers below are these.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -186,9 +188,11 @@ impl Verifier {
         self.finish(token, &parsed, &checked, &keys, require)
     }
 
-    /// Like [`Verifier::verify_with`] but never does I/O: if the key is not cached, the answer
-    /// is `unknown_kid` (keys cached, kid not among them) or `jwks_unavailable` (no keys yet;
-    /// call [`Verifier::prefetch`] first).
+    /// Like [`Verifier::verify_with`] but never waits for I/O: if the key is not cached, the
+    /// answer is `unknown_kid` (keys cached, kid not among them) or `jwks_unavailable` (no
+    /// usable keys; call [`Verifier::prefetch`] first). Called inside a Tokio runtime, it still
+    /// starts the background refresh of keys older than `jwks.refresh_secs`, as the full path
+    /// does; outside one, keys are never refreshed.
     pub fn verify_cached<T: DeserializeOwned>(&self, token: &str, require: Require<'_>) -> Result<T, AuthError> {
         token::check_size(token, self.0.max_token_bytes)?;
         if let Some(hit) = self.cache_hit(token) {
@@ -207,8 +211,9 @@ impl Verifier {
     /// exactly what the JWKS holds from then on: the number of keys.
     ///
     /// For an emergency key removal: a key deleted from the JWKS otherwise keeps verifying
-    /// until the next background refresh (`jwks.refresh_secs`), and a caller that only uses
-    /// [`Verifier::verify_cached`] never refreshes. Once this returns `Ok`, a token signed by a
+    /// until the next background refresh (started by a request once the keys are older than
+    /// `jwks.refresh_secs`), and a caller that only uses [`Verifier::verify_cached`] outside a
+    /// Tokio runtime never refreshes. Once this returns `Ok`, a token signed by a
     /// removed key is `unknown_kid`, and no token it verified is served from the verified-token
     /// cache any more. If the fetch fails, the keys cached before keep serving (nothing is known
     /// to be removed) and the error says why. An inline key set is never fetched: `Ok` with
@@ -364,7 +369,7 @@ impl Verifier {
     }
 }
 
-/// Steps 7 and the claims type for a cached verification: the same checks, the same errors,
+/// Step 7 and the claims type for a cached verification: the same checks, the same errors,
 /// as at the end of the full path.
 fn serve_hit<T: DeserializeOwned>(entry: &Entry, require: Require<'_>) -> Result<T, AuthError> {
     require.check(&entry.groups, entry.scopes())?;

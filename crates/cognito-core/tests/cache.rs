@@ -1,4 +1,5 @@
-//! SPEC section 4: the JWKS cache against a real server on 127.0.0.1 that counts requests.
+//! The JWKS cache (single flight, refresh, rotation, cool-down, backoff, stale-while-error,
+//! max staleness, `refresh_keys`) against a real server on 127.0.0.1 that counts requests.
 
 mod common;
 

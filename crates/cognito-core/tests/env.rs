@@ -1,5 +1,5 @@
-//! The environment levels of SPEC section 2 (`from_env`, `AWS_COGNITO_KEYS_URL`), tested in
-//! child processes: each child gets its own environment, so no test races another over
+//! The settings that come from the environment (`from_env`, `AWS_COGNITO_KEYS_URL`), tested
+//! in child processes: each child gets its own environment, so no test races another over
 //! process-global env vars (and no `unsafe` `set_var` is needed).
 //!
 //! The parent tests start the JWKS servers and mint the tokens; each re-runs this test binary

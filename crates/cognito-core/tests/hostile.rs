@@ -1,6 +1,6 @@
-//! Hostile JWKS servers (issue 6): every misbehaviour ends within the fetch deadline plus a
-//! margin, with `jwks_unavailable` and an operator detail that says why, within the body cap,
-//! and without touching keys that were cached before the server turned hostile. Plus a flood
+//! Hostile JWKS servers: every misbehaviour ends within the fetch deadline plus a margin, with
+//! `jwks_unavailable` and an operator detail that says why, within the body cap, and without
+//! touching keys that were cached before the server turned hostile. Plus a flood
 //! of forged kids that must not turn into a flood of fetches.
 //!
 //! Everything runs against real servers on loopback addresses (127.0.0.1, and 127.0.0.2 as

@@ -1,4 +1,4 @@
-//! SPEC section 2: every loader, the defaults, pool order, and every ConfigError.
+//! Settings: every loader, the defaults, pool order, and every ConfigError.
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,6 @@
-//! Outage soak (issue 6), `#[ignore]`d: about 1.5 minutes of steady load through one
-//! verifier while its JWKS server goes down for 60 s (30 s of 500s, then 30 s of stalls) and
-//! comes back with a rotated key set. Run it with
+//! Outage soak, `#[ignore]`d: about 1.5 minutes of steady load through one verifier while its
+//! JWKS server goes down for 60 s (30 s of 500s, then 30 s of stalls) and comes back with a
+//! rotated key set. Run it with
 //! `cargo test -p cognito-core --test soak -- --ignored --nocapture` (.ci/run does).
 //!
 //! What it proves, on a real server on 127.0.0.1 with real keys and tokens:

@@ -1,5 +1,5 @@
-//! SPEC section 3: every rule, one error kind per test, against a real JWKS server on
-//! 127.0.0.1 with real RSA keys and real signed tokens.
+//! The verification order: every rule, one error kind per test, against a real JWKS server
+//! on 127.0.0.1 with real RSA keys and real signed tokens.
 
 mod common;
 
@@ -215,7 +215,7 @@ async fn a_custom_claims_type_reads_custom_attributes() -> TestResult {
     Ok(())
 }
 
-// ---- one test per error kind (SPEC section 5) ----------------------------------------------
+// ---- one test per error kind, with its status and challenge ------------------------------
 
 /// The error's HTTP form, as every adapter will send it.
 fn assert_http(err: &AuthError, status: u16, challenge: Option<&str>) {

@@ -11,9 +11,11 @@
 //!   a present but invalid token is the same 401 as required auth. Do not use `Option<Auth>`:
 //!   rocket turns every guard error into `None`, so an expired or forged token would pass as an
 //!   anonymous user.
-//! - [`fairing`]: manages the [`CognitoAuth`] and registers the catchers that give 401 / 403 /
-//!   503 (and the 500 of a misconfigured route) the body and headers of SPEC section 5. Other
-//!   errors with those codes keep rocket's default answer.
+//! - [`fairing`]: manages the [`CognitoAuth`] and registers the catchers that give the 401 /
+//!   403 / 503 refusals of this crate's guards (and the 500 of a misconfigured route) the
+//!   response of the error contract: `WWW-Authenticate`, `Retry-After` and the JSON body
+//!   `{"error": "<kind>", "message": "<sentence>"}`, all from [`Rejection`]. Other errors with
+//!   those codes keep rocket's default answer.
 //! - [`AuthRejection`]: a [`Responder`], for handlers that call `cognito-core` themselves.
 //!
 //! ```
@@ -118,7 +120,8 @@ impl<T, P> std::ops::Deref for Auth<T, P> {
     }
 }
 
-/// A refusal as a response, exactly as SPEC section 5 says.
+/// A refusal as a response: the status, `WWW-Authenticate`, `Retry-After` and JSON body of the
+/// error contract, all from [`Rejection`].
 #[derive(Debug, Clone)]
 pub struct AuthRejection(pub Rejection);
 

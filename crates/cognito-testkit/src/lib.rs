@@ -253,7 +253,8 @@ impl DevIssuer {
         &self.server
     }
 
-    /// Settings (YAML, SPEC section 2) with one pool, `dev`, that trusts this issuer.
+    /// Settings (YAML, as `CognitoSettings::from_yaml_str` reads them) with one pool, `dev`,
+    /// that trusts this issuer.
     pub fn settings_yaml(&self) -> String {
         format!(
             "userpools:\n  dev:\n    region: local\n    userpool_id: {}\n    app_client_id: {}\n    issuer: {}\n    jwks_url: {}\n",

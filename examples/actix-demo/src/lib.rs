@@ -1,4 +1,6 @@
-//! The actix-web demo of SPEC section 6, as a library so the conformance suite can serve it.
+//! The actix-web demo server (`/health`, `/`, `/optional`, `/admin`, `/scoped`, `/custom`,
+//! `/pools/{name}`, `/openapi.json`, `/docs`), as a library so the conformance suite can
+//! serve it.
 
 #![forbid(unsafe_code)]
 

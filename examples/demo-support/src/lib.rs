@@ -1,7 +1,7 @@
-//! What the demo servers of `examples/` share (SPEC section 6), so each demo is framework glue
-//! only: start-up (settings from `COGNITO_SETTINGS` or an embedded development issuer, `BIND`),
-//! the route policies, the claims type of `/custom`, the response bodies, the log line, and
-//! the OpenAPI document ([`openapi`]) that `/openapi.json` and `/docs` serve.
+//! What the demo servers of `examples/` share, so each demo is framework glue only: start-up
+//! (settings from `COGNITO_SETTINGS` or an embedded development issuer, `BIND`), the route
+//! policies, the claims type of `/custom`, the response bodies, the log line, and the OpenAPI
+//! document ([`openapi`]) that `/openapi.json` and `/docs` serve.
 
 #![forbid(unsafe_code)]
 

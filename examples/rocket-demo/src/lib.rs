@@ -1,4 +1,6 @@
-//! The rocket demo of SPEC section 6, as a library so the conformance suite can serve it.
+//! The rocket demo server (`/health`, `/`, `/optional`, `/admin`, `/scoped`, `/custom`,
+//! `/pools/{name}`, `/openapi.json`, `/docs`), as a library so the conformance suite can
+//! serve it.
 
 #![forbid(unsafe_code)]
 

@@ -1,4 +1,5 @@
-//! The rocket demo server: `cargo run -p cognito-rocket-demo` (SPEC section 6).
+//! The rocket demo server: `cargo run -p cognito-rocket-demo` (settings from
+//! `COGNITO_SETTINGS`, or a development issuer; listens on `BIND`, default 127.0.0.1:3000).
 
 fn main() -> std::process::ExitCode {
     cognito_demo_support::run("rocket demo", cognito_rocket_demo::serve)
