@@ -138,7 +138,7 @@ impl CognitoToken {
 
     /// The scopes, split on spaces.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.scope.as_deref().unwrap_or("").split(' ').filter(|s| !s.is_empty())
+        crate::policy::split_scopes(self.scope.as_deref())
     }
 
     /// Whether the user is in `group`.

@@ -346,10 +346,10 @@ impl Rejection {
 #[non_exhaustive]
 pub enum ConfigError {
     /// A settings file could not be read.
-    #[error("cannot read settings file {path}: {source}")]
+    #[error("cannot read settings file {}: {source}", path.display())]
     Io {
         /// The file.
-        path: String,
+        path: std::path::PathBuf,
         /// Why.
         #[source]
         source: std::io::Error,
@@ -361,6 +361,8 @@ pub enum ConfigError {
         format: &'static str,
         /// The parser's message, with its line and column or field path.
         message: String,
+        /// Where in the text the parser stopped (1-based line, 1-based column), when it knows.
+        location: Option<(usize, usize)>,
     },
     /// A field has a value that cannot work.
     #[error("{}{field}: {problem}", pool.as_ref().map(|p| format!("userpools.{p}.")).unwrap_or_default())]
@@ -380,6 +382,36 @@ impl ConfigError {
             pool: pool.map(str::to_owned),
             field,
             problem: problem.into(),
+        }
+    }
+
+    /// Settings without a pool: the one wording of it.
+    pub(crate) fn no_pools() -> Self {
+        ConfigError::invalid(None, "userpools", "at least one pool is required")
+    }
+
+    pub(crate) fn yaml(e: &serde_yaml::Error) -> Self {
+        ConfigError::Parse {
+            format: "YAML",
+            message: e.to_string(),
+            location: e.location().map(|l| (l.line(), l.column())),
+        }
+    }
+
+    pub(crate) fn json(format: &'static str, e: &serde_json::Error) -> Self {
+        ConfigError::Parse {
+            format,
+            message: e.to_string(),
+            // serde_json says line 0 when the error has no position (e.g. a custom message).
+            location: (e.line() > 0).then(|| (e.line(), e.column())),
+        }
+    }
+
+    /// Where a parse error happened: (line, column), both counted from 1.
+    pub fn location(&self) -> Option<(usize, usize)> {
+        match self {
+            ConfigError::Parse { location, .. } => *location,
+            _ => None,
         }
     }
 

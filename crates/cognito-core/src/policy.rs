@@ -103,3 +103,9 @@ pub trait Policy: Send + Sync + 'static {
 pub struct AnyUser;
 
 impl Policy for AnyUser {}
+
+/// The scopes of a `scope` claim: separated by spaces (RFC 6749 3.3), empty pieces skipped.
+/// The one reading of the claim, for the route check and for the claims types.
+pub(crate) fn split_scopes(scope: Option<&str>) -> impl Iterator<Item = &str> {
+    scope.unwrap_or_default().split(' ').filter(|s| !s.is_empty())
+}

@@ -234,6 +234,16 @@ impl UserPool {
     }
 
     fn key_sources_with_env(&self, env: Option<&str>) -> Result<Vec<(String, KeySource)>, ConfigError> {
+        Ok(self
+            .resolve_key_sources(env)?
+            .into_iter()
+            .map(|(issuer, source, _)| (issuer, source))
+            .collect())
+    }
+
+    /// The precedence itself, the one place it is written: each trusted issuer, its key
+    /// source, and the setting that chose that source (the field an error about it names).
+    fn resolve_key_sources(&self, env: Option<&str>) -> Result<Vec<(String, KeySource, &'static str)>, ConfigError> {
         let issuers = match &self.issuer {
             Some(issuer) => vec![issuer.trim_end_matches('/').to_owned()],
             None => vec![
@@ -244,20 +254,23 @@ impl UserPool {
                 ),
             ],
         };
+        // Without an issuer setting the key URL is derived from region and pool id.
+        let derived_from = if self.issuer.is_some() { "issuer" } else { "region" };
+        let pool = Some(self.name.as_str());
         issuers
             .into_iter()
             .map(|issuer| {
-                let source = if let Some(jwks) = &self.jwks_inline {
-                    KeySource::Inline(jwks.clone())
+                let (source, field) = if let Some(jwks) = &self.jwks_inline {
+                    (Ok(KeySource::Inline(jwks.clone())), "jwks_inline")
                 } else if let Some(url) = &self.jwks_url {
-                    KeySource::url(url).map_err(|p| ConfigError::invalid(Some(&self.name), "jwks_url", p))?
+                    (KeySource::url(url), "jwks_url")
                 } else if let Some(url) = env {
-                    KeySource::url(url).map_err(|p| ConfigError::invalid(None, KEYS_URL_ENV, p))?
+                    (KeySource::url(url), KEYS_URL_ENV)
                 } else {
-                    let url = format!("{issuer}/.well-known/jwks.json");
-                    KeySource::url(&url).map_err(|p| ConfigError::invalid(Some(&self.name), "region", p))?
+                    (KeySource::url(&format!("{issuer}/.well-known/jwks.json")), derived_from)
                 };
-                Ok((issuer, source))
+                let source = source.map_err(|p| ConfigError::invalid(pool, field, p))?;
+                Ok((issuer, source, field))
             })
             .collect()
     }
@@ -265,22 +278,13 @@ impl UserPool {
     /// Refuses a plain-HTTP JWKS URL on a non-loopback host, naming the setting it came from.
     fn check_transport(&self) -> Result<(), ConfigError> {
         let env = std::env::var(KEYS_URL_ENV).ok().filter(|v| !v.is_empty());
-        let (pool, field) = if self.jwks_inline.is_some() {
-            return Ok(());
-        } else if self.jwks_url.is_some() {
-            (Some(self.name.as_str()), "jwks_url")
-        } else if env.is_some() {
-            (Some(self.name.as_str()), KEYS_URL_ENV)
-        } else {
-            (Some(self.name.as_str()), "issuer")
-        };
-        for (_, source) in self.key_sources_with_env(env.as_deref())? {
+        for (_, source, field) in self.resolve_key_sources(env.as_deref())? {
             if let KeySource::Url(url) = source
                 && url.scheme() == "http"
                 && !is_loopback(&url)
             {
                 return Err(ConfigError::invalid(
-                    pool,
+                    Some(&self.name),
                     field,
                     format!(
                         "the JWKS URL {url} is plain http on a host that is not loopback; use https \
@@ -461,10 +465,7 @@ impl CognitoSettings {
     /// Parses JSON text.
     pub fn from_json_str(text: &str) -> Result<Self, ConfigError> {
         serde_json::from_str::<RawSettings>(text)
-            .map_err(|e| ConfigError::Parse {
-                format: "JSON",
-                message: e.to_string(),
-            })?
+            .map_err(|e| ConfigError::json("JSON", &e))?
             .try_into()
     }
 
@@ -493,38 +494,31 @@ impl CognitoSettings {
             }
         }
         let pools = var("USERPOOLS").ok_or_else(|| ConfigError::invalid(None, "USERPOOLS", "is not set"))?;
-        // Parse USERPOOLS as text (not into a Value) so the pools keep their order.
-        let mut text = serde_json::Value::Object(doc).to_string();
-        text.pop();
-        if text.len() > 1 {
-            text.push(',');
-        }
-        text.push_str("\"userpools\":");
-        text.push_str(&pools);
-        text.push('}');
-        serde_json::from_str::<RawSettings>(&text)
-            .map_err(|e| ConfigError::Parse {
+        let environment = |e: serde_json::Error| match ConfigError::json("environment", &e) {
+            ConfigError::Parse { message, location, .. } => ConfigError::Parse {
                 format: "environment",
-                message: format!("USERPOOLS: {e}"),
-            })?
-            .try_into()
+                message: format!("USERPOOLS: {message}"),
+                location,
+            },
+            other => other,
+        };
+        // USERPOOLS is parsed as its own text (its errors point into it), into the ordered map.
+        let mut raw: RawSettings =
+            serde_json::from_value(serde_json::Value::Object(doc)).map_err(|e| ConfigError::json("environment", &e))?;
+        raw.userpools = serde_json::from_str(&pools).map_err(environment)?;
+        raw.try_into()
     }
 
     /// Builds settings from any configuration struct of yours that serializes with the same
     /// field names; extra fields are ignored. Pools keep their order if your map type keeps it.
     pub fn from_global_settings(settings: &impl Serialize) -> Result<Self, ConfigError> {
-        let text = serde_json::to_string(settings).map_err(|e| ConfigError::Parse {
-            format: "JSON",
-            message: e.to_string(),
-        })?;
+        let text = serde_json::to_string(settings).map_err(|e| ConfigError::json("JSON", &e))?;
         Self::from_json_str(&text)
     }
 
     /// The default pool: the first one (an error only for hand-built settings without pools).
     pub fn default_pool(&self) -> Result<&UserPool, ConfigError> {
-        self.userpools
-            .first()
-            .ok_or_else(|| ConfigError::invalid(None, "userpools", "at least one pool is required"))
+        self.userpools.first().ok_or_else(ConfigError::no_pools)
     }
 
     /// The pool with this name.
@@ -545,9 +539,7 @@ impl CognitoSettings {
     /// name and prefix, a non-empty `algorithms` list, every tuning value within its range.
     /// The loaders call it; call it yourself on settings built in code (a verifier does).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.userpools.is_empty() {
-            return Err(ConfigError::invalid(None, "userpools", "at least one pool is required"));
-        }
+        self.default_pool()?;
         for (i, pool) in self.userpools.iter().enumerate() {
             if self.userpools[..i].iter().any(|p| p.name == pool.name) {
                 return Err(ConfigError::invalid(
@@ -631,7 +623,7 @@ impl CognitoSettings {
 
 fn read(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-        path: path.display().to_string(),
+        path: path.to_path_buf(),
         source,
     })
 }
@@ -641,10 +633,7 @@ mod yaml {
     use crate::error::ConfigError;
 
     pub(super) fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ConfigError> {
-        serde_yaml::from_str(text).map_err(|e| ConfigError::Parse {
-            format: "YAML",
-            message: e.to_string(),
-        })
+        serde_yaml::from_str(text).map_err(|e| ConfigError::yaml(&e))
     }
 }
 
@@ -945,5 +934,26 @@ mod tests {
         let err = pool.key_sources_with_env(Some("not a url")).err();
         assert_eq!(err.as_ref().and_then(ConfigError::field), Some(KEYS_URL_ENV));
         Ok(())
+    }
+
+    #[test]
+    fn parse_errors_say_where() {
+        let err = CognitoSettings::from_yaml_str("userpools:\n  eu:\n    region: [\n").err();
+        assert!(err.as_ref().and_then(ConfigError::location).is_some(), "{err:?}");
+        let err = CognitoSettings::from_json_str("{\"userpools\": {\"eu\": 7}}").err();
+        let (line, column) = err.as_ref().and_then(ConfigError::location).unwrap();
+        assert_eq!(line, 1);
+        assert!(column > 10, "{err:?}");
+        let err = CognitoSettings::from_env_with(|k| (k == "USERPOOLS").then(|| "{\n  \"eu\": [".to_owned())).err();
+        assert_eq!(
+            err.as_ref().and_then(ConfigError::location).map(|l| l.0),
+            Some(2),
+            "{err:?}"
+        );
+        let text = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            text.starts_with("settings are not valid environment: USERPOOLS: "),
+            "{text}"
+        );
     }
 }

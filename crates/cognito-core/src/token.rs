@@ -471,7 +471,7 @@ pub(crate) struct ClaimsView<'a> {
 impl ClaimsView<'_> {
     /// The space-separated scopes.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.scope.as_deref().unwrap_or("").split(' ').filter(|s| !s.is_empty())
+        crate::policy::split_scopes(self.scope.as_deref())
     }
 }
 

@@ -90,7 +90,7 @@ impl Entry {
 
     /// The space-separated scopes.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.scope.as_deref().unwrap_or("").split(' ').filter(|s| !s.is_empty())
+        crate::policy::split_scopes(self.scope.as_deref())
     }
 
     /// What this entry costs in memory, as counted against `max_bytes`: an over-estimate

@@ -60,6 +60,21 @@ struct Inner {
     token_cache: Option<TokenCache>,
 }
 
+/// One line for a start-up log: `eu: 2 keys loaded`, or `eu: no keys (<kind>: <why>)`, where
+/// the reason is the operator detail (e.g. the fetch error) when there is one.
+impl std::fmt::Display for PoolStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.result {
+            Ok(1) => write!(f, "{}: 1 key loaded", self.pool),
+            Ok(n) => write!(f, "{}: {n} keys loaded", self.pool),
+            Err(e) => {
+                let why = e.detail().unwrap_or(e.message());
+                write!(f, "{}: no keys ({}: {why})", self.pool, e.kind().as_str())
+            }
+        }
+    }
+}
+
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
@@ -79,18 +94,20 @@ struct Prechecked<'t> {
 }
 
 impl Verifier {
-    /// A verifier for the default (first) pool.
+    /// A verifier for the default (first) pool (the settings are validated).
     pub fn new(settings: &CognitoSettings) -> Result<Self, ConfigError> {
+        settings.validate()?;
         Self::from_pool(settings, settings.default_pool()?)
     }
 
-    /// A verifier for the pool named `name`.
+    /// A verifier for the pool named `name` (the settings are validated).
     pub fn for_pool(settings: &CognitoSettings, name: &str) -> Result<Self, ConfigError> {
+        settings.validate()?;
         Self::from_pool(settings, settings.pool(name)?)
     }
 
+    /// A verifier for `pool` of `settings`, which the caller has validated.
     fn from_pool(settings: &CognitoSettings, pool: &UserPool) -> Result<Self, ConfigError> {
-        settings.validate()?;
         let issuers = pool
             .key_sources()?
             .into_iter()
@@ -467,10 +484,7 @@ impl CognitoAuth {
             .iter()
             .map(|pool| Verifier::from_pool(settings, pool))
             .collect::<Result<Vec<_>, _>>()?;
-        let default = verifiers
-            .first()
-            .cloned()
-            .ok_or_else(|| ConfigError::invalid(None, "userpools", "at least one pool is required"))?;
+        let default = verifiers.first().cloned().ok_or_else(ConfigError::no_pools)?;
         Ok(CognitoAuth {
             default,
             all: verifiers.into(),
@@ -513,6 +527,34 @@ impl CognitoAuth {
             });
         }
         report
+    }
+
+    /// Checks at start-up that a route policy can be served: its pool, if it names one, is
+    /// configured. Without this a typo in `Policy::POOL` shows only at request time, as a 500.
+    ///
+    /// ```
+    /// use cognito_core::{CognitoAuth, CognitoSettings, Policy};
+    /// struct UsPool;
+    /// impl Policy for UsPool {
+    ///     const POOL: Option<&'static str> = Some("uss");
+    /// }
+    /// let settings = CognitoSettings::from_yaml_str(
+    ///     "userpools:\n  us: {region: us-east-1, userpool_id: us-east-1_B, app_client_id: b}",
+    /// )?;
+    /// let auth = CognitoAuth::new(&settings)?;
+    /// let err = auth.check_policy::<UsPool>().unwrap_err();
+    /// assert_eq!((err.pool(), err.field()), (Some("uss"), Some("userpools")));
+    /// # Ok::<(), cognito_core::ConfigError>(())
+    /// ```
+    pub fn check_policy<P: Policy>(&self) -> Result<(), ConfigError> {
+        match P::POOL {
+            Some(name) if self.pool(name).is_none() => Err(ConfigError::invalid(
+                Some(name),
+                "userpools",
+                "a route's policy names this pool, which is not configured",
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// [`Verifier::refresh_keys`] for every pool, reported per pool: after an emergency key
@@ -644,5 +686,30 @@ mod tests {
         );
         assert_eq!(unix_now(UNIX_EPOCH + Duration::from_secs(5)).ok(), Some(5.0));
         Ok(())
+    }
+
+    #[test]
+    fn pool_status_is_one_line() {
+        let line = |result| {
+            PoolStatus {
+                pool: "eu".into(),
+                result,
+            }
+            .to_string()
+        };
+        assert_eq!(line(Ok(1)), "eu: 1 key loaded");
+        assert_eq!(line(Ok(3)), "eu: 3 keys loaded");
+        let down = AuthError::unavailable(Duration::from_secs(2), Some("the JWKS server answered 500".into()));
+        assert_eq!(
+            line(Err(ErrorKind::UnknownKid.into())),
+            format!(
+                "eu: no keys (unknown_kid: {})",
+                AuthError::new(ErrorKind::UnknownKid).message()
+            )
+        );
+        assert_eq!(
+            line(Err(down)),
+            "eu: no keys (jwks_unavailable: the JWKS server answered 500)"
+        );
     }
 }
