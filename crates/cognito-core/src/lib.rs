@@ -45,12 +45,20 @@
 //! # Ok(()) }
 //! ```
 
+//!
+//! ## Feature flags
+//!
+//! - `openapi` (off by default): the [`openapi`] module, the OpenAPI security scheme (utoipa 6)
+//!   that makes Swagger UI show its Authorize button for the configured header.
+
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod claims;
 mod error;
 mod jwks;
 #[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
 mod policy;
 mod settings;
