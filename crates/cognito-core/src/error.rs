@@ -390,14 +390,6 @@ impl ConfigError {
         ConfigError::invalid(None, "userpools", "at least one pool is required")
     }
 
-    pub(crate) fn yaml(e: &serde_yaml::Error) -> Self {
-        ConfigError::Parse {
-            format: "YAML",
-            message: e.to_string(),
-            location: e.location().map(|l| (l.line(), l.column())),
-        }
-    }
-
     pub(crate) fn json(format: &'static str, e: &serde_json::Error) -> Self {
         ConfigError::Parse {
             format,

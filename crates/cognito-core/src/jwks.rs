@@ -23,7 +23,8 @@ use reqwest::Url;
 use serde_json::Value;
 
 use crate::error::{AuthError, ErrorKind};
-use crate::settings::{Algorithm, JwksSettings, KeySource};
+use crate::jose::{Algorithm, jwk_set_keys};
+use crate::settings::{JwksSettings, KeySource};
 
 const MIN_RSA_BITS: usize = 2048;
 const MAX_RSA_BITS: usize = 8192;
@@ -77,10 +78,7 @@ impl KeySet {
     }
 
     pub(crate) fn parse_value(doc: &Value) -> Result<Self, String> {
-        let keys = doc
-            .get("keys")
-            .and_then(Value::as_array)
-            .ok_or("the JWKS is not an object with a \"keys\" array")?;
+        let keys = jwk_set_keys(doc)?;
         let mut set = HashMap::with_capacity(keys.len());
         for jwk in keys {
             let Some(kid) = jwk.get("kid").and_then(Value::as_str) else {
@@ -273,7 +271,7 @@ impl JwksCache {
                 cache.install(keys);
                 return Ok(Arc::new(cache));
             }
-            KeySource::Url(url) => url,
+            KeySource::Url(text) => Url::parse(text).map_err(|e| format!("is not a valid URL ({e})"))?,
         };
         let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
         let key = (url.to_string(), tuning.clone());

@@ -56,6 +56,7 @@
 
 mod claims;
 mod error;
+mod jose;
 mod jwks;
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
@@ -69,8 +70,9 @@ mod verify;
 pub use claims::{CognitoToken, numeric_date};
 pub use error::{AuthError, ConfigError, ErrorKind, Rejection};
 pub use policy::{AnyUser, Policy, Require};
+pub use jose::Algorithm;
 pub use settings::{
-    Algorithm, CognitoSettings, JwksSettings, KEYS_URL_ENV, KeySource, TokenCacheSettings, TokenUse, UserPool,
+    CognitoSettings, JwksSettings, KEYS_URL_ENV, KeySource, TokenCacheSettings, TokenUse, UserPool,
 };
 pub use token_cache::TokenCacheStats;
 pub use verify::{CognitoAuth, PoolStatus, Verifier};

@@ -14,6 +14,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::ConfigError;
+use crate::jose::{self, Algorithm};
 
 /// The env var that overrides the JWKS URL of every pool without its own `jwks_url`.
 pub const KEYS_URL_ENV: &str = "AWS_COGNITO_KEYS_URL";
@@ -60,38 +61,6 @@ impl fmt::Display for TokenUse {
             TokenUse::Id => "id",
             TokenUse::Any => "any",
         })
-    }
-}
-
-/// A JWS algorithm that may be allowed. Only the RSA PKCS#1 family: Cognito signs with RS256,
-/// and the others exist for emulators; `none`, HS*, PS* and ES* can never be allowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Algorithm {
-    /// RSASSA-PKCS1-v1_5 with SHA-256 (Cognito's algorithm, the default).
-    RS256,
-    /// RSASSA-PKCS1-v1_5 with SHA-384.
-    RS384,
-    /// RSASSA-PKCS1-v1_5 with SHA-512.
-    RS512,
-}
-
-impl Algorithm {
-    /// The JOSE name, e.g. `"RS256"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Algorithm::RS256 => "RS256",
-            Algorithm::RS384 => "RS384",
-            Algorithm::RS512 => "RS512",
-        }
-    }
-
-    pub(crate) fn from_jose(name: &str) -> Option<Self> {
-        match name {
-            "RS256" => Some(Algorithm::RS256),
-            "RS384" => Some(Algorithm::RS384),
-            "RS512" => Some(Algorithm::RS512),
-            _ => None,
-        }
     }
 }
 
@@ -279,7 +248,8 @@ impl UserPool {
     fn check_transport(&self) -> Result<(), ConfigError> {
         let env = std::env::var(KEYS_URL_ENV).ok().filter(|v| !v.is_empty());
         for (_, source, field) in self.resolve_key_sources(env.as_deref())? {
-            if let KeySource::Url(url) = source
+            if let KeySource::Url(text) = source
+                && let Ok(url) = Url::parse(&text)
                 && url.scheme() == "http"
                 && !is_loopback(&url)
             {
@@ -337,7 +307,9 @@ impl UserPool {
             }
         }
         if let Some(jwks) = &self.jwks_inline {
-            crate::jwks::KeySet::parse_value(jwks).map_err(|p| ConfigError::invalid(pool, "jwks_inline", p))?;
+            // The document's shape; each key is judged when the key set is loaded, and a bad
+            // key is then `invalid_jwk` for the tokens that name it.
+            jose::jwk_set_keys(jwks).map_err(|p| ConfigError::invalid(pool, "jwks_inline", p))?;
         }
         // Resolving checks jwks_url and the env override.
         self.key_sources().map(drop)
@@ -359,8 +331,9 @@ fn is_loopback(url: &Url) -> bool {
 /// Where a pool's keys come from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeySource {
-    /// Fetched over HTTP(S) (or read from a `file://` URL), cached, refreshed.
-    Url(Url),
+    /// Fetched over HTTP(S) (or read from a `file://` URL), cached, refreshed: the URL as
+    /// validated and normalised at load.
+    Url(String),
     /// Given inline; never fetched.
     Inline(serde_json::Value),
 }
@@ -369,8 +342,8 @@ impl KeySource {
     fn url(text: &str) -> Result<Self, String> {
         let url = Url::parse(text).map_err(|e| format!("is not a valid URL ({e})"))?;
         match url.scheme() {
-            "http" | "https" if url.host().is_some() => Ok(KeySource::Url(url)),
-            "file" if url.to_file_path().is_ok() => Ok(KeySource::Url(url)),
+            "http" | "https" if url.host().is_some() => Ok(KeySource::Url(url.into())),
+            "file" if url.to_file_path().is_ok() => Ok(KeySource::Url(url.into())),
             _ => Err("must be an http://, https:// or file:// URL".to_owned()),
         }
     }
@@ -633,7 +606,11 @@ mod yaml {
     use crate::error::ConfigError;
 
     pub(super) fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ConfigError> {
-        serde_yaml::from_str(text).map_err(|e| ConfigError::yaml(&e))
+        serde_yaml::from_str(text).map_err(|e| ConfigError::Parse {
+            format: "YAML",
+            message: e.to_string(),
+            location: e.location().map(|l| (l.line(), l.column())),
+        })
     }
 }
 

@@ -12,7 +12,8 @@ use serde::de::DeserializeOwned;
 use crate::error::{AuthError, ConfigError, ErrorKind, Rejection};
 use crate::jwks::{JwksCache, Loaded, Miss};
 use crate::policy::{Policy, Require};
-use crate::settings::{Algorithm, CognitoSettings, TokenUse, UserPool};
+use crate::jose::Algorithm;
+use crate::settings::{CognitoSettings, TokenUse, UserPool};
 use crate::token::{self, ClaimsView, Token};
 use crate::token_cache::{Entry, TokenCache, TokenCacheStats};
 
