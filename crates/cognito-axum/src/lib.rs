@@ -4,24 +4,67 @@
 //! is valid, which status, which `WWW-Authenticate`, which body) lives in `cognito-core`; this
 //! crate only translates.
 //!
-//! - [`Auth<T, P>`]: required authentication. `T` is the claims type ([`CognitoToken`] by
-//!   default, or any `Deserialize` type of yours); `P` is the route's [`Policy`]: which pool, and
-//!   which groups / scopes it requires ([`AnyUser`] by default).
-//! - `Option<Auth<T, P>>` or [`OptionalAuth<T, P>`]: optional authentication. No header (or an
-//!   empty one) is anonymous; a present but invalid token is the same 401 as required auth.
-//! - [`AuthRejection`]: the rejection, an [`IntoResponse`] with the 401 / 403 / 503 response of
-//!   the error contract: status, `WWW-Authenticate`, `Retry-After` and the JSON body
-//!   `{"error": "<kind>", "message": "<sentence>"}`, all from [`Rejection`]. The response
-//!   carries the [`Rejection`] as an extension, for logging.
+//! This crate is the only dependency an axum service needs: it re-exports the settings, the
+//! [`CognitoAuth`] state, the claims, the policies and the error model, and the whole of
+//! [`cognito_core`] for the rest, so the core it uses is always the one its extractors were
+//! built with.
 //!
-//! The [`CognitoAuth`] comes from the router state through [`FromRef`], so it can be the state
-//! itself or a field of yours. Works on WebSocket upgrade routes too (the extractor only reads
-//! headers).
+//! ## Required authentication
+//!
+//! An [`Auth`] argument: the handler runs only for a valid token of the default pool (the first
+//! of the settings). It dereferences to the claims, [`CognitoToken`] by default.
 //!
 //! ```
 //! use axum::{Router, routing::get};
-//! use cognito_axum::{Auth, OptionalAuth};
-//! use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, Policy, Require};
+//! use cognito_axum::{Auth, CognitoAuth, CognitoSettings};
+//!
+//! async fn me(user: Auth) -> String {
+//!     format!("hello {}", user.username().unwrap_or("client"))
+//! }
+//!
+//! # fn main() -> Result<(), cognito_axum::ConfigError> {
+//! let settings = CognitoSettings::from_yaml_str(r#"
+//! userpools:
+//!   eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: client-a}
+//! "#)?;
+//! let app: Router = Router::new()
+//!     .route("/", get(me))
+//!     .with_state(CognitoAuth::new(&settings)?); // or a field of your state, through FromRef
+//! # let _ = app; Ok(()) }
+//! ```
+//!
+//! ## Optional authentication
+//!
+//! An [`OptionalAuth`] argument dereferences to `Option<claims>`: `None` when the request has
+//! no token header (or an empty one). A present but invalid token is the same 401 as required
+//! authentication, never an anonymous user. `Option<Auth>` answers the same.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use cognito_axum::{CognitoAuth, CognitoSettings, OptionalAuth};
+//!
+//! async fn maybe(user: OptionalAuth) -> String {
+//!     match user.as_ref() {
+//!         Some(user) => format!("hello {}", user.username().unwrap_or("client")),
+//!         None => "hello, whoever you are".to_owned(),
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), cognito_axum::ConfigError> {
+//! # let settings = CognitoSettings::from_yaml_str(
+//! #     "userpools: {eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: client-a}}")?;
+//! let app: Router = Router::new().route("/", get(maybe)).with_state(CognitoAuth::new(&settings)?);
+//! # let _ = app; Ok(()) }
+//! ```
+//!
+//! ## A group policy
+//!
+//! The second type parameter is the route's [`Policy`]: a marker type naming the groups or
+//! scopes it [`Require`]s (and its pool). A token without them is a 403.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use cognito_axum::{Auth, CognitoAuth, CognitoSettings, CognitoToken, Policy, Require};
 //!
 //! /// Members of the `admin` group of the default pool.
 //! struct Admins;
@@ -29,67 +72,116 @@
 //!     const REQUIRE: Require<'static> = Require::NONE.any_group(&["admin"]);
 //! }
 //!
-//! /// Any user of the second pool, `us` (fastapi-cognito's `cognito_us`).
+//! async fn admin(user: Auth<CognitoToken, Admins>) -> String {
+//!     format!("hello admin {:?}", user.sub)
+//! }
+//!
+//! # fn main() -> Result<(), cognito_axum::ConfigError> {
+//! # let settings = CognitoSettings::from_yaml_str(
+//! #     "userpools: {eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: client-a}}")?;
+//! let app: Router = Router::new().route("/admin", get(admin)).with_state(CognitoAuth::new(&settings)?);
+//! # let _ = app; Ok(()) }
+//! ```
+//!
+//! ## A second pool
+//!
+//! A policy's `POOL` names the pool that verifies the route's tokens (fastapi-cognito's
+//! `userpool_name`); one [`CognitoAuth`] holds every pool of the settings.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use cognito_axum::{Auth, CognitoAuth, CognitoSettings, CognitoToken, Policy};
+//!
+//! /// Any user of the second pool, `us`.
 //! struct UsPool;
 //! impl Policy for UsPool {
 //!     const POOL: Option<&'static str> = Some("us");
 //! }
 //!
-//! async fn me(Auth(user, _): Auth) -> String {
-//!     format!("hello {}", user.username().unwrap_or("client"))
-//! }
-//!
-//! async fn admin(Auth(user, _): Auth<CognitoToken, Admins>) -> String {
-//!     format!("hello admin {:?}", user.sub)
-//! }
-//!
-//! async fn us(Auth(user, _): Auth<CognitoToken, UsPool>) -> String {
+//! async fn us(user: Auth<CognitoToken, UsPool>) -> String {
 //!     format!("hello from the us pool, {:?}", user.sub)
 //! }
 //!
-//! async fn maybe(user: Option<Auth>) -> &'static str {
-//!     if user.is_some() { "signed in" } else { "anonymous" }
-//! }
-//!
-//! async fn maybe_too(OptionalAuth(user, _): OptionalAuth) -> &'static str {
-//!     if user.is_some() { "signed in" } else { "anonymous" }
-//! }
-//!
-//! # fn main() -> Result<(), cognito_core::ConfigError> {
+//! # fn main() -> Result<(), cognito_axum::ConfigError> {
 //! let settings = CognitoSettings::from_yaml_str(r#"
 //! userpools:
 //!   eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: client-a}
 //!   us: {region: us-east-1, userpool_id: us-east-1_B, app_client_id: client-b}
 //! "#)?;
-//! let app: Router = Router::new()
-//!     .route("/", get(me))
-//!     .route("/admin", get(admin))
-//!     .route("/us", get(us))
-//!     .route("/optional", get(maybe))
-//!     .route("/optional-too", get(maybe_too))
-//!     .with_state(CognitoAuth::new(&settings)?);
+//! let app: Router = Router::new().route("/us", get(us)).with_state(CognitoAuth::new(&settings)?);
 //! # let _ = app; Ok(()) }
 //! ```
+//!
+//! Your own claims type works the same way: `Auth<MyClaims>` or `Auth<MyClaims, Admins>`, for
+//! any `serde::Deserialize` type (a signed token that does not fit it is a 401 `malformed`).
+//!
+//! ## Refusals
+//!
+//! [`AuthRejection`] is the extractors' rejection, an [`IntoResponse`] with the 401 / 403 / 503
+//! response of the error contract: status, `WWW-Authenticate`, `Retry-After` and the JSON body
+//! `{"error": "<kind>", "message": "<sentence>"}`, all from [`Rejection`]. The response carries
+//! the [`Rejection`] as an extension, for logging.
+//!
+//! The [`CognitoAuth`] comes from the router state through [`FromRef`], so it can be the state
+//! itself or a field of yours. Works on WebSocket upgrade routes too (the extractors only read
+//! headers).
+//!
+//! ## Feature flags
+//!
+//! - `openapi` (off by default): the module `openapi`, a re-export of `cognito_core::openapi`
+//!   (turning on the feature of the same name there): the utoipa 6 security scheme that gives
+//!   Swagger UI its Authorize button.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+use std::fmt;
 use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::header::{HeaderName, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use cognito_core::{AnyUser, CognitoAuth, CognitoToken, Policy, Rejection};
 use serde::de::DeserializeOwned;
 
-/// Required authentication: the verified claims, under route policy `P`.
-#[derive(Debug, Clone)]
-pub struct Auth<T = CognitoToken, P = AnyUser>(pub T, pub PhantomData<P>);
+pub use cognito_core;
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+pub use cognito_core::openapi;
+pub use cognito_core::{
+    AnyUser, AuthError, CognitoAuth, CognitoSettings, CognitoToken, ConfigError, ErrorKind, Policy, Rejection, Require,
+};
 
-/// Optional authentication: `None` when the request carries no token at all.
-#[derive(Debug, Clone)]
-pub struct OptionalAuth<T = CognitoToken, P = AnyUser>(pub Option<T>, pub PhantomData<P>);
+/// Required authentication: the verified claims `T` (a [`CognitoToken`] by default), under
+/// route policy `P` ([`AnyUser`] by default).
+///
+/// Dereferences to the claims: `user.username()`, `user.sub`. [`Auth::into_inner`] gives them
+/// up. `Clone` and `Debug` ask nothing of `P`, so a bare `struct Admins;` marker will do.
+///
+/// ```
+/// use cognito_axum::{Auth, CognitoToken, Policy, Require};
+///
+/// struct Admins;
+/// impl Policy for Admins {
+///     const REQUIRE: Require<'static> = Require::NONE.any_group(&["admin"]);
+/// }
+///
+/// fn assert_clone_debug<T: Clone + std::fmt::Debug>() {}
+/// assert_clone_debug::<Auth<CognitoToken, Admins>>();
+/// ```
+#[must_use]
+pub struct Auth<T = CognitoToken, P = AnyUser>(pub T, pub PhantomData<fn() -> P>);
+
+/// Optional authentication: the verified claims `T`, or `None` when the request carries no
+/// token at all, under route policy `P`. The same as `Option<Auth<T, P>>`, for code that reads
+/// the same in every adapter.
+///
+/// Dereferences to `Option<T>`: `user.is_some()`, `user.as_ref()`. `Clone` and `Debug` ask
+/// nothing of `P`.
+#[must_use]
+pub struct OptionalAuth<T = CognitoToken, P = AnyUser>(pub Option<T>, pub PhantomData<fn() -> P>);
 
 impl<T, P> Auth<T, P> {
     /// The claims.
@@ -98,18 +190,104 @@ impl<T, P> Auth<T, P> {
     }
 }
 
-impl<T, P> std::ops::Deref for Auth<T, P> {
+impl<T, P> OptionalAuth<T, P> {
+    /// The claims, if the request carried a token.
+    pub fn into_inner(self) -> Option<T> {
+        self.0
+    }
+}
+
+impl<T: Clone, P> Clone for Auth<T, P> {
+    fn clone(&self) -> Self {
+        Auth(self.0.clone(), PhantomData)
+    }
+}
+
+impl<T: Clone, P> Clone for OptionalAuth<T, P> {
+    fn clone(&self) -> Self {
+        OptionalAuth(self.0.clone(), PhantomData)
+    }
+}
+
+impl<T: fmt::Debug, P> fmt::Debug for Auth<T, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Auth").field(&self.0).finish()
+    }
+}
+
+impl<T: fmt::Debug, P> fmt::Debug for OptionalAuth<T, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OptionalAuth").field(&self.0).finish()
+    }
+}
+
+impl<T, P> Deref for Auth<T, P> {
     type Target = T;
     fn deref(&self) -> &T {
         &self.0
     }
 }
 
+impl<T, P> DerefMut for Auth<T, P> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+impl<T, P> Deref for OptionalAuth<T, P> {
+    type Target = Option<T>;
+    fn deref(&self) -> &Option<T> {
+        &self.0
+    }
+}
+
+impl<T, P> DerefMut for OptionalAuth<T, P> {
+    fn deref_mut(&mut self) -> &mut Option<T> {
+        &mut self.0
+    }
+}
+
 /// The rejection of [`Auth`] and [`OptionalAuth`]: the 401 / 403 / 503 response of the error
 /// contract (status, `WWW-Authenticate`, `Retry-After` and the JSON body, all from
 /// [`Rejection`]), or a 500 whose body reveals nothing when the route is not set up.
+///
+/// As an error, its `Display` is one line with the status and the `error` code; its
+/// [`source`](std::error::Error::source) is the [`Rejection`], which says why.
+///
+/// ```
+/// use std::error::Error as _;
+/// use cognito_axum::{AuthError, AuthRejection, ErrorKind};
+///
+/// let refusal = AuthRejection::from(AuthError::new(ErrorKind::Expired));
+/// assert_eq!(refusal.to_string(), "authentication refused: 401 expired");
+/// assert!(refusal.source().is_some());
+/// ```
 #[derive(Debug, Clone)]
 pub struct AuthRejection(pub Rejection);
+
+impl From<Rejection> for AuthRejection {
+    fn from(rejection: Rejection) -> Self {
+        AuthRejection(rejection)
+    }
+}
+
+impl From<AuthError> for AuthRejection {
+    fn from(error: AuthError) -> Self {
+        AuthRejection(Rejection::Auth(error))
+    }
+}
+
+impl fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "authentication refused: {} {}", self.0.status(), self.0.error_code())
+    }
+}
+
+impl std::error::Error for AuthRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
@@ -180,5 +358,61 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
         let auth = <Auth<T, P> as OptionalFromRequestParts<S>>::from_request_parts(parts, state).await?;
         Ok(OptionalAuth(auth.map(Auth::into_inner), PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    /// The documented marker, with no derives at all.
+    struct Admins;
+    impl Policy for Admins {
+        const REQUIRE: Require<'static> = Require::NONE.any_group(&["admin"]);
+    }
+
+    fn assert_clone_debug<T: Clone + fmt::Debug>() {}
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn extractors_with_a_bare_marker_are_clone_and_debug() {
+        assert_clone_debug::<Auth<CognitoToken, Admins>>();
+        assert_clone_debug::<OptionalAuth<CognitoToken, Admins>>();
+        // The marker is never stored: a marker that is neither Send nor Sync changes nothing.
+        assert_send_sync::<Auth<CognitoToken, std::rc::Rc<()>>>();
+        assert_send_sync::<OptionalAuth<CognitoToken, std::rc::Rc<()>>>();
+    }
+
+    #[test]
+    fn debug_shows_the_claims_only() {
+        let auth: Auth<u32, Admins> = Auth(7, PhantomData);
+        assert_eq!(format!("{:?}", auth.clone()), "Auth(7)");
+        let optional: OptionalAuth<u32, Admins> = OptionalAuth(None, PhantomData);
+        assert_eq!(format!("{:?}", optional.clone()), "OptionalAuth(None)");
+    }
+
+    #[test]
+    fn deref_reaches_the_claims() {
+        let mut auth: Auth<String, Admins> = Auth("alice".to_owned(), PhantomData);
+        auth.push('!');
+        assert_eq!(auth.len(), 6);
+        assert_eq!(auth.into_inner(), "alice!");
+        let mut optional: OptionalAuth<String> = OptionalAuth(None, PhantomData);
+        assert!(optional.is_none());
+        *optional = Some("bob".to_owned());
+        assert_eq!(optional.as_deref(), Some("bob"));
+        assert_eq!(optional.into_inner().as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn rejection_is_an_error_whose_source_is_the_core_rejection() {
+        let rejection = Rejection::Misconfigured("no state".to_owned());
+        let refusal = AuthRejection::from(rejection.clone());
+        assert_eq!(refusal.to_string(), "authentication refused: 500 server_misconfigured");
+        let source = refusal.source().map(ToString::to_string);
+        assert_eq!(source, Some(rejection.to_string()));
+        let refusal = AuthRejection::from(AuthError::new(ErrorKind::MissingToken));
+        assert_eq!(refusal.to_string(), "authentication refused: 401 missing_token");
     }
 }

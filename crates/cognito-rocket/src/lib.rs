@@ -4,23 +4,76 @@
 //! (what is valid, which status, which `WWW-Authenticate`, which body) lives in `cognito-core`;
 //! this crate only translates.
 //!
-//! - [`Auth<T, P>`]: required authentication. `T` is the claims type ([`CognitoToken`] by
-//!   default, or any `Deserialize` type of yours); `P` is the route's [`Policy`]: which pool, and
-//!   which groups / scopes it requires ([`AnyUser`] by default).
-//! - [`OptionalAuth<T, P>`]: optional authentication. No header (or an empty one) is anonymous;
-//!   a present but invalid token is the same 401 as required auth. Do not use `Option<Auth>`:
-//!   rocket turns every guard error into `None`, so an expired or forged token would pass as an
-//!   anonymous user.
-//! - [`fairing`]: manages the [`CognitoAuth`] and registers the catchers that give the 401 /
-//!   403 / 503 refusals of this crate's guards (and the 500 of a misconfigured route) the
-//!   response of the error contract: `WWW-Authenticate`, `Retry-After` and the JSON body
-//!   `{"error": "<kind>", "message": "<sentence>"}`, all from [`Rejection`]. Other errors with
-//!   those codes keep rocket's default answer.
-//! - [`AuthRejection`]: a [`Responder`], for handlers that call `cognito-core` themselves.
+//! This crate is the only dependency a rocket service needs: it re-exports the settings, the
+//! [`CognitoAuth`] state, the claims, the policies and the error model, and the whole of
+//! [`cognito_core`] for the rest, so the core it uses is always the one its guards were built
+//! with.
+//!
+//! [`fairing`] manages the [`CognitoAuth`] and registers the [`catchers`] that give the
+//! refusals of this crate's guards the response of the error contract; an app with catchers of
+//! its own combines [`manage`], [`catchers`] and [`rejection_for`] instead (see
+//! [Your own catchers](#your-own-catchers)).
+//!
+//! ## Required authentication
+//!
+//! An [`Auth`] guard: the handler runs only for a valid token of the default pool (the first of
+//! the settings). It dereferences to the claims, [`CognitoToken`] by default.
 //!
 //! ```
-//! use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, Policy, Require};
-//! use cognito_rocket::{Auth, OptionalAuth};
+//! use cognito_rocket::{Auth, CognitoAuth, CognitoSettings};
+//! use rocket::{get, routes};
+//!
+//! #[get("/")]
+//! fn me(user: Auth) -> String {
+//!     format!("hello {}", user.username().unwrap_or("client"))
+//! }
+//!
+//! # fn main() -> Result<(), cognito_rocket::ConfigError> {
+//! let settings = CognitoSettings::from_yaml_str(r#"
+//! userpools:
+//!   eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: client-a}
+//! "#)?;
+//! let rocket = rocket::build()
+//!     .attach(cognito_rocket::fairing(CognitoAuth::new(&settings)?))
+//!     .mount("/", routes![me]);
+//! # let _ = rocket; Ok(()) }
+//! ```
+//!
+//! ## Optional authentication
+//!
+//! An [`OptionalAuth`] guard dereferences to `Option<claims>`: `None` when the request has no
+//! token header (or an empty one). A present but invalid token is the same 401 as required
+//! authentication, never an anonymous user. Do not use `Option<Auth>`: rocket turns every guard
+//! error into `None`, so an expired or forged token would pass as an anonymous user.
+//!
+//! ```
+//! use cognito_rocket::{CognitoAuth, CognitoSettings, OptionalAuth};
+//! use rocket::{get, routes};
+//!
+//! #[get("/")]
+//! fn maybe(user: OptionalAuth) -> String {
+//!     match user.as_ref() {
+//!         Some(user) => format!("hello {}", user.username().unwrap_or("client")),
+//!         None => "hello, whoever you are".to_owned(),
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), cognito_rocket::ConfigError> {
+//! # let settings = CognitoSettings::from_yaml_str(
+//! #     "userpools: {eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: client-a}}")?;
+//! let rocket = rocket::build()
+//!     .attach(cognito_rocket::fairing(CognitoAuth::new(&settings)?))
+//!     .mount("/", routes![maybe]);
+//! # let _ = rocket; Ok(()) }
+//! ```
+//!
+//! ## A group policy
+//!
+//! The second type parameter is the route's [`Policy`]: a marker type naming the groups or
+//! scopes it [`Require`]s (and its pool). A token without them is a 403.
+//!
+//! ```
+//! use cognito_rocket::{Auth, CognitoAuth, CognitoSettings, CognitoToken, Policy, Require};
 //! use rocket::{get, routes};
 //!
 //! /// Members of the `admin` group of the default pool.
@@ -29,20 +82,33 @@
 //!     const REQUIRE: Require<'static> = Require::NONE.any_group(&["admin"]);
 //! }
 //!
-//! /// Any user of the second pool, `us` (fastapi-cognito's `cognito_us`).
-//! struct UsPool;
-//! impl Policy for UsPool {
-//!     const POOL: Option<&'static str> = Some("us");
-//! }
-//!
-//! #[get("/")]
-//! fn me(user: Auth) -> String {
-//!     format!("hello {}", user.username().unwrap_or("client"))
-//! }
-//!
 //! #[get("/admin")]
 //! fn admin(user: Auth<CognitoToken, Admins>) -> String {
 //!     format!("hello admin {:?}", user.sub)
+//! }
+//!
+//! # fn main() -> Result<(), cognito_rocket::ConfigError> {
+//! # let settings = CognitoSettings::from_yaml_str(
+//! #     "userpools: {eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: client-a}}")?;
+//! let rocket = rocket::build()
+//!     .attach(cognito_rocket::fairing(CognitoAuth::new(&settings)?))
+//!     .mount("/", routes![admin]);
+//! # let _ = rocket; Ok(()) }
+//! ```
+//!
+//! ## A second pool
+//!
+//! A policy's `POOL` names the pool that verifies the route's tokens (fastapi-cognito's
+//! `userpool_name`); one [`CognitoAuth`] holds every pool of the settings.
+//!
+//! ```
+//! use cognito_rocket::{Auth, CognitoAuth, CognitoSettings, CognitoToken, Policy};
+//! use rocket::{get, routes};
+//!
+//! /// Any user of the second pool, `us`.
+//! struct UsPool;
+//! impl Policy for UsPool {
+//!     const POOL: Option<&'static str> = Some("us");
 //! }
 //!
 //! #[get("/us")]
@@ -50,12 +116,7 @@
 //!     format!("hello from the us pool, {:?}", user.sub)
 //! }
 //!
-//! #[get("/optional")]
-//! fn maybe(user: OptionalAuth) -> &'static str {
-//!     if user.0.is_some() { "signed in" } else { "anonymous" }
-//! }
-//!
-//! # fn main() -> Result<(), cognito_core::ConfigError> {
+//! # fn main() -> Result<(), cognito_rocket::ConfigError> {
 //! let settings = CognitoSettings::from_yaml_str(r#"
 //! userpools:
 //!   eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: client-a}
@@ -63,8 +124,80 @@
 //! "#)?;
 //! let rocket = rocket::build()
 //!     .attach(cognito_rocket::fairing(CognitoAuth::new(&settings)?))
-//!     .mount("/", routes![me, admin, us, maybe]);
+//!     .mount("/", routes![us]);
 //! # let _ = rocket; Ok(()) }
+//! ```
+//!
+//! Your own claims type works the same way: `Auth<MyClaims>` or `Auth<MyClaims, Admins>`, for
+//! any `serde::Deserialize` type (a signed token that does not fit it is a 401 `malformed`).
+//!
+//! ## Refusals
+//!
+//! A guard of this crate that refuses a request fails with its status (401, 403, 503, or 500
+//! for a route whose authentication is not set up) and leaves its [`Rejection`] in the
+//! request's local cache. Rocket then runs the catcher for that status, and the [`catchers`] of
+//! this crate answer with the response of the error contract: `WWW-Authenticate`,
+//! `Retry-After` and the JSON body `{"error": "<kind>", "message": "<sentence>"}`, all from
+//! [`Rejection`]. For any other error with those codes they give rocket's default answer.
+//! [`rejection`] shows a response fairing what this request was refused for, for logging.
+//!
+//! ## Your own catchers
+//!
+//! [`fairing`] registers the [`catchers`] at `/`, so it collides with an app's own catcher for
+//! 401, 403, 500 or 503 at `/` (rocket refuses to launch). Catchers for other codes (a 404
+//! page, a `default` catcher) never collide. An app with its own instead:
+//!
+//! - attaches [`manage`] (or calls `rocket.manage(auth)` itself), which only manages the
+//!   [`CognitoAuth`];
+//! - answers our refusals from its own catcher: [`rejection_for`] gives the [`AuthRejection`]
+//!   to respond with when a guard of this crate refused the request with that status;
+//! - registers the [`catchers`] it has no catcher of its own for, at `/` or at the base of its
+//!   choice (rocket picks the catcher with the longest matching base).
+//!
+//! ```
+//! use cognito_rocket::{Auth, AuthRejection, CognitoAuth, CognitoSettings};
+//! use rocket::http::Status;
+//! use rocket::{Request, catch, catchers, get, routes};
+//!
+//! #[get("/")]
+//! fn me(user: Auth) -> String {
+//!     format!("hello {}", user.username().unwrap_or("client"))
+//! }
+//!
+//! /// The app's own 404 page: no refusal of ours is a 404.
+//! #[catch(404)]
+//! fn not_found() -> &'static str {
+//!     "no such page"
+//! }
+//!
+//! /// The app's own 500 page, except for a route whose authentication is not set up.
+//! #[catch(500)]
+//! fn internal(status: Status, req: &Request<'_>) -> Result<AuthRejection, &'static str> {
+//!     cognito_rocket::rejection_for(status, req).ok_or("something went wrong")
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let settings = CognitoSettings::from_yaml_str(r#"
+//! userpools:
+//!   eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: client-a}
+//! "#)?;
+//! // Ours for 401, 403 and 503; the app's `internal` answers 500.
+//! let mut ours = cognito_rocket::catchers();
+//! ours.retain(|catcher| catcher.code != Some(500));
+//! let rocket = rocket::build()
+//!     .attach(cognito_rocket::manage(CognitoAuth::new(&settings)?))
+//!     .register("/", catchers![not_found, internal])
+//!     .register("/", ours)
+//!     .mount("/", routes![me]);
+//! # let config = rocket::Config { log_level: rocket::config::LogLevel::Off, ..rocket::Config::debug_default() };
+//! # let client = rocket::local::blocking::Client::tracked(rocket.configure(config))?;
+//! # let response = client.get("/nowhere").dispatch();
+//! # assert_eq!((response.status(), response.into_string().as_deref()), (Status::NotFound, Some("no such page")));
+//! # let response = client.get("/").dispatch();
+//! # assert_eq!(response.status(), Status::Unauthorized);
+//! # assert_eq!(response.headers().get_one("www-authenticate"), Some("Bearer"));
+//! # assert!(response.into_string().unwrap_or_default().contains(r#""error":"missing_token""#));
+//! # Ok(()) }
 //! ```
 //!
 //! ## Known limit: header values that are not UTF-8
@@ -84,13 +217,21 @@
 //! service must refuse such requests (for example, a proxy in front that may read a different
 //! copy of a repeated header than rocket does), have that proxy reject header values that are
 //! not UTF-8.
+//!
+//! ## Feature flags
+//!
+//! - `openapi` (off by default): the module `openapi`, a re-export of `cognito_core::openapi`
+//!   (turning on the feature of the same name there): the utoipa 6 security scheme that gives
+//!   Swagger UI its Authorize button.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+use std::fmt;
 use std::io::Cursor;
 use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
 
-use cognito_core::{AnyUser, CognitoAuth, CognitoToken, Policy, Rejection};
 use rocket::catcher::{BoxFuture, Catcher};
 use rocket::fairing::AdHoc;
 use rocket::http::{Header, Status};
@@ -98,13 +239,42 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
 use serde::de::DeserializeOwned;
 
-/// Required authentication: the verified claims, under route policy `P`.
-#[derive(Debug, Clone)]
-pub struct Auth<T = CognitoToken, P = AnyUser>(pub T, pub PhantomData<P>);
+pub use cognito_core;
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+pub use cognito_core::openapi;
+pub use cognito_core::{
+    AnyUser, AuthError, CognitoAuth, CognitoSettings, CognitoToken, ConfigError, ErrorKind, Policy, Rejection, Require,
+};
 
-/// Optional authentication: `None` when the request carries no token at all.
-#[derive(Debug, Clone)]
-pub struct OptionalAuth<T = CognitoToken, P = AnyUser>(pub Option<T>, pub PhantomData<P>);
+/// Required authentication: the verified claims `T` (a [`CognitoToken`] by default), under
+/// route policy `P` ([`AnyUser`] by default).
+///
+/// Dereferences to the claims: `user.username()`, `user.sub`. [`Auth::into_inner`] gives them
+/// up. `Clone` and `Debug` ask nothing of `P`, so a bare `struct Admins;` marker will do.
+///
+/// ```
+/// use cognito_rocket::{Auth, CognitoToken, Policy, Require};
+///
+/// struct Admins;
+/// impl Policy for Admins {
+///     const REQUIRE: Require<'static> = Require::NONE.any_group(&["admin"]);
+/// }
+///
+/// fn assert_clone_debug<T: Clone + std::fmt::Debug>() {}
+/// assert_clone_debug::<Auth<CognitoToken, Admins>>();
+/// ```
+#[must_use]
+pub struct Auth<T = CognitoToken, P = AnyUser>(pub T, pub PhantomData<fn() -> P>);
+
+/// Optional authentication: the verified claims `T`, or `None` when the request carries no
+/// token at all, under route policy `P`. Use it rather than `Option<Auth<T, P>>`: rocket turns
+/// every guard error into `None`, so an expired or forged token would pass as anonymous.
+///
+/// Dereferences to `Option<T>`: `user.is_some()`, `user.as_ref()`. `Clone` and `Debug` ask
+/// nothing of `P`.
+#[must_use]
+pub struct OptionalAuth<T = CognitoToken, P = AnyUser>(pub Option<T>, pub PhantomData<fn() -> P>);
 
 impl<T, P> Auth<T, P> {
     /// The claims.
@@ -113,17 +283,106 @@ impl<T, P> Auth<T, P> {
     }
 }
 
-impl<T, P> std::ops::Deref for Auth<T, P> {
+impl<T, P> OptionalAuth<T, P> {
+    /// The claims, if the request carried a token.
+    pub fn into_inner(self) -> Option<T> {
+        self.0
+    }
+}
+
+impl<T: Clone, P> Clone for Auth<T, P> {
+    fn clone(&self) -> Self {
+        Auth(self.0.clone(), PhantomData)
+    }
+}
+
+impl<T: Clone, P> Clone for OptionalAuth<T, P> {
+    fn clone(&self) -> Self {
+        OptionalAuth(self.0.clone(), PhantomData)
+    }
+}
+
+impl<T: fmt::Debug, P> fmt::Debug for Auth<T, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Auth").field(&self.0).finish()
+    }
+}
+
+impl<T: fmt::Debug, P> fmt::Debug for OptionalAuth<T, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OptionalAuth").field(&self.0).finish()
+    }
+}
+
+impl<T, P> Deref for Auth<T, P> {
     type Target = T;
     fn deref(&self) -> &T {
         &self.0
     }
 }
 
-/// A refusal as a response: the status, `WWW-Authenticate`, `Retry-After` and JSON body of the
-/// error contract, all from [`Rejection`].
+impl<T, P> DerefMut for Auth<T, P> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+impl<T, P> Deref for OptionalAuth<T, P> {
+    type Target = Option<T>;
+    fn deref(&self) -> &Option<T> {
+        &self.0
+    }
+}
+
+impl<T, P> DerefMut for OptionalAuth<T, P> {
+    fn deref_mut(&mut self) -> &mut Option<T> {
+        &mut self.0
+    }
+}
+
+/// A refusal as a [`Responder`]: the 401 / 403 / 503 response of the error contract (status,
+/// `WWW-Authenticate`, `Retry-After` and the JSON body, all from [`Rejection`]), or a 500 whose
+/// body reveals nothing when the route is not set up. What the catchers answer for the guards
+/// of this crate ([`rejection_for`]), and a return type for handlers that call `cognito-core`
+/// themselves.
+///
+/// As an error, its `Display` is one line with the status and the `error` code; its
+/// [`source`](std::error::Error::source) is the [`Rejection`], which says why.
+///
+/// ```
+/// use std::error::Error as _;
+/// use cognito_rocket::{AuthError, AuthRejection, ErrorKind};
+///
+/// let refusal = AuthRejection::from(AuthError::new(ErrorKind::Expired));
+/// assert_eq!(refusal.to_string(), "authentication refused: 401 expired");
+/// assert!(refusal.source().is_some());
+/// ```
 #[derive(Debug, Clone)]
 pub struct AuthRejection(pub Rejection);
+
+impl From<Rejection> for AuthRejection {
+    fn from(rejection: Rejection) -> Self {
+        AuthRejection(rejection)
+    }
+}
+
+impl From<AuthError> for AuthRejection {
+    fn from(error: AuthError) -> Self {
+        AuthRejection(Rejection::Auth(error))
+    }
+}
+
+impl fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "authentication refused: {} {}", self.0.status(), self.0.error_code())
+    }
+}
+
+impl std::error::Error for AuthRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
 
 impl<'r> Responder<'r, 'static> for AuthRejection {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
@@ -140,8 +399,8 @@ impl<'r> Responder<'r, 'static> for AuthRejection {
     }
 }
 
-/// Where a failing guard (or a rendered [`AuthRejection`]) leaves its rejection: for the catcher,
-/// and for [`rejection`].
+/// Where a failing guard (or a rendered [`AuthRejection`]) leaves its rejection: for the
+/// catchers, [`rejection_for`] and [`rejection`].
 struct Failed(Option<Rejection>);
 
 /// The rejection this request got from a guard of this crate or an [`AuthRejection`], if any:
@@ -150,23 +409,69 @@ pub fn rejection<'r>(req: &'r Request<'_>) -> Option<&'r Rejection> {
     req.local_cache(|| Failed(None)).0.as_ref()
 }
 
-/// Manages `auth` and registers the catchers that render refusals (see the crate docs).
+/// For a catcher of `status`: the response to give when a guard of this crate refused `req`
+/// with that status, `None` when the error is not ours (then answer as you would anyway). What
+/// the [`catchers`] of this crate do, for an app's own catcher (see
+/// [Your own catchers](crate#your-own-catchers)).
+///
+/// ```
+/// use cognito_rocket::AuthRejection;
+/// use rocket::http::Status;
+/// use rocket::{Request, catch};
+///
+/// #[catch(401)]
+/// fn unauthorized(status: Status, req: &Request<'_>) -> Result<AuthRejection, &'static str> {
+///     cognito_rocket::rejection_for(status, req).ok_or("please sign in")
+/// }
+/// ```
+pub fn rejection_for(status: Status, req: &Request<'_>) -> Option<AuthRejection> {
+    rejection(req)
+        .filter(|rejection| rejection.status() == status.code)
+        .cloned()
+        .map(AuthRejection)
+}
+
+/// The status codes a guard of this crate fails with.
+const CODES: [u16; 4] = [401, 403, 500, 503];
+
+/// Manages `auth` and registers the [`catchers`] at `/`: everything, for an app without its own
+/// catcher for 401, 403, 500 or 503 at `/` (else see [`manage`]).
 pub fn fairing(auth: CognitoAuth) -> AdHoc {
     AdHoc::on_ignite("cognito", move |rocket| async move {
-        let catchers: Vec<Catcher> = [401, 403, 500, 503]
-            .into_iter()
-            .map(|code| Catcher::new(code, catch))
-            .collect();
-        rocket.manage(auth).register("/", catchers)
+        rocket.manage(auth).register("/", catchers())
     })
+}
+
+/// Manages `auth` and nothing else (the same as `rocket.manage(auth)`), for an app that
+/// registers the [`catchers`] itself, or answers with [`rejection_for`] from its own (see
+/// [Your own catchers](crate#your-own-catchers)). Attach it or [`fairing`], not both: rocket
+/// manages one `CognitoAuth`.
+pub fn manage(auth: CognitoAuth) -> AdHoc {
+    AdHoc::on_ignite("cognito state", move |rocket| async move { rocket.manage(auth) })
+}
+
+/// The catchers for 401, 403, 500 and 503 that [`fairing`] registers at `/`, to register at a
+/// base of your choice with `rocket.register(base, cognito_rocket::catchers())`. Each answers a
+/// refusal of this crate's guards with its [`AuthRejection`] (see [`rejection_for`]), and any
+/// other error with rocket's default answer. Leave out (`retain`) the codes your app has its own
+/// catcher for at the same base.
+pub fn catchers() -> Vec<Catcher> {
+    CODES
+        .into_iter()
+        .map(|code| {
+            let mut catcher = Catcher::new(code, catch);
+            catcher.name = Some("cognito".into());
+            catcher
+        })
+        .collect()
 }
 
 fn catch<'r>(status: Status, req: &'r Request<'_>) -> BoxFuture<'r> {
     Box::pin(async move {
-        match &req.local_cache(|| Failed(None)).0 {
-            Some(rejection) if rejection.status() == status.code => AuthRejection(rejection.clone()).respond_to(req),
+        match rejection_for(status, req) {
+            Some(rejection) => rejection.respond_to(req),
             // Not ours: rocket's own answer.
-            _ => Catcher::default().handler.handle(status, req).await,
+            None => Catcher::default().handler.handle(status, req).await,
         }
     })
 }
@@ -179,7 +484,9 @@ fn fail<S>(req: &Request<'_>, rejection: Rejection) -> Outcome<S, Rejection> {
 
 fn state<'r>(req: &'r Request<'_>) -> Result<&'r CognitoAuth, Rejection> {
     req.rocket().state::<CognitoAuth>().ok_or_else(|| {
-        Rejection::Misconfigured("no CognitoAuth managed (attach cognito_rocket::fairing(auth))".to_owned())
+        Rejection::Misconfigured(
+            "no CognitoAuth managed (attach cognito_rocket::fairing(auth) or cognito_rocket::manage(auth))".to_owned(),
+        )
     })
 }
 
@@ -222,5 +529,61 @@ where
             Ok(claims) => Outcome::Success(OptionalAuth(claims, PhantomData)),
             Err(rejection) => fail(req, rejection),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    /// The documented marker, with no derives at all.
+    struct Admins;
+    impl Policy for Admins {
+        const REQUIRE: Require<'static> = Require::NONE.any_group(&["admin"]);
+    }
+
+    fn assert_clone_debug<T: Clone + fmt::Debug>() {}
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn extractors_with_a_bare_marker_are_clone_and_debug() {
+        assert_clone_debug::<Auth<CognitoToken, Admins>>();
+        assert_clone_debug::<OptionalAuth<CognitoToken, Admins>>();
+        // The marker is never stored: a marker that is neither Send nor Sync changes nothing.
+        assert_send_sync::<Auth<CognitoToken, std::rc::Rc<()>>>();
+        assert_send_sync::<OptionalAuth<CognitoToken, std::rc::Rc<()>>>();
+    }
+
+    #[test]
+    fn debug_shows_the_claims_only() {
+        let auth: Auth<u32, Admins> = Auth(7, PhantomData);
+        assert_eq!(format!("{:?}", auth.clone()), "Auth(7)");
+        let optional: OptionalAuth<u32, Admins> = OptionalAuth(None, PhantomData);
+        assert_eq!(format!("{:?}", optional.clone()), "OptionalAuth(None)");
+    }
+
+    #[test]
+    fn deref_reaches_the_claims() {
+        let mut auth: Auth<String, Admins> = Auth("alice".to_owned(), PhantomData);
+        auth.push('!');
+        assert_eq!(auth.len(), 6);
+        assert_eq!(auth.into_inner(), "alice!");
+        let mut optional: OptionalAuth<String> = OptionalAuth(None, PhantomData);
+        assert!(optional.is_none());
+        *optional = Some("bob".to_owned());
+        assert_eq!(optional.as_deref(), Some("bob"));
+        assert_eq!(optional.into_inner().as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn rejection_is_an_error_whose_source_is_the_core_rejection() {
+        let rejection = Rejection::Misconfigured("no state".to_owned());
+        let refusal = AuthRejection::from(rejection.clone());
+        assert_eq!(refusal.to_string(), "authentication refused: 500 server_misconfigured");
+        let source = refusal.source().map(ToString::to_string);
+        assert_eq!(source, Some(rejection.to_string()));
+        let refusal = AuthRejection::from(AuthError::new(ErrorKind::MissingToken));
+        assert_eq!(refusal.to_string(), "authentication refused: 401 missing_token");
     }
 }

@@ -6,8 +6,7 @@
 
 use actix_web::dev::Service as _;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, get, web};
-use cognito_actix::{Auth, AuthRejection, OptionalAuth};
-use cognito_core::{CognitoAuth, CognitoToken};
+use cognito_actix::{Auth, AuthRejection, CognitoAuth, CognitoToken, OptionalAuth};
 use cognito_demo_support::{self as demo, Admins, PoolRefusal, Readers, TenantClaims};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -61,27 +60,27 @@ async fn health() -> HttpResponse {
 }
 
 #[get("/")]
-async fn me(Auth(user, _): Auth) -> HttpResponse {
+async fn me(user: Auth) -> HttpResponse {
     HttpResponse::Ok().json(demo::user_body(&user))
 }
 
 #[get("/optional")]
-async fn optional(OptionalAuth(user, _): OptionalAuth) -> HttpResponse {
+async fn optional(user: OptionalAuth) -> HttpResponse {
     HttpResponse::Ok().json(demo::optional_body(user.as_ref()))
 }
 
 #[get("/admin")]
-async fn admin(Auth(user, _): Auth<CognitoToken, Admins>) -> HttpResponse {
+async fn admin(user: Auth<CognitoToken, Admins>) -> HttpResponse {
     HttpResponse::Ok().json(demo::user_body(&user))
 }
 
 #[get("/scoped")]
-async fn scoped(Auth(user, _): Auth<CognitoToken, Readers>) -> HttpResponse {
+async fn scoped(user: Auth<CognitoToken, Readers>) -> HttpResponse {
     HttpResponse::Ok().json(demo::user_body(&user))
 }
 
 #[get("/custom")]
-async fn custom(Auth(claims, _): Auth<TenantClaims>) -> HttpResponse {
+async fn custom(claims: Auth<TenantClaims>) -> HttpResponse {
     HttpResponse::Ok().json(demo::custom_body(&claims))
 }
 

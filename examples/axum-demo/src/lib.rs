@@ -10,8 +10,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use cognito_axum::{Auth, AuthRejection};
-use cognito_core::{CognitoAuth, CognitoToken, Rejection};
+use cognito_axum::{Auth, AuthRejection, CognitoAuth, CognitoToken, Rejection};
 use cognito_demo_support::{self as demo, Admins, PoolRefusal, Readers, TenantClaims};
 use serde_json::Value;
 use utoipa_swagger_ui::SwaggerUi;
@@ -45,7 +44,7 @@ pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Res
         })
 }
 
-async fn me(Auth(user, _): Auth) -> Json<Value> {
+async fn me(user: Auth) -> Json<Value> {
     Json(demo::user_body(&user))
 }
 
@@ -53,15 +52,15 @@ async fn optional(user: Option<Auth>) -> Json<Value> {
     Json(demo::optional_body(user.as_deref()))
 }
 
-async fn admin(Auth(user, _): Auth<CognitoToken, Admins>) -> Json<Value> {
+async fn admin(user: Auth<CognitoToken, Admins>) -> Json<Value> {
     Json(demo::user_body(&user))
 }
 
-async fn scoped(Auth(user, _): Auth<CognitoToken, Readers>) -> Json<Value> {
+async fn scoped(user: Auth<CognitoToken, Readers>) -> Json<Value> {
     Json(demo::user_body(&user))
 }
 
-async fn custom(Auth(claims, _): Auth<TenantClaims>) -> Json<Value> {
+async fn custom(claims: Auth<TenantClaims>) -> Json<Value> {
     Json(demo::custom_body(&claims))
 }
 

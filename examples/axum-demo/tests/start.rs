@@ -38,7 +38,7 @@ async fn starts_from_a_yaml_or_json_settings_file() -> TestResult {
     let dir = std::env::temp_dir();
     let yaml = dir.join(format!("axum-demo-{}.yaml", std::process::id()));
     std::fs::write(&yaml, dev.settings_yaml())?;
-    let settings = cognito_core::CognitoSettings::from_yaml_str(&dev.settings_yaml())?;
+    let settings = cognito_axum::CognitoSettings::from_yaml_str(&dev.settings_yaml())?;
     let json = dir.join(format!("axum-demo-{}.json", std::process::id()));
     std::fs::write(&json, serde_json::to_string(&settings)?)?;
     for file in [&yaml, &json] {

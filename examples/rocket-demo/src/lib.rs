@@ -4,9 +4,8 @@
 
 #![forbid(unsafe_code)]
 
-use cognito_core::{CognitoAuth, CognitoToken};
 use cognito_demo_support::{self as demo, Admins, PoolRefusal, Readers, TenantClaims};
-use cognito_rocket::{Auth, AuthRejection, OptionalAuth};
+use cognito_rocket::{Auth, AuthRejection, CognitoAuth, CognitoToken, OptionalAuth};
 use rocket::fairing::AdHoc;
 use rocket::http::{ContentType, HeaderMap, Status};
 use rocket::request::{FromRequest, Outcome, Request};
@@ -80,7 +79,7 @@ fn me(user: Auth) -> JsonBody {
 
 #[get("/optional")]
 fn optional(user: OptionalAuth) -> JsonBody {
-    json(demo::optional_body(user.0.as_ref()))
+    json(demo::optional_body(user.as_ref()))
 }
 
 #[get("/admin")]
