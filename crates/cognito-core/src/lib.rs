@@ -69,10 +69,8 @@ mod verify;
 
 pub use claims::{CognitoToken, numeric_date};
 pub use error::{AuthError, ConfigError, ErrorKind, Rejection};
-pub use policy::{AnyUser, Policy, Require};
 pub use jose::Algorithm;
-pub use settings::{
-    CognitoSettings, JwksSettings, KEYS_URL_ENV, KeySource, TokenCacheSettings, TokenUse, UserPool,
-};
+pub use policy::{AnyUser, Policy, Require};
+pub use settings::{CognitoSettings, JwksSettings, KEYS_URL_ENV, KeySource, TokenCacheSettings, TokenUse, UserPool};
 pub use token_cache::TokenCacheStats;
 pub use verify::{CognitoAuth, PoolStatus, Verifier};

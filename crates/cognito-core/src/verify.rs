@@ -10,9 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::de::DeserializeOwned;
 
 use crate::error::{AuthError, ConfigError, ErrorKind, Rejection};
+use crate::jose::Algorithm;
 use crate::jwks::{JwksCache, Loaded, Miss};
 use crate::policy::{Policy, Require};
-use crate::jose::Algorithm;
 use crate::settings::{CognitoSettings, TokenUse, UserPool};
 use crate::token::{self, ClaimsView, Token};
 use crate::token_cache::{Entry, TokenCache, TokenCacheStats};

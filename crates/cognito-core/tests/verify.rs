@@ -985,6 +985,16 @@ async fn cognito_auth_applies_a_route_policy() -> TestResult {
     let _: CognitoToken = auth.authenticate::<_, Admins>([admin.as_bytes()]).await?;
     let anonymous: Option<CognitoToken> = auth.authenticate_optional::<_, AnyUser>(std::iter::empty()).await?;
     assert!(anonymous.is_none());
+    let signed_in: Option<CognitoToken> = auth.authenticate_optional::<_, AnyUser>([plain.as_bytes()]).await?;
+    assert_eq!(signed_in.and_then(|u| u.username), Some("alice".into()));
+    let refused = auth
+        .authenticate_optional::<CognitoToken, Admins>([plain.as_bytes()])
+        .await
+        .err();
+    assert_eq!(refused.and_then(|r| r.kind()), Some(ErrorKind::ForbiddenGroup));
+    assert_eq!(auth.header_prefix(), "Bearer");
+    let raw = CognitoAuth::new(&f.settings("jwt_header_name: X-Token\njwt_header_prefix: ''")?)?;
+    assert_eq!((raw.header_name(), raw.header_prefix()), ("X-Token", ""));
     // A policy naming a pool the settings lack is the server's mistake: 500, nothing revealed.
     let err = auth
         .authenticate::<CognitoToken, Nowhere>([admin.as_bytes()])
