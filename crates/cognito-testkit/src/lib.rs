@@ -4,6 +4,30 @@
 //! Cognito-shaped access / ID / client-credentials tokens with any claim overridden, and a
 //! JWKS server on 127.0.0.1 that the test controls (swap keys, fail, stall, count requests).
 //!
+//! - [`DevIssuer`]: the quick start. One call gives a key, a JWKS server, the settings YAML of
+//!   one pool (`dev`) or of several ([`DevIssuer::settings_yaml_for`]) and tokens for them.
+//! - [`SigningKey`], [`access_claims`] / [`id_claims`] / [`client_credentials_claims`],
+//!   [`jwks`], [`JwksServer`] and [`Reply`]: full control, for tests of expiry, rotation,
+//!   forged signatures or a JWKS outage.
+//!
+//! A whole app under test, per framework (the router or app built in the test, real HTTP
+//! on 127.0.0.1 or the framework's own test client): see `tests/testkit_example.rs` in
+//! `cognito-axum`, `cognito-actix` and `cognito-rocket`.
+//!
+//! ```
+//! use cognito_testkit::DevIssuer;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dev = DevIssuer::start().await?;
+//! let yaml = dev.settings_yaml(); // feed it to CognitoSettings::from_yaml_str
+//! let admin = dev.access_token(&["admin"], "demo/read")?;
+//! assert!(yaml.contains(DevIssuer::USERPOOL_ID));
+//! # let _ = admin; Ok(()) }
+//! ```
+//!
+//! Finer control:
+//!
 //! ```
 //! use cognito_testkit::{JwksServer, SigningKey, access_claims, jwks};
 //!
@@ -256,19 +280,73 @@ impl DevIssuer {
     /// Settings (YAML, as `CognitoSettings::from_yaml_str` reads them) with one pool, `dev`,
     /// that trusts this issuer.
     pub fn settings_yaml(&self) -> String {
-        format!(
-            "userpools:\n  dev:\n    region: local\n    userpool_id: {}\n    app_client_id: {}\n    issuer: {}\n    jwks_url: {}\n",
-            Self::USERPOOL_ID,
-            Self::CLIENT_ID,
-            self.issuer(),
-            self.jwks_url()
-        )
+        self.pool_yaml("dev", Self::USERPOOL_ID)
+            .map_or_else(String::new, |pool| format!("userpools:\n{pool}"))
+    }
+
+    /// Settings (YAML) with one pool per name, in this order (the first is the default pool):
+    /// pool `name` has the user pool id `local_<name>`, the app client [`DevIssuer::CLIENT_ID`]
+    /// and its own issuer, [`DevIssuer::pool_issuer`]`(name)`, all served by this issuer's key.
+    /// Mint its tokens with [`DevIssuer::access_token_for`]. A name that cannot be part of a
+    /// user pool id (letters, digits, `-`, `_`) is left out.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dev = cognito_testkit::DevIssuer::start().await?;
+    /// let yaml = dev.settings_yaml_for(&["eu", "us"]);
+    /// assert!(yaml.starts_with("userpools:\n  eu:\n"));
+    /// assert!(yaml.contains(&dev.pool_issuer("us")));
+    /// let us_token = dev.access_token_for("us", &[], "")?;
+    /// # let _ = us_token; Ok(()) }
+    /// ```
+    pub fn settings_yaml_for(&self, pools: &[&str]) -> String {
+        let pools: String = pools
+            .iter()
+            .filter_map(|name| self.pool_yaml(name, &Self::pool_id(name)))
+            .collect();
+        format!("userpools:\n{pools}")
+    }
+
+    /// The issuer of the pool `name` of [`DevIssuer::settings_yaml_for`].
+    pub fn pool_issuer(&self, name: &str) -> String {
+        self.server.issuer(&Self::pool_id(name))
+    }
+
+    /// An access token of the pool `name` of [`DevIssuer::settings_yaml_for`], as
+    /// [`DevIssuer::access_token`] makes them for `dev`.
+    pub fn access_token_for(&self, name: &str, groups: &[&str], scope: &str) -> Result<String, Unspecified> {
+        self.access_token_from(&self.pool_issuer(name), groups, scope)
+    }
+
+    fn pool_id(name: &str) -> String {
+        format!("local_{name}")
+    }
+
+    /// One pool's YAML lines, or `None` for a name YAML or a pool id could not hold as is.
+    fn pool_yaml(&self, name: &str, userpool_id: &str) -> Option<String> {
+        let plain = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        plain.then(|| {
+            let issuer = self.server.issuer(userpool_id);
+            format!(
+                "  {name}:\n    region: local\n    userpool_id: {userpool_id}\n    app_client_id: {}\n    issuer: {issuer}\n    jwks_url: {}\n",
+                Self::CLIENT_ID,
+                self.server.jwks_url(userpool_id)
+            )
+        })
     }
 
     /// An access token for `alice`, valid for an hour, with these groups and scopes (space
     /// separated) and `custom:tenant = "dev"`.
     pub fn access_token(&self, groups: &[&str], scope: &str) -> Result<String, Unspecified> {
-        let mut claims = access_claims(&self.issuer(), Self::CLIENT_ID);
+        self.access_token_from(&self.issuer(), groups, scope)
+    }
+
+    fn access_token_from(&self, issuer: &str, groups: &[&str], scope: &str) -> Result<String, Unspecified> {
+        let mut claims = access_claims(issuer, Self::CLIENT_ID);
         claims["cognito:groups"] = json!(groups);
         claims["scope"] = json!(scope);
         claims["custom:tenant"] = json!("dev");
