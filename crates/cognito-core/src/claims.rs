@@ -35,11 +35,13 @@ pub struct CognitoToken {
     /// The issuer (already checked against the pool).
     pub iss: String,
     /// `access` or `id` (already checked against the pool).
-    pub token_use: String,
-    /// Access tokens: the user name.
-    #[serde(default)]
-    pub username: Option<String>,
-    /// ID tokens: the user name.
+    pub token_use: TokenKind,
+    /// Access tokens: the `username` claim. [`CognitoToken::username`] reads the user name of
+    /// either kind of token.
+    #[serde(default, rename = "username")]
+    pub access_username: Option<String>,
+    /// ID tokens: the `cognito:username` claim. [`CognitoToken::username`] reads the user name
+    /// of either kind of token.
     #[serde(default, rename = "cognito:username")]
     pub cognito_username: Option<String>,
     /// Access tokens: the app client.
@@ -75,6 +77,32 @@ pub struct CognitoToken {
     /// The sign-in event. Informational: absent (`None`) when not a string.
     #[serde(default, deserialize_with = "string_or_absent")]
     pub event_id: Option<String>,
+}
+
+/// The kind of a verified token, its `token_use` claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    /// An access token (`token_use: access`): `client_id`, `scope`, `username`.
+    Access,
+    /// An ID token (`token_use: id`): `aud`, `cognito:username`, the user's attributes.
+    Id,
+}
+
+impl TokenKind {
+    /// The claim's value: `"access"` or `"id"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access",
+            TokenKind::Id => "id",
+        }
+    }
+}
+
+impl fmt::Display for TokenKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A string claim that is not judged: any other JSON value reads as absent.
@@ -128,7 +156,7 @@ impl CognitoToken {
     /// The user name: `username` (access tokens) or else `cognito:username` (ID tokens);
     /// `None` for client-credentials tokens.
     pub fn username(&self) -> Option<&str> {
-        self.username.as_deref().or(self.cognito_username.as_deref())
+        self.access_username.as_deref().or(self.cognito_username.as_deref())
     }
 
     /// The app client: `client_id` (access tokens) or else `aud` (ID tokens).
@@ -153,7 +181,7 @@ impl CognitoToken {
 
     /// Whether this is an access token (else an ID token).
     pub fn is_access_token(&self) -> bool {
-        self.token_use == "access"
+        self.token_use == TokenKind::Access
     }
 }
 

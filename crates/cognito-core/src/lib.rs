@@ -67,7 +67,7 @@ mod token;
 mod token_cache;
 mod verify;
 
-pub use claims::{CognitoToken, numeric_date};
+pub use claims::{CognitoToken, TokenKind, numeric_date};
 pub use error::{AuthError, ConfigError, ErrorKind, Rejection};
 pub use jose::Algorithm;
 pub use policy::{AnyUser, Policy, Require};
