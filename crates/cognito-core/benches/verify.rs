@@ -24,7 +24,8 @@ use std::time::Duration;
 use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cognito_core::{CognitoSettings, CognitoToken, Require, UserPool, Verifier};
+use cognito_core::settings::UserPool;
+use cognito_core::{CognitoSettings, CognitoToken, Require, Verifier};
 use cognito_testkit::{SigningKey, access_claims, aws_issuer, jwks};
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -120,7 +121,7 @@ fn setup() -> BoxResult<Setup> {
 /// A verifier for the bench pool with an inline JWKS; `token_cache` is YAML for that section.
 fn verifier(key: &SigningKey, token_cache: &str) -> BoxResult<Verifier> {
     let mut pool = UserPool::new("bench", REGION, POOL_ID, [CLIENT]);
-    pool.token_use = cognito_core::TokenUse::Access;
+    pool.token_use = cognito_core::settings::TokenUse::Access;
     pool.jwks_inline = Some(jwks(&[key]));
     let mut settings = CognitoSettings::new(vec![pool]);
     if !token_cache.is_empty() {
@@ -130,7 +131,7 @@ fn verifier(key: &SigningKey, token_cache: &str) -> BoxResult<Verifier> {
 }
 
 /// `enabled: false` / `max_entries: N` as a `TokenCacheSettings` (JSON keeps the bench free of YAML).
-fn serde_yaml_like(spec: &str) -> BoxResult<cognito_core::TokenCacheSettings> {
+fn serde_yaml_like(spec: &str) -> BoxResult<cognito_core::settings::TokenCacheSettings> {
     Ok(serde_json::from_str(spec)?)
 }
 

@@ -185,7 +185,7 @@ impl CognitoToken {
     }
 }
 
-/// `#[serde(with = "cognito_core::numeric_date")]` for an `i64` NumericDate claim: JWT allows
+/// `#[serde(with = "cognito_core::claims::numeric_date")]` for an `i64` NumericDate claim: JWT allows
 /// fractional seconds, which a plain `i64` field would reject; this floors them.
 pub mod numeric_date {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -202,7 +202,7 @@ pub mod numeric_date {
         s.serialize_i64(*secs)
     }
 
-    /// The same for an optional claim: `#[serde(default, with = "cognito_core::numeric_date::option")]`.
+    /// The same for an optional claim: `#[serde(default, with = "cognito_core::claims::numeric_date::option")]`.
     pub mod option {
         use serde::{Deserialize, Deserializer, Serializer};
 

@@ -9,7 +9,7 @@
 //! - [`CognitoSettings`]: YAML, JSON, env, or a field of your own config (serde).
 //! - [`Verifier`]: one per pool, cheap to clone; JWKS fetched once per URL, cached,
 //!   refreshed in the background, served stale while the source is down. A token that keeps
-//!   coming back is recognised (the bounded verified-token cache, [`TokenCacheSettings`]): no
+//!   coming back is recognised (the bounded verified-token cache, [`settings::TokenCacheSettings`]): no
 //!   parse, no RSA, while its `exp` and its key last.
 //! - [`CognitoAuth`]: every pool's verifier, for web-app state; [`Policy`] names a route's pool
 //!   and its [`Require`]d groups / scopes.
@@ -48,13 +48,13 @@
 //!
 //! ## Feature flags
 //!
-//! - `openapi` (off by default): the [`openapi`] module, the OpenAPI security scheme (utoipa 6)
+//! - `openapi` (off by default): the `openapi` module, the OpenAPI security scheme (utoipa 6)
 //!   that makes Swagger UI show its Authorize button for the configured header.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod claims;
+pub mod claims;
 mod error;
 mod jose;
 mod jwks;
@@ -62,15 +62,21 @@ mod jwks;
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
 mod policy;
-mod settings;
+pub mod settings;
 mod token;
 mod token_cache;
 mod verify;
 
-pub use claims::{CognitoToken, TokenKind, numeric_date};
+// The root holds what every user touches; configuration details live in `settings`, claims
+// helpers in `claims`, the reports a running verifier gives in `status`.
+pub use claims::CognitoToken;
 pub use error::{AuthError, ConfigError, ErrorKind, Rejection};
-pub use jose::Algorithm;
 pub use policy::{AnyUser, Policy, Require};
-pub use settings::{CognitoSettings, JwksSettings, KEYS_URL_ENV, KeySource, TokenCacheSettings, TokenUse, UserPool};
-pub use token_cache::TokenCacheStats;
-pub use verify::{CognitoAuth, PoolStatus, Verifier};
+pub use settings::CognitoSettings;
+pub use verify::{CognitoAuth, Verifier};
+
+/// What a running [`CognitoAuth`] or [`Verifier`] reports about itself.
+pub mod status {
+    pub use crate::token_cache::TokenCacheStats;
+    pub use crate::verify::PoolStatus;
+}

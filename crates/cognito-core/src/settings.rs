@@ -1,9 +1,27 @@
-//! Settings: loaders (YAML, JSON, env, your own config), defaults, validation, and the derived
-//! values (expected issuers, JWKS URL precedence) that the rest of the crate reads.
+//! Configuration: [`CognitoSettings`] (also at the crate root) and the types of its fields.
 //!
-//! Deserialization goes through a loose mirror (`RawSettings`) so that every semantic problem is
-//! reported by [`CognitoSettings::validate`] as a [`ConfigError::Invalid`] naming the pool and the
-//! field, whichever format the settings came from.
+//! Settings load from YAML, JSON, the environment or your own configuration, fill in a default
+//! for every field left out, and are checked as a whole: every problem is a
+//! [`ConfigError::Invalid`] naming the pool and the field,
+//! whichever format the settings came from.
+//!
+//! ```
+//! use cognito_core::CognitoSettings;
+//! use cognito_core::settings::TokenUse;
+//!
+//! let settings = CognitoSettings::from_yaml_str(r#"
+//! jwks:
+//!   refresh_secs: 600
+//! userpools:
+//!   eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a, token_use: access}
+//! "#)?;
+//! assert_eq!(settings.jwks.refresh_secs, 600);
+//! assert_eq!(settings.default_pool()?.token_use, TokenUse::Access);
+//! # Ok::<(), cognito_core::ConfigError>(())
+//! ```
+
+// Deserialization goes through a loose mirror (`RawSettings`) so that semantic problems are
+// reported by `validate` with the pool and the field, not as a parser's message.
 
 use std::fmt;
 use std::path::Path;
@@ -14,7 +32,8 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::ConfigError;
-use crate::jose::{self, Algorithm};
+use crate::jose;
+pub use crate::jose::Algorithm;
 
 /// The env var that overrides the JWKS URL of every pool without its own `jwks_url`.
 pub const KEYS_URL_ENV: &str = "AWS_COGNITO_KEYS_URL";
@@ -112,7 +131,7 @@ impl Default for JwksSettings {
 /// weighs about 4 KB so; a token inflated with custom attributes up to `max_token_bytes` can
 /// weigh some hundred KB parsed. `max_bytes` bounds the sum per pool, as the cache counts it
 /// (generously: the count errs high), so a pool's cache stays under `max_bytes` (16 MiB by
-/// default) whatever its tokens carry; [`crate::TokenCacheStats::bytes`] shows the count.
+/// default) whatever its tokens carry; [`crate::status::TokenCacheStats::bytes`] shows the count.
 ///
 /// ```
 /// use cognito_core::CognitoSettings;

@@ -9,7 +9,8 @@ mod common;
 
 use std::process::Stdio;
 
-use cognito_core::{CognitoSettings, CognitoToken, KEYS_URL_ENV, KeySource, Verifier};
+use cognito_core::settings::{KEYS_URL_ENV, KeySource};
+use cognito_core::{CognitoSettings, CognitoToken, Verifier};
 use cognito_testkit::{JwksServer, SigningKey, access_claims, aws_issuer, jwks};
 use common::TestResult;
 

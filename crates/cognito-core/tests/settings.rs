@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use cognito_core::{Algorithm, CognitoSettings, ConfigError, JwksSettings, KeySource, TokenUse, UserPool, Verifier};
+use cognito_core::settings::{Algorithm, JwksSettings, KeySource, TokenUse, UserPool};
+use cognito_core::{CognitoSettings, ConfigError, Verifier};
 use serde::{Deserialize, Serialize};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;

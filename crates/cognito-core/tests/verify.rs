@@ -21,7 +21,7 @@ async fn accepts_an_access_token() -> TestResult {
     let token: CognitoToken = v.verify(&f.sign(&claims)?).await?;
     assert_eq!(token.username(), Some("alice"));
     assert_eq!(token.client(), Some(CLIENT_A));
-    assert_eq!(token.token_use, cognito_core::TokenKind::Access);
+    assert_eq!(token.token_use, cognito_core::claims::TokenKind::Access);
     assert!(token.is_access_token());
     assert_eq!(token.groups, ["admin", "staff"]);
     assert!(token.has_scope("aws.cognito.signin.user.admin"));
@@ -37,7 +37,7 @@ async fn accepts_an_id_token() -> TestResult {
         .verifier("")?
         .verify(&f.sign(&id_claims(&f.issuer, CLIENT_A))?)
         .await?;
-    assert_eq!(token.token_use, cognito_core::TokenKind::Id);
+    assert_eq!(token.token_use, cognito_core::claims::TokenKind::Id);
     assert_eq!(token.username(), Some("alice"));
     assert_eq!(token.client(), Some(CLIENT_A));
     assert_eq!(token.email.as_deref(), Some("alice@example.com"));
