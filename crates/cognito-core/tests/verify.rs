@@ -996,6 +996,9 @@ async fn cognito_auth_applies_a_route_policy() -> TestResult {
         .err();
     assert_eq!(refused.and_then(|r| r.kind()), Some(ErrorKind::ForbiddenGroup));
     assert_eq!(auth.header_prefix(), "Bearer");
+    let names: Vec<&str> = auth.pools().map(Verifier::pool).collect();
+    assert_eq!(names, ["main"]);
+    assert_eq!(format!("{:?}", auth.default_pool()), r#"Verifier { pool: "main", .. }"#);
     let raw = CognitoAuth::new(&f.settings("jwt_header_name: X-Token\njwt_header_prefix: ''")?)?;
     assert_eq!((raw.header_name(), raw.header_prefix()), ("X-Token", ""));
     // A policy naming a pool the settings lack is the server's mistake: 500, nothing revealed.
