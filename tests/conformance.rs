@@ -312,8 +312,11 @@ impl Fixture {
                 if !retry_ok {
                     return Err(format!("Retry-After {retry_after:?} with status {status}").into());
                 }
-                let members: Vec<&String> = json.as_object().map(|o| o.keys().collect()).unwrap_or_default();
-                if members.len() != 2 || json["message"].as_str().is_none_or(str::is_empty) {
+                let members = json
+                    .as_object()
+                    .ok_or_else(|| format!("the body is not a JSON object: {body}"))?
+                    .len();
+                if members != 2 || json["message"].as_str().is_none_or(str::is_empty) {
                     return Err(format!("the body must be exactly {{error, message}}: {body}").into());
                 }
                 for (_, value) in &headers {

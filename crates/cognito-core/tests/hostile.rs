@@ -156,7 +156,9 @@ async fn cold(case: &Case) -> TestResult {
     let took = started.elapsed();
     assert_eq!(err.kind(), ErrorKind::JwksUnavailable, "{}: {err:?}", case.name);
     assert!(took < DEADLINE + MARGIN, "{}: took {took:?}", case.name);
-    let detail = err.detail().unwrap_or_default();
+    let detail = err
+        .detail()
+        .ok_or_else(|| format!("{}: no operator detail", case.name))?;
     assert!(detail.contains(case.detail), "{}: detail {detail:?}", case.name);
     assert_eq!((err.status(), err.retry_after_secs()), (503, Some(1)), "{}", case.name);
     body_cap_held(&f.server, case.name);
@@ -203,7 +205,7 @@ async fn warm(case: &Case) -> TestResult {
     let took = started.elapsed();
     assert!(took < DEADLINE + MARGIN, "{name}: took {took:?}");
     assert_eq!(err.kind(), ErrorKind::JwksUnavailable, "{name}: {err:?}");
-    let detail = err.detail().unwrap_or_default();
+    let detail = err.detail().ok_or_else(|| format!("{name}: no operator detail"))?;
     assert!(detail.contains(case.detail), "{name}: detail {detail:?}");
     assert!(
         f.server.hits() > hits_before || hits_before >= 2,

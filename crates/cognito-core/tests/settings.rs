@@ -234,7 +234,7 @@ fn tuning_values_out_of_range_fail_at_load() {
         None
     );
     let err = CognitoSettings::from_yaml_str(&pool_with("jwks:\n  cooldown_secs: 18446744073709551615")).err();
-    let text = err.map(|e| e.to_string()).unwrap_or_default();
+    let text = err.expect("a cool-down past its range is refused").to_string();
     assert!(text.contains("jwks.cooldown_secs") && text.contains("86400"), "{text}");
 }
 

@@ -228,7 +228,8 @@ fn assert_http(err: &AuthError, status: u16, challenge: Option<&str>) {
         ),
         None => assert_eq!(err.www_authenticate(), None),
     }
-    let body: serde_json::Value = serde_json::from_str(&err.body()).unwrap_or_default();
+    let body: serde_json::Value = serde_json::from_str(&err.body())
+        .unwrap_or_else(|e| panic!("the error body is not JSON ({e}): {}", err.body()));
     assert_eq!(body["error"], err.kind().as_str());
     assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
 }
