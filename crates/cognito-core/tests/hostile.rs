@@ -10,6 +10,7 @@
 
 mod common;
 
+use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
@@ -370,18 +371,6 @@ async fn generic_and_json_content_types_are_accepted() -> TestResult {
     Ok(())
 }
 
-/// A tiny xorshift generator: random-looking kids without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 /// 10,000 tokens with random kids, a valid issuer and valid claims (so they pass every check
 /// that needs no key and reach the key lookup), sent over about 8 s by 8 concurrent clients:
 /// at most one JWKS fetch per cool-down, every one answered `unknown_kid`, and the real
@@ -400,10 +389,12 @@ async fn a_forged_kid_flood_fetches_at_most_once_per_cool_down() -> TestResult {
     // The attacker has no key: one made-up signature serves every forged token.
     let claims = b64(f.access().to_string());
     let signature = b64([0x5au8; 256]);
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ u64::from(std::process::id()));
+    // Random-looking kids, new on every run: std's randomly keyed hasher over the index.
+    let keyed = RandomState::new();
     let tokens: Vec<String> = (0..TOKENS)
-        .map(|_| {
-            let header = json!({"alg": "RS256", "kid": format!("{:016x}{:016x}", rng.next(), rng.next())});
+        .map(|i| {
+            let kid = format!("{:016x}{:016x}", keyed.hash_one((i, 0)), keyed.hash_one((i, 1)));
+            let header = json!({"alg": "RS256", "kid": kid});
             format!("{}.{claims}.{signature}", b64(header.to_string()))
         })
         .collect();
