@@ -35,6 +35,7 @@ fn tuning(extra: &str) -> String {
 
 /// One hostile behaviour and the words its operator detail must contain.
 struct Case {
+    /// The case's name, and the name of its test.
     name: &'static str,
     reply: Reply,
     detail: &'static str,
@@ -42,12 +43,14 @@ struct Case {
     warm_only: bool,
 }
 
-/// The cases that need nothing but the fixture's own server.
+/// The cases that need nothing but the fixture's own server. Each has a test of its name
+/// (see `one_test_per_case!`).
 fn cases(jwks_text: &[u8]) -> Vec<Case> {
     let html = b"<!doctype html><html><head><title>Sign in</title></head><body>Wi-Fi login</body></html>".to_vec();
     vec![
+        // Trickles the body at 1 byte/s.
         Case {
-            name: "trickles the body at 1 byte/s",
+            name: "trickle",
             reply: Reply::Trickle {
                 interval: Duration::from_secs(1),
             },
@@ -55,25 +58,26 @@ fn cases(jwks_text: &[u8]) -> Vec<Case> {
             warm_only: false,
         },
         Case {
-            name: "endless body",
+            name: "endless_body",
             reply: Reply::Endless,
             detail: "larger than",
             warm_only: false,
         },
         Case {
-            name: "redirect loop",
+            name: "redirect_loop",
             reply: Reply::Redirect("/loop/.well-known/jwks.json".to_owned()),
             detail: "302",
             warm_only: false,
         },
         Case {
-            name: "connection reset mid-body",
+            name: "reset_mid_body",
             reply: Reply::ResetMidBody,
             detail: "reset",
             warm_only: false,
         },
+        // A real JWKS under a wrong content type.
         Case {
-            name: "a real JWKS under a wrong content type",
+            name: "wrong_content_type",
             reply: Reply::Body {
                 content_type: "application/xml",
                 body: jwks_text.to_vec(),
@@ -81,8 +85,9 @@ fn cases(jwks_text: &[u8]) -> Vec<Case> {
             detail: "content type",
             warm_only: false,
         },
+        // A captive portal's sign-in page.
         Case {
-            name: "an HTML page with 200",
+            name: "html_page_with_200",
             reply: Reply::Body {
                 content_type: "text/html; charset=utf-8",
                 body: html.clone(),
@@ -90,8 +95,9 @@ fn cases(jwks_text: &[u8]) -> Vec<Case> {
             detail: "content type",
             warm_only: false,
         },
+        // The same page, claiming to be JSON.
         Case {
-            name: "an HTML page with 200 that claims to be JSON",
+            name: "html_page_labelled_json",
             reply: Reply::Body {
                 content_type: "application/json",
                 body: html,
@@ -99,14 +105,16 @@ fn cases(jwks_text: &[u8]) -> Vec<Case> {
             detail: "not JSON",
             warm_only: false,
         },
+        // Stalls before the headers.
         Case {
-            name: "stalls before the headers",
+            name: "stall_with_cached_keys",
             reply: Reply::Stall,
             detail: "took longer than",
             warm_only: true,
         },
+        // A 20 MB body, with and without its length.
         Case {
-            name: "20 MB body, declared",
+            name: "huge_declared_with_cached_keys",
             reply: Reply::Huge {
                 bytes: 20 << 20,
                 declare_length: true,
@@ -115,7 +123,7 @@ fn cases(jwks_text: &[u8]) -> Vec<Case> {
             warm_only: true,
         },
         Case {
-            name: "20 MB body, undeclared",
+            name: "huge_undeclared_with_cached_keys",
             reply: Reply::Huge {
                 bytes: 20 << 20,
                 declare_length: false,
@@ -239,72 +247,53 @@ async fn warm(case: &Case) -> TestResult {
     Ok(())
 }
 
-async fn run(index: usize) -> TestResult {
+/// Runs the case of this name: cold cache (unless it is warm-only), then warm.
+async fn run(name: &str) -> TestResult {
     let key = SigningKey::generate("probe")?;
     let text = jwks(&[&key]).to_string().into_bytes();
-    let all = cases(&text);
-    let case = all.get(index).ok_or("no such case")?;
+    let case = cases(&text)
+        .into_iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| format!("no case named {name}"))?;
     if !case.warm_only {
-        cold(case).await?;
+        cold(&case).await?;
     }
-    warm(case).await
+    warm(&case).await
 }
 
-#[tokio::test]
-async fn trickle() -> TestResult {
-    run(0).await
+/// A test per case, named after it, and a check that every case has one.
+macro_rules! one_test_per_case {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() -> TestResult {
+                run(stringify!($name)).await
+            }
+        )*
+
+        #[test]
+        fn every_case_has_a_test() {
+            let mut cases: Vec<&str> = cases(b"{}").iter().map(|c| c.name).collect();
+            let mut tests = vec![$(stringify!($name)),*];
+            cases.sort_unstable();
+            tests.sort_unstable();
+            assert_eq!(cases, tests, "cases and tests");
+        }
+    };
 }
 
-#[tokio::test]
-async fn endless_body() -> TestResult {
-    run(1).await
-}
-
-#[tokio::test]
-async fn redirect_loop() -> TestResult {
-    run(2).await
-}
-
-#[tokio::test]
-async fn reset_mid_body() -> TestResult {
-    run(3).await
-}
-
-#[tokio::test]
-async fn wrong_content_type() -> TestResult {
-    run(4).await
-}
-
-#[tokio::test]
-async fn html_page_with_200() -> TestResult {
-    run(5).await
-}
-
-#[tokio::test]
-async fn html_page_labelled_json() -> TestResult {
-    run(6).await
-}
-
-#[tokio::test]
-async fn stall_with_cached_keys() -> TestResult {
-    run(7).await
-}
-
-#[tokio::test]
-async fn huge_declared_with_cached_keys() -> TestResult {
-    run(8).await
-}
-
-#[tokio::test]
-async fn huge_undeclared_with_cached_keys() -> TestResult {
-    run(9).await
-}
-
-#[test]
-fn every_case_has_a_test() -> TestResult {
-    assert_eq!(cases(b"{}").len(), 10);
-    Ok(())
-}
+one_test_per_case!(
+    trickle,
+    endless_body,
+    redirect_loop,
+    reset_mid_body,
+    wrong_content_type,
+    html_page_with_200,
+    html_page_labelled_json,
+    stall_with_cached_keys,
+    huge_declared_with_cached_keys,
+    huge_undeclared_with_cached_keys,
+);
 
 #[tokio::test]
 async fn a_redirect_loop_costs_four_requests_per_fetch() -> TestResult {
@@ -330,7 +319,7 @@ async fn a_redirect_to_another_host_is_never_followed() -> TestResult {
     for other in &elsewhere {
         let location = other.jwks_url(common::POOL_ID);
         let case = Case {
-            name: "redirect to another host",
+            name: "redirect_to_another_host",
             reply: Reply::Redirect(location.clone()),
             detail: "302",
             warm_only: false,
