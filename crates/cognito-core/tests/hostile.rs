@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use cognito_core::{CognitoToken, ErrorKind};
 use cognito_testkit::{JwksServer, Reply, SigningKey, b64, jwks};
-use common::{Fixture, TestResult, kind_of};
+use common::{Fixture, TestResult, eventually, kind_of};
 use serde_json::json;
 
 /// The fetch deadline every case runs with.
@@ -234,10 +234,12 @@ async fn warm(case: &Case) -> TestResult {
     // Recovery with a rotated key set: picked up once the backoff allows a fetch.
     f.server.set_jwks(jwks(&[&f.key, &rotated]));
     f.server.set_reply(Reply::Keys);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while kind_of(&v, &rotated_token).await.is_some() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let recovered = async || kind_of(&v, &rotated_token).await.is_none();
+    let (within, every) = (Duration::from_secs(10), Duration::from_millis(100));
+    assert!(
+        eventually(within, every, recovered).await,
+        "{name}: no recovery in {within:?}"
+    );
     assert_eq!(kind_of(&v, &rotated_token).await, None, "{name}: no recovery");
     assert_eq!(kind_of(&v, &known).await, None, "{name}");
     println!(

@@ -4,21 +4,12 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, ErrorKind, Require, Verifier};
-use cognito_testkit::{JwksServer, SigningKey, jwks, now};
-use common::{CLIENT_A, CLIENT_B, Fixture, POOL_ID, TestResult, kind_of, kind_with};
+use cognito_testkit::{SigningKey, jwks, now};
+use common::{CLIENT_A, CLIENT_B, Fixture, POOL_ID, TestResult, kind_of, kind_with, wait_for_hits};
 use serde_json::json;
-
-/// Waits (bounded) until the server has seen `n` requests.
-async fn wait_for_hits(server: &JwksServer, n: usize) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while server.hits() < n && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    server.hits() >= n
-}
 
 fn cache_hits(v: &Verifier) -> u64 {
     v.token_cache_stats().hits

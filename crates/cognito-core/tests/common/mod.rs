@@ -1,6 +1,8 @@
 //! Shared fixtures: a real JWKS server on 127.0.0.1, real RSA keys, real signed tokens.
 #![allow(dead_code)]
 
+use std::time::{Duration, Instant};
+
 use cognito_core::{AuthError, CognitoSettings, CognitoToken, ErrorKind, Require, Verifier};
 use cognito_testkit::{JwksServer, SigningKey, jwks};
 
@@ -67,4 +69,26 @@ pub async fn kind_with(verifier: &Verifier, token: &str, require: Require<'_>) -
         .await
         .err()
         .map(|e: AuthError| e.kind())
+}
+
+/// Polls `done` every `every` until it holds or `within` has passed; whether it held.
+pub async fn eventually(within: Duration, every: Duration, mut done: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if done().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Waits (at most 5 s) until the server has seen `n` requests; whether it has.
+pub async fn wait_for_hits(server: &JwksServer, n: usize) -> bool {
+    eventually(Duration::from_secs(5), Duration::from_millis(10), async || {
+        server.hits() >= n
+    })
+    .await
 }
