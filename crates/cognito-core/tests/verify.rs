@@ -228,10 +228,13 @@ fn assert_http(err: &AuthError, status: u16, challenge: Option<&str>) {
         ),
         None => assert_eq!(err.www_authenticate(), None),
     }
-    let body: serde_json::Value = serde_json::from_str(&err.body())
-        .unwrap_or_else(|e| panic!("the error body is not JSON ({e}): {}", err.body()));
-    assert_eq!(body["error"], err.kind().as_str());
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    let body = serde_json::from_str::<serde_json::Value>(&err.body()).map_err(|e| e.to_string());
+    let error = body.as_ref().map(|b| b["error"].as_str());
+    assert_eq!(error, Ok(Some(err.kind().as_str())), "{}", err.body());
+    let message = body
+        .as_ref()
+        .map(|b| b["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_eq!(message, Ok(true), "{}", err.body());
 }
 
 async fn header_error(v: &Verifier, value: &[u8]) -> Option<AuthError> {
