@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, ErrorKind, Verifier};
 use cognito_testkit::{JwksServer, Reply, SigningKey, jwks};
-use common::{Fixture, TestResult, eventually, kind_of, wait_for_hits};
+use common::{Fixture, TestResult, eventually, kind_of, settings_yaml, wait_for_hits};
 use serde_json::json;
 
 /// How long a background refresh may take to show, and how often to look.
@@ -311,12 +311,14 @@ async fn tokens_failing_the_prechecks_cause_no_fetch() -> TestResult {
 #[tokio::test]
 async fn one_cache_per_url_across_pools_and_verifiers() -> TestResult {
     let f = Fixture::new().await?;
-    let yaml = format!(
-        "{}  twin:\n    region: eu-west-1\n    userpool_id: eu-west-1_Twin\n    app_client_id: x\n    issuer: {}\n    jwks_url: {}\n",
-        f.yaml(""),
-        f.issuer,
-        f.server.jwks_url(common::POOL_ID)
-    );
+    let twin = json!({
+        "region": "eu-west-1",
+        "userpool_id": "eu-west-1_Twin",
+        "app_client_id": "x",
+        "issuer": f.issuer,
+        "jwks_url": f.server.jwks_url(common::POOL_ID),
+    });
+    let yaml = settings_yaml("", &[("main", f.pool()), ("twin", twin)])?;
     let settings = CognitoSettings::from_yaml_str(&yaml)?;
     let (a, b, c) = (
         Verifier::new(&settings)?,
@@ -335,11 +337,13 @@ async fn prefetch_reports_per_pool() -> TestResult {
     let f = Fixture::new().await?;
     let down = JwksServer::start(json!({})).await?;
     down.set_reply(Reply::Status(500));
-    let yaml = format!(
-        "{}  down:\n    region: us-east-1\n    userpool_id: us-east-1_Down\n    app_client_id: x\n    jwks_url: {}\n",
-        f.yaml(""),
-        down.base_url()
-    );
+    let down_pool = json!({
+        "region": "us-east-1",
+        "userpool_id": "us-east-1_Down",
+        "app_client_id": "x",
+        "jwks_url": down.base_url(),
+    });
+    let yaml = settings_yaml("", &[("main", f.pool()), ("down", down_pool)])?;
     let report = CognitoAuth::new(&CognitoSettings::from_yaml_str(&yaml)?)?
         .prefetch()
         .await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, ErrorKind, Require, Verifier};
 use cognito_testkit::{SigningKey, jwks, now};
-use common::{CLIENT_A, CLIENT_B, Fixture, POOL_ID, TestResult, kind_of, kind_with, wait_for_hits};
+use common::{CLIENT_A, CLIENT_B, Fixture, TestResult, kind_of, kind_with, settings_yaml, wait_for_hits};
 use serde_json::json;
 
 fn cache_hits(v: &Verifier) -> u64 {
@@ -193,11 +193,12 @@ async fn a_different_token_never_hits() -> TestResult {
 async fn pools_never_share_entries() -> TestResult {
     let f = Fixture::new().await?;
     // Two pools with the same issuer and JWKS; only their app clients differ.
-    let yaml = format!(
-        "userpools:\n  a:\n    region: eu-west-1\n    userpool_id: {POOL_ID}\n    app_client_id: {CLIENT_A}\n    issuer: {iss}\n    jwks_url: {url}\n  b:\n    region: eu-west-1\n    userpool_id: {POOL_ID}\n    app_client_id: {CLIENT_B}\n    issuer: {iss}\n    jwks_url: {url}\n",
-        iss = f.issuer,
-        url = f.server.jwks_url(POOL_ID)
-    );
+    let for_client = |client: &str| {
+        let mut pool = f.pool();
+        pool["app_client_id"] = json!(client);
+        pool
+    };
+    let yaml = settings_yaml("", &[("a", for_client(CLIENT_A)), ("b", for_client(CLIENT_B))])?;
     let auth = CognitoAuth::new(&CognitoSettings::from_yaml_str(&yaml)?)?;
     let (a, b) = (auth.pool("a").ok_or("a")?, auth.pool("b").ok_or("b")?);
     let token = f.access_token()?; // for client-a

@@ -5,8 +5,10 @@ use std::time::{Duration, Instant};
 
 use cognito_core::{AuthError, CognitoSettings, CognitoToken, ErrorKind, Require, Verifier};
 use cognito_testkit::{JwksServer, SigningKey, jwks};
+use serde_json::json;
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
+pub type BoxError = Box<dyn std::error::Error>;
 
 pub const POOL_ID: &str = "eu-west-1_Test1";
 pub const CLIENT_A: &str = "client-a";
@@ -27,21 +29,28 @@ impl Fixture {
         Ok(Self { key, server, issuer })
     }
 
-    /// Settings YAML for one pool `main` on this server, with extra top-level lines.
-    pub fn yaml(&self, extra: &str) -> String {
-        format!(
-            "{extra}\nuserpools:\n  main:\n    region: eu-west-1\n    userpool_id: {POOL_ID}\n    app_client_id: [{CLIENT_A}, {CLIENT_B}]\n    issuer: {}\n    jwks_url: {}\n",
-            self.issuer,
-            self.server.jwks_url(POOL_ID)
-        )
+    /// The pool `main`: this server's issuer and keys, both clients.
+    pub fn pool(&self) -> serde_json::Value {
+        json!({
+            "region": "eu-west-1",
+            "userpool_id": POOL_ID,
+            "app_client_id": [CLIENT_A, CLIENT_B],
+            "issuer": self.issuer,
+            "jwks_url": self.server.jwks_url(POOL_ID),
+        })
     }
 
-    pub fn settings(&self, extra: &str) -> Result<CognitoSettings, cognito_core::ConfigError> {
-        CognitoSettings::from_yaml_str(&self.yaml(extra))
+    /// Settings YAML for the one pool `main`, with extra top-level lines.
+    pub fn yaml(&self, extra: &str) -> Result<String, serde_yaml::Error> {
+        settings_yaml(extra, &[("main", self.pool())])
     }
 
-    pub fn verifier(&self, extra: &str) -> Result<Verifier, cognito_core::ConfigError> {
-        Verifier::new(&self.settings(extra)?)
+    pub fn settings(&self, extra: &str) -> Result<CognitoSettings, BoxError> {
+        Ok(CognitoSettings::from_yaml_str(&self.yaml(extra)?)?)
+    }
+
+    pub fn verifier(&self, extra: &str) -> Result<Verifier, BoxError> {
+        Ok(Verifier::new(&self.settings(extra)?)?)
     }
 
     pub fn access(&self) -> serde_json::Value {
@@ -56,6 +65,17 @@ impl Fixture {
     pub fn sign(&self, claims: &serde_json::Value) -> Result<String, Box<dyn std::error::Error>> {
         Ok(self.key.sign(claims)?)
     }
+}
+
+/// Settings YAML: `extra` top-level lines, then `userpools` with these pools, in this order
+/// (the first is the default).
+pub fn settings_yaml(extra: &str, pools: &[(&str, serde_json::Value)]) -> Result<String, serde_yaml::Error> {
+    let mut userpools = serde_yaml::Mapping::new();
+    for (name, pool) in pools {
+        userpools.insert((*name).into(), serde_yaml::to_value(pool)?);
+    }
+    let settings = serde_yaml::Mapping::from_iter([("userpools".into(), userpools.into())]);
+    Ok(format!("{extra}\n{}", serde_yaml::to_string(&settings)?))
 }
 
 /// The kind a verification failed with, or `None` if it passed.
