@@ -4,11 +4,12 @@
 //! to real JWKS servers with real RSA keys.
 //!
 //! Each case becomes one test named `<case>::<framework>`, so a row added to `cases()` runs in
-//! all three frameworks. Where rocket knowingly answers otherwise (a limit documented in
-//! cognito-rocket), the row states rocket's answer too, so the difference fails loudly if it
-//! ever changes. For every error row the suite checks the status, the `error` kind, the
-//! `WWW-Authenticate` challenge of that kind, `Retry-After` on 503, a JSON body
-//! of exactly `error` and `message`, and that the request's header value is not echoed.
+//! all three frameworks; a row mints the tokens it sends itself (from `Mint`), so adding one is
+//! one edit. Where rocket knowingly answers otherwise (a limit documented in cognito-rocket),
+//! the row states rocket's answer too, so the difference fails loudly if it ever changes. For
+//! every error row the suite checks the status, the `error` kind, the `WWW-Authenticate`
+//! challenge of that kind, `Retry-After` on 503, a JSON body of exactly `error` and `message`,
+//! and that the request's header value is not echoed.
 
 mod support;
 
@@ -40,7 +41,7 @@ enum App {
 /// What the response must be.
 enum Expect {
     /// 200, and this check of the JSON body.
-    Ok(fn(&Value) -> bool),
+    Success(fn(&Value) -> bool),
     /// An error of this kind; status and challenge follow from the kind (see `contract`).
     Error(&'static str),
     /// This status with this `error` member (responses the demos give before any auth).
@@ -50,134 +51,172 @@ enum Expect {
 /// Request headers: name and raw value (bytes, so a value need not be UTF-8).
 type Headers = Vec<(&'static str, Vec<u8>)>;
 
+/// A row's request headers, with the tokens they carry minted for the request.
+type Request = Result<Headers, BoxError>;
+
 struct Case {
     name: &'static str,
     app: App,
     path: &'static str,
-    /// The request headers, built from the tokens of the fixture.
-    headers: fn(&Tokens) -> Headers,
+    /// The request headers, and the tokens in them, from the keys and issuers of the pools.
+    headers: fn(&Mint) -> Request,
     expect: Expect,
     /// Rocket's answer where it knowingly differs from axum and actix (a limit documented in
     /// cognito-rocket); `None`: the same as theirs.
     rocket_differs: Option<Expect>,
 }
 
-/// Real tokens for every situation of the table.
-struct Tokens {
-    access: String,
-    id: String,
-    client_credentials: String,
-    admin: String,
-    reader: String,
-    tenant: String,
-    too_large: String,
-    unsupported_alg: String,
-    wrong_issuer: String,
-    wrong_token_use: String,
-    wrong_client: String,
-    expired: String,
-    not_yet_valid: String,
-    unknown_kid: String,
-    invalid_jwk: String,
-    bad_signature: String,
-    us_pool: String,
-    down_pool: String,
+/// What a row mints its tokens with: the keys and issuers of the three pools.
+struct Mint {
+    main_key: SigningKey,
+    main_issuer: String,
+    /// Same kid as `main_key`, another key: a forger who knows the kid.
+    impostor: SigningKey,
+    /// A kid no pool publishes.
+    stranger: SigningKey,
+    us_key: SigningKey,
+    us_issuer: String,
+    down_key: SigningKey,
+    down_issuer: String,
 }
 
-fn bearer(token: &str) -> Headers {
-    vec![("Authorization", format!("Bearer {token}").into())]
+impl Mint {
+    /// The claims of an ordinary access token of the pool `main`.
+    fn claims(&self) -> Value {
+        access_claims(&self.main_issuer, CLIENT)
+    }
+
+    /// An ordinary access token of the pool `main`.
+    fn access(&self) -> Result<String, BoxError> {
+        Ok(self.main_key.sign(&self.claims())?)
+    }
+
+    /// An access token of the pool `main`, with these claims set over the ordinary ones.
+    fn access_with(&self, changes: Value) -> Result<String, BoxError> {
+        let mut claims = self.claims();
+        for (name, value) in changes.as_object().into_iter().flatten() {
+            claims[name] = value.clone();
+        }
+        Ok(self.main_key.sign(&claims)?)
+    }
+
+    /// An access token of `main`'s claims under this JOSE header, signed by `main`'s key.
+    fn access_under(&self, header: Value) -> Result<String, BoxError> {
+        Ok(self.main_key.sign_with_header(&header, &self.claims())?)
+    }
+
+    /// An admin's access token, signed by the impostor under `main`'s kid.
+    fn forged_admin(&self) -> Result<String, BoxError> {
+        let mut claims = self.claims();
+        claims["cognito:groups"] = json!(["admin"]);
+        Ok(self.impostor.sign(&claims)?)
+    }
+}
+
+fn bearer(token: impl std::fmt::Display) -> Request {
+    authorization(format!("Bearer {token}"))
+}
+
+fn authorization(value: impl Into<Vec<u8>>) -> Request {
+    Ok(vec![("Authorization", value.into())])
+}
+
+/// The raw-token app's header.
+fn x_token(value: impl Into<Vec<u8>>) -> Request {
+    Ok(vec![("X-Token", value.into())])
 }
 
 /// A value that is not UTF-8.
 const NOT_UTF8: &[u8] = b"Bearer \xff\xfe";
 
-fn none(_: &Tokens) -> Headers {
-    Vec::new()
+fn none(_: &Mint) -> Request {
+    Ok(Vec::new())
 }
 
 #[rustfmt::skip] // a table reads best as one row per line
 fn cases() -> Vec<Case> {
     use App::{RawToken, Standard};
-    use Expect::{Error, Ok, Status};
+    use Expect::{Error, Status, Success};
     let case = |name, app, path, headers, expect| Case { name, app, path, headers, expect, rocket_differs: None };
     let rocket_differs = |name, app, path, headers, expect, rocket| Case { name, app, path, headers, expect, rocket_differs: Some(rocket) };
     vec![
-        case("health", Standard, "/health", none, Ok(|b| b == &json!({"status": "ok"}))),
+        case("health", Standard, "/health", none, Success(|b| b == &json!({"status": "ok"}))),
         // Accepted tokens, and the demo's user body.
-        case("access_token", Standard, "/", |t| bearer(&t.access), Ok(|b| {
+        case("access_token", Standard, "/", |m| bearer(m.access()?), Success(|b| {
             b["username"] == "alice" && b["client_id"] == CLIENT && b["token_use"] == "access" && b["groups"] == json!([])
                 && b["sub"].is_string()
         })),
-        case("id_token", Standard, "/", |t| bearer(&t.id), Ok(|b| {
+        case("id_token", Standard, "/", |m| bearer(m.main_key.sign(&id_claims(&m.main_issuer, CLIENT))?), Success(|b| {
             b["username"] == "alice" && b["client_id"] == CLIENT && b["token_use"] == "id"
         })),
-        case("client_credentials_token", Standard, "/", |t| bearer(&t.client_credentials), Ok(|b| {
+        case("client_credentials_token", Standard, "/", |m| bearer(m.main_key.sign(&client_credentials_claims(&m.main_issuer, CLIENT))?), Success(|b| {
             b["username"].is_null() && b["client_id"] == CLIENT && b["sub"] == CLIENT
         })),
         // Header edge cases.
-        case("lowercase_scheme", Standard, "/", |t| vec![("Authorization", format!("bearer {}", t.access).into())], Ok(|b| b["username"] == "alice")),
-        case("repeated_spaces", Standard, "/", |t| vec![("Authorization", format!("Bearer    {}", t.access).into())], Ok(|b| b["username"] == "alice")),
+        case("lowercase_scheme", Standard, "/", |m| authorization(format!("bearer {}", m.access()?)), Success(|b| b["username"] == "alice")),
+        case("repeated_spaces", Standard, "/", |m| authorization(format!("Bearer    {}", m.access()?)), Success(|b| b["username"] == "alice")),
         case("missing_token", Standard, "/", none, Error("missing_token")),
-        case("empty_header", Standard, "/", |_| vec![("Authorization", Vec::new())], Error("missing_token")),
-        case("basic_scheme", Standard, "/", |t| vec![("Authorization", format!("Basic {}", t.access).into())], Error("invalid_header")),
-        case("bearer_alone", Standard, "/", |_| vec![("Authorization", "Bearer".into())], Error("invalid_header")),
-        case("extra_parts", Standard, "/", |t| vec![("Authorization", format!("Bearer {} extra", t.access).into())], Error("invalid_header")),
-        case("header_twice", Standard, "/", |t| {
-            vec![("Authorization", format!("Bearer {}", t.access).into()), ("Authorization", format!("Bearer {}", t.access).into())]
+        case("empty_header", Standard, "/", |_| authorization(""), Error("missing_token")),
+        case("basic_scheme", Standard, "/", |m| authorization(format!("Basic {}", m.access()?)), Error("invalid_header")),
+        case("bearer_alone", Standard, "/", |_| authorization("Bearer"), Error("invalid_header")),
+        case("extra_parts", Standard, "/", |m| authorization(format!("Bearer {} extra", m.access()?)), Error("invalid_header")),
+        case("header_twice", Standard, "/", |m| {
+            let value = format!("Bearer {}", m.access()?);
+            Ok(vec![("Authorization", value.clone().into()), ("Authorization", value.into())])
         }, Error("invalid_header")),
         // Values that are not UTF-8: rocket 0.5 drops them before any guard runs (a limit
         // documented in cognito-rocket), so it sees no header, or only the valid one.
-        rocket_differs("not_utf8", Standard, "/", |_| vec![("Authorization", NOT_UTF8.into())], Error("invalid_header"), Error("missing_token")),
-        rocket_differs("header_twice_second_not_utf8", Standard, "/", |t| {
-            vec![("Authorization", format!("Bearer {}", t.access).into()), ("Authorization", NOT_UTF8.into())]
-        }, Error("invalid_header"), Ok(|b| b["username"] == "alice")),
-        case("markup_is_not_echoed", Standard, "/", |_| vec![("Authorization", "<script>alert(1)</script> x".into())], Error("invalid_header")),
-        case("raw_token_in_custom_header", RawToken, "/", |t| vec![("X-Token", t.access.clone().into())], Ok(|b| b["username"] == "alice")),
-        case("raw_token_app_rejects_a_scheme", RawToken, "/", |t| vec![("X-Token", format!("Bearer {}", t.access).into())], Error("invalid_header")),
-        case("raw_token_app_ignores_authorization", RawToken, "/", |t| bearer(&t.access), Error("missing_token")),
+        rocket_differs("not_utf8", Standard, "/", |_| authorization(NOT_UTF8), Error("invalid_header"), Error("missing_token")),
+        rocket_differs("header_twice_second_not_utf8", Standard, "/", |m| {
+            Ok(vec![("Authorization", format!("Bearer {}", m.access()?).into()), ("Authorization", NOT_UTF8.into())])
+        }, Error("invalid_header"), Success(|b| b["username"] == "alice")),
+        case("markup_is_not_echoed", Standard, "/", |_| authorization("<script>alert(1)</script> x"), Error("invalid_header")),
+        case("raw_token_in_custom_header", RawToken, "/", |m| x_token(m.access()?), Success(|b| b["username"] == "alice")),
+        case("raw_token_app_rejects_a_scheme", RawToken, "/", |m| x_token(format!("Bearer {}", m.access()?)), Error("invalid_header")),
+        case("raw_token_app_ignores_authorization", RawToken, "/", |m| bearer(m.access()?), Error("missing_token")),
         // One row per remaining error kind.
-        case("too_large", Standard, "/", |t| bearer(&t.too_large), Error("too_large")),
+        case("too_large", Standard, "/", |m| bearer(m.access_with(json!({"padding": "x".repeat(17_000)}))?), Error("too_large")),
         case("malformed", Standard, "/", |_| bearer("not.a.jwt"), Error("malformed")),
-        case("unsupported_alg", Standard, "/", |t| bearer(&t.unsupported_alg), Error("unsupported_alg")),
-        case("wrong_issuer", Standard, "/", |t| bearer(&t.wrong_issuer), Error("wrong_issuer")),
-        case("wrong_token_use", Standard, "/", |t| bearer(&t.wrong_token_use), Error("wrong_token_use")),
-        case("wrong_client", Standard, "/", |t| bearer(&t.wrong_client), Error("wrong_client")),
-        case("expired", Standard, "/", |t| bearer(&t.expired), Error("expired")),
-        case("not_yet_valid", Standard, "/", |t| bearer(&t.not_yet_valid), Error("not_yet_valid")),
-        case("unknown_kid", Standard, "/", |t| bearer(&t.unknown_kid), Error("unknown_kid")),
-        case("invalid_jwk", Standard, "/", |t| bearer(&t.invalid_jwk), Error("invalid_jwk")),
-        case("bad_signature", Standard, "/", |t| bearer(&t.bad_signature), Error("bad_signature")),
-        case("jwks_unavailable", Standard, "/pools/down", |t| bearer(&t.down_pool), Error("jwks_unavailable")),
+        case("unsupported_alg", Standard, "/", |m| bearer(m.access_under(json!({"alg": "HS256", "kid": "main-key"}))?), Error("unsupported_alg")),
+        case("wrong_issuer", Standard, "/", |m| bearer(m.access_with(json!({"iss": m.us_issuer}))?), Error("wrong_issuer")),
+        case("wrong_token_use", Standard, "/", |m| bearer(m.access_with(json!({"token_use": "refresh"}))?), Error("wrong_token_use")),
+        case("wrong_client", Standard, "/", |m| bearer(m.access_with(json!({"client_id": "someone-else"}))?), Error("wrong_client")),
+        case("expired", Standard, "/", |m| bearer(m.access_with(json!({"exp": now() - 60}))?), Error("expired")),
+        case("not_yet_valid", Standard, "/", |m| bearer(m.access_with(json!({"nbf": now() + 3600}))?), Error("not_yet_valid")),
+        case("unknown_kid", Standard, "/", |m| bearer(m.stranger.sign(&m.claims())?), Error("unknown_kid")),
+        case("invalid_jwk", Standard, "/", |m| bearer(m.access_under(json!({"alg": "RS256", "kid": "small-key"}))?), Error("invalid_jwk")),
+        case("bad_signature", Standard, "/", |m| bearer(m.forged_admin()?), Error("bad_signature")),
+        case("jwks_unavailable", Standard, "/pools/down", |m| bearer(m.down_key.sign(&access_claims(&m.down_issuer, CLIENT))?), Error("jwks_unavailable")),
         // Groups and scopes.
-        case("forbidden_group", Standard, "/admin", |t| bearer(&t.access), Error("forbidden_group")),
-        case("admin_group", Standard, "/admin", |t| bearer(&t.admin), Ok(|b| b["groups"] == json!(["admin"]))),
-        case("forbidden_scope", Standard, "/scoped", |t| bearer(&t.access), Error("forbidden_scope")),
-        case("reader_scope", Standard, "/scoped", |t| bearer(&t.reader), Ok(|b| b["username"] == "alice")),
+        case("forbidden_group", Standard, "/admin", |m| bearer(m.access()?), Error("forbidden_group")),
+        case("admin_group", Standard, "/admin", |m| bearer(m.access_with(json!({"cognito:groups": ["admin"]}))?), Success(|b| b["groups"] == json!(["admin"]))),
+        case("forbidden_scope", Standard, "/scoped", |m| bearer(m.access()?), Error("forbidden_scope")),
+        case("reader_scope", Standard, "/scoped", |m| bearer(m.access_with(json!({"scope": "openid demo/read"}))?), Success(|b| b["username"] == "alice")),
         case("admin_route_without_token", Standard, "/admin", none, Error("missing_token")),
-        case("admin_route_with_a_forged_admin", Standard, "/admin", |t| bearer(&t.bad_signature), Error("bad_signature")),
+        case("admin_route_with_a_forged_admin", Standard, "/admin", |m| bearer(m.forged_admin()?), Error("bad_signature")),
         // Optional authentication.
-        case("optional_absent", Standard, "/optional", none, Ok(|b| b == &json!({"authenticated": false}))),
-        case("optional_empty", Standard, "/optional", |_| vec![("Authorization", Vec::new())], Ok(|b| b == &json!({"authenticated": false}))),
-        case("optional_valid", Standard, "/optional", |t| bearer(&t.access), Ok(|b| b["authenticated"] == true && b["sub"].is_string())),
-        case("optional_expired_is_not_anonymous", Standard, "/optional", |t| bearer(&t.expired), Error("expired")),
-        case("optional_forged_is_not_anonymous", Standard, "/optional", |t| bearer(&t.bad_signature), Error("bad_signature")),
-        case("optional_bad_scheme_is_not_anonymous", Standard, "/optional", |t| vec![("Authorization", format!("Basic {}", t.access).into())], Error("invalid_header")),
-        rocket_differs("optional_not_utf8_is_not_anonymous", Standard, "/optional", |_| vec![("Authorization", NOT_UTF8.into())], Error("invalid_header"), Ok(|b| b == &json!({"authenticated": false}))),
+        case("optional_absent", Standard, "/optional", none, Success(|b| b == &json!({"authenticated": false}))),
+        case("optional_empty", Standard, "/optional", |_| authorization(""), Success(|b| b == &json!({"authenticated": false}))),
+        case("optional_valid", Standard, "/optional", |m| bearer(m.access()?), Success(|b| b["authenticated"] == true && b["sub"].is_string())),
+        case("optional_expired_is_not_anonymous", Standard, "/optional", |m| bearer(m.access_with(json!({"exp": now() - 60}))?), Error("expired")),
+        case("optional_forged_is_not_anonymous", Standard, "/optional", |m| bearer(m.forged_admin()?), Error("bad_signature")),
+        case("optional_bad_scheme_is_not_anonymous", Standard, "/optional", |m| authorization(format!("Basic {}", m.access()?)), Error("invalid_header")),
+        rocket_differs("optional_not_utf8_is_not_anonymous", Standard, "/optional", |_| authorization(NOT_UTF8), Error("invalid_header"), Success(|b| b == &json!({"authenticated": false}))),
         // A custom claims type with a `custom:` attribute.
-        case("custom_claims", Standard, "/custom", |t| bearer(&t.tenant), Ok(|b| b["tenant"] == "acme" && b["sub"].is_string())),
-        case("custom_claims_absent_attribute", Standard, "/custom", |t| bearer(&t.access), Ok(|b| b["tenant"].is_null())),
-        case("custom_claims_expired", Standard, "/custom", |t| bearer(&t.expired), Error("expired")),
+        case("custom_claims", Standard, "/custom", |m| bearer(m.access_with(json!({"custom:tenant": "acme"}))?), Success(|b| b["tenant"] == "acme" && b["sub"].is_string())),
+        case("custom_claims_absent_attribute", Standard, "/custom", |m| bearer(m.access()?), Success(|b| b["tenant"].is_null())),
+        case("custom_claims_expired", Standard, "/custom", |m| bearer(m.access_with(json!({"exp": now() - 60}))?), Error("expired")),
         // The second pool.
-        case("second_pool", Standard, "/pools/us", |t| bearer(&t.us_pool), Ok(|b| b["client_id"] == US_CLIENT)),
-        case("second_pool_rejects_the_first_pools_token", Standard, "/pools/us", |t| bearer(&t.access), Error("wrong_issuer")),
-        case("first_pool_rejects_the_second_pools_token", Standard, "/", |t| bearer(&t.us_pool), Error("wrong_issuer")),
-        case("named_default_pool", Standard, "/pools/main", |t| bearer(&t.access), Ok(|b| b["username"] == "alice")),
+        case("second_pool", Standard, "/pools/us", |m| bearer(m.us_key.sign(&access_claims(&m.us_issuer, US_CLIENT))?), Success(|b| b["client_id"] == US_CLIENT)),
+        case("second_pool_rejects_the_first_pools_token", Standard, "/pools/us", |m| bearer(m.access()?), Error("wrong_issuer")),
+        case("first_pool_rejects_the_second_pools_token", Standard, "/", |m| bearer(m.us_key.sign(&access_claims(&m.us_issuer, US_CLIENT))?), Error("wrong_issuer")),
+        case("named_default_pool", Standard, "/pools/main", |m| bearer(m.access()?), Success(|b| b["username"] == "alice")),
         case("unknown_pool_is_404_before_auth", Standard, "/pools/nope", none, Status(404, "not_found")),
         // The OpenAPI document: the security scheme behind Swagger UI's Authorize button.
-        case("openapi_bearer_scheme", Standard, "/openapi.json", none, Ok(|b| {
+        case("openapi_bearer_scheme", Standard, "/openapi.json", none, Success(|b| {
             b["components"]["securitySchemes"]["cognito"]["scheme"] == "bearer" && b["paths"]["/"]["get"]["security"] == json!([{"cognito": []}])
         })),
-        case("openapi_custom_header_scheme", RawToken, "/openapi.json", none, Ok(|b| {
+        case("openapi_custom_header_scheme", RawToken, "/openapi.json", none, Success(|b| {
             b["components"]["securitySchemes"]["cognito"]["type"] == "apiKey" && b["components"]["securitySchemes"]["cognito"]["name"] == "X-Token"
         })),
     ]
@@ -199,7 +238,7 @@ fn contract(kind: &str) -> (u16, Option<&'static str>) {
 struct Fixture {
     runtime: tokio::runtime::Runtime,
     client: reqwest::Client,
-    tokens: Tokens,
+    mint: Mint,
     /// (framework, app) -> address.
     apps: Vec<((u8, u8), SocketAddr)>,
     _servers: Vec<JwksServer>,
@@ -215,7 +254,7 @@ impl Fixture {
             .worker_threads(2)
             .enable_all()
             .build()?;
-        let (servers, settings, raw_settings, tokens) = runtime.block_on(pools_and_tokens())?;
+        let (servers, settings, raw_settings, mint) = runtime.block_on(pools())?;
         let mut apps = Vec::new();
         for framework in FRAMEWORKS {
             for (app, settings) in [(App::Standard, &settings), (App::RawToken, &raw_settings)] {
@@ -226,7 +265,7 @@ impl Fixture {
         let fixture = Fixture {
             runtime,
             client,
-            tokens,
+            mint,
             apps,
             _servers: servers,
         };
@@ -243,7 +282,7 @@ impl Fixture {
             .find(|(k, _)| *k == key(framework, case.app))
             .map(|(_, a)| *a)
             .ok_or("no such app")?;
-        let headers = (case.headers)(&self.tokens);
+        let headers = (case.headers)(&self.mint).map_err(|e| format!("minting the request: {e}"))?;
         let mut request = self.client.get(format!("http://{addr}{}", case.path));
         for (name, value) in &headers {
             let value = reqwest::header::HeaderValue::from_bytes(value).map_err(|e| format!("header {name}: {e}"))?;
@@ -278,7 +317,7 @@ impl Fixture {
             return Err(format!("content-type {content_type:?}").into());
         }
         match expect {
-            Expect::Ok(check) => {
+            Expect::Success(check) => {
                 if status != 200 || !check(&json) {
                     return Err(format!("expected 200 and a matching body, got {status} {body}").into());
                 }
@@ -312,8 +351,11 @@ impl Fixture {
                 if !retry_ok {
                     return Err(format!("Retry-After {retry_after:?} with status {status}").into());
                 }
-                let members: Vec<&String> = json.as_object().map(|o| o.keys().collect()).unwrap_or_default();
-                if members.len() != 2 || json["message"].as_str().is_none_or(str::is_empty) {
+                let members = json
+                    .as_object()
+                    .ok_or_else(|| format!("the body is not a JSON object: {body}"))?
+                    .len();
+                if members != 2 || json["message"].as_str().is_none_or(str::is_empty) {
                     return Err(format!("the body must be exactly {{error, message}}: {body}").into());
                 }
                 for (_, value) in &headers {
@@ -331,8 +373,8 @@ impl Fixture {
 }
 
 /// Three pools (`main`, `us`, and `down`, whose JWKS server fails), two settings variants, and
-/// every token of the table.
-async fn pools_and_tokens() -> Result<(Vec<JwksServer>, CognitoSettings, CognitoSettings, Tokens), BoxError> {
+/// what the rows mint their tokens with.
+async fn pools() -> Result<(Vec<JwksServer>, CognitoSettings, CognitoSettings, Mint), BoxError> {
     let main_key = SigningKey::generate("main-key")?;
     let us_key = SigningKey::generate("us-key")?;
     let down_key = SigningKey::generate("down-key")?;
@@ -359,40 +401,17 @@ async fn pools_and_tokens() -> Result<(Vec<JwksServer>, CognitoSettings, Cognito
     let settings = CognitoSettings::from_yaml_str(&pools)?;
     let raw_settings =
         CognitoSettings::from_yaml_str(&format!("jwt_header_name: X-Token\njwt_header_prefix: ''\n{pools}"))?;
-
-    let issuer = main.issuer("pool_main");
-    let access = access_claims(&issuer, CLIENT);
-    let with = |changes: Value| {
-        let mut claims = access.clone();
-        for (k, v) in changes.as_object().into_iter().flatten() {
-            claims[k] = v.clone();
-        }
-        main_key.sign(&claims)
+    let mint = Mint {
+        main_key,
+        main_issuer: main.issuer("pool_main"),
+        impostor: SigningKey::generate("main-key")?,
+        stranger: SigningKey::generate("nobody-knows")?,
+        us_key,
+        us_issuer: us.issuer("pool_us"),
+        down_key,
+        down_issuer: down.issuer("pool_down"),
     };
-    // Same kid, another key: a forged admin.
-    let mut forged_admin = access.clone();
-    forged_admin["cognito:groups"] = json!(["admin"]);
-    let tokens = Tokens {
-        access: main_key.sign(&access)?,
-        id: main_key.sign(&id_claims(&issuer, CLIENT))?,
-        client_credentials: main_key.sign(&client_credentials_claims(&issuer, CLIENT))?,
-        admin: with(json!({"cognito:groups": ["admin"]}))?,
-        reader: with(json!({"scope": "openid demo/read"}))?,
-        tenant: with(json!({"custom:tenant": "acme"}))?,
-        too_large: with(json!({"padding": "x".repeat(17_000)}))?,
-        unsupported_alg: main_key.sign_with_header(&json!({"alg": "HS256", "kid": "main-key"}), &access)?,
-        wrong_issuer: with(json!({"iss": us.issuer("pool_us")}))?,
-        wrong_token_use: with(json!({"token_use": "refresh"}))?,
-        wrong_client: with(json!({"client_id": "someone-else"}))?,
-        expired: with(json!({"exp": now() - 60}))?,
-        not_yet_valid: with(json!({"nbf": now() + 3600}))?,
-        unknown_kid: SigningKey::generate("nobody-knows")?.sign(&access)?,
-        invalid_jwk: main_key.sign_with_header(&json!({"alg": "RS256", "kid": "small-key"}), &access)?,
-        bad_signature: SigningKey::generate("main-key")?.sign(&forged_admin)?,
-        us_pool: us_key.sign(&access_claims(&us.issuer("pool_us"), US_CLIENT))?,
-        down_pool: down_key.sign(&access_claims(&down.issuer("pool_down"), CLIENT))?,
-    };
-    Ok((vec![main, us, down], settings, raw_settings, tokens))
+    Ok((vec![main, us, down], settings, raw_settings, mint))
 }
 
 fn main() -> std::process::ExitCode {
@@ -405,6 +424,11 @@ fn main() -> std::process::ExitCode {
         }
     };
     let cases = Arc::new(cases());
+    let mut names = std::collections::HashSet::new();
+    if let Some(twice) = cases.iter().find(|c| !names.insert(c.name)) {
+        eprintln!("two conformance cases are named {}", twice.name);
+        return std::process::ExitCode::FAILURE;
+    }
     let mut trials = Vec::new();
     for (index, case) in cases.iter().enumerate() {
         for framework in FRAMEWORKS {

@@ -7,17 +7,12 @@ use std::time::{Duration, Instant};
 
 use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, ErrorKind, Verifier};
 use cognito_testkit::{JwksServer, Reply, SigningKey, jwks};
-use common::{Fixture, TestResult, kind_of};
+use common::{Fixture, TestResult, eventually, kind_of, settings_yaml, wait_for_hits};
 use serde_json::json;
 
-/// Waits (bounded) until the server has seen `n` requests.
-async fn wait_for_hits(server: &JwksServer, n: usize) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while server.hits() < n && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    server.hits() >= n
-}
+/// How long a background refresh may take to show, and how often to look.
+const FIVE_SECONDS: Duration = Duration::from_secs(5);
+const TEN_MS: Duration = Duration::from_millis(10);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_verifications_on_a_cold_cache_fetch_once() -> TestResult {
@@ -105,10 +100,11 @@ async fn a_removed_key_is_rejected_after_the_background_refresh() -> TestResult 
     // Due for refresh: this request is still served from the cache and starts the refresh.
     assert_eq!(kind_of(&v, &old_token).await, None);
     assert!(wait_for_hits(&f.server, 2).await, "a background refresh ran");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while kind_of(&v, &old_token).await.is_none() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let refused = async || kind_of(&v, &old_token).await.is_some();
+    assert!(
+        eventually(FIVE_SECONDS, TEN_MS, refused).await,
+        "the old key was dropped"
+    );
     assert_eq!(kind_of(&v, &old_token).await, Some(ErrorKind::UnknownKid));
     assert_eq!(kind_of(&v, &new_key.sign(&f.access())?).await, None);
     Ok(())
@@ -162,10 +158,12 @@ async fn new_key_material_under_an_old_kid_is_picked_up() -> TestResult {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let _ = kind_of(&v, &f.access_token()?).await; // triggers the refresh
     assert!(wait_for_hits(&f.server, 2).await);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while kind_of(&v, &replacement.sign(&f.access())?).await.is_some() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let replacement_token = replacement.sign(&f.access())?;
+    let accepted = async || kind_of(&v, &replacement_token).await.is_none();
+    assert!(
+        eventually(FIVE_SECONDS, TEN_MS, accepted).await,
+        "the new material was picked up"
+    );
     assert_eq!(kind_of(&v, &replacement.sign(&f.access())?).await, None);
     assert_eq!(kind_of(&v, &f.access_token()?).await, Some(ErrorKind::BadSignature));
     Ok(())
@@ -313,12 +311,14 @@ async fn tokens_failing_the_prechecks_cause_no_fetch() -> TestResult {
 #[tokio::test]
 async fn one_cache_per_url_across_pools_and_verifiers() -> TestResult {
     let f = Fixture::new().await?;
-    let yaml = format!(
-        "{}  twin:\n    region: eu-west-1\n    userpool_id: eu-west-1_Twin\n    app_client_id: x\n    issuer: {}\n    jwks_url: {}\n",
-        f.yaml(""),
-        f.issuer,
-        f.server.jwks_url(common::POOL_ID)
-    );
+    let twin = json!({
+        "region": "eu-west-1",
+        "userpool_id": "eu-west-1_Twin",
+        "app_client_id": "x",
+        "issuer": f.issuer,
+        "jwks_url": f.server.jwks_url(common::POOL_ID),
+    });
+    let yaml = settings_yaml("", &[("main", f.pool()), ("twin", twin)])?;
     let settings = CognitoSettings::from_yaml_str(&yaml)?;
     let (a, b, c) = (
         Verifier::new(&settings)?,
@@ -337,11 +337,13 @@ async fn prefetch_reports_per_pool() -> TestResult {
     let f = Fixture::new().await?;
     let down = JwksServer::start(json!({})).await?;
     down.set_reply(Reply::Status(500));
-    let yaml = format!(
-        "{}  down:\n    region: us-east-1\n    userpool_id: us-east-1_Down\n    app_client_id: x\n    jwks_url: {}\n",
-        f.yaml(""),
-        down.base_url()
-    );
+    let down_pool = json!({
+        "region": "us-east-1",
+        "userpool_id": "us-east-1_Down",
+        "app_client_id": "x",
+        "jwks_url": down.base_url(),
+    });
+    let yaml = settings_yaml("", &[("main", f.pool()), ("down", down_pool)])?;
     let report = CognitoAuth::new(&CognitoSettings::from_yaml_str(&yaml)?)?
         .prefetch()
         .await;

@@ -10,12 +10,13 @@
 
 mod common;
 
+use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use cognito_core::{CognitoToken, ErrorKind};
 use cognito_testkit::{JwksServer, Reply, SigningKey, b64, jwks};
-use common::{Fixture, TestResult, kind_of};
+use common::{Fixture, TestResult, eventually, kind_of};
 use serde_json::json;
 
 /// The fetch deadline every case runs with.
@@ -34,6 +35,7 @@ fn tuning(extra: &str) -> String {
 
 /// One hostile behaviour and the words its operator detail must contain.
 struct Case {
+    /// The case's name, and the name of its test.
     name: &'static str,
     reply: Reply,
     detail: &'static str,
@@ -41,12 +43,14 @@ struct Case {
     warm_only: bool,
 }
 
-/// The cases that need nothing but the fixture's own server.
+/// The cases that need nothing but the fixture's own server. Each has a test of its name
+/// (see `one_test_per_case!`).
 fn cases(jwks_text: &[u8]) -> Vec<Case> {
     let html = b"<!doctype html><html><head><title>Sign in</title></head><body>Wi-Fi login</body></html>".to_vec();
     vec![
+        // Trickles the body at 1 byte/s.
         Case {
-            name: "trickles the body at 1 byte/s",
+            name: "trickle",
             reply: Reply::Trickle {
                 interval: Duration::from_secs(1),
             },
@@ -54,25 +58,26 @@ fn cases(jwks_text: &[u8]) -> Vec<Case> {
             warm_only: false,
         },
         Case {
-            name: "endless body",
+            name: "endless_body",
             reply: Reply::Endless,
             detail: "larger than",
             warm_only: false,
         },
         Case {
-            name: "redirect loop",
+            name: "redirect_loop",
             reply: Reply::Redirect("/loop/.well-known/jwks.json".to_owned()),
             detail: "302",
             warm_only: false,
         },
         Case {
-            name: "connection reset mid-body",
+            name: "reset_mid_body",
             reply: Reply::ResetMidBody,
             detail: "reset",
             warm_only: false,
         },
+        // A real JWKS under a wrong content type.
         Case {
-            name: "a real JWKS under a wrong content type",
+            name: "wrong_content_type",
             reply: Reply::Body {
                 content_type: "application/xml",
                 body: jwks_text.to_vec(),
@@ -80,8 +85,9 @@ fn cases(jwks_text: &[u8]) -> Vec<Case> {
             detail: "content type",
             warm_only: false,
         },
+        // A captive portal's sign-in page.
         Case {
-            name: "an HTML page with 200",
+            name: "html_page_with_200",
             reply: Reply::Body {
                 content_type: "text/html; charset=utf-8",
                 body: html.clone(),
@@ -89,8 +95,9 @@ fn cases(jwks_text: &[u8]) -> Vec<Case> {
             detail: "content type",
             warm_only: false,
         },
+        // The same page, claiming to be JSON.
         Case {
-            name: "an HTML page with 200 that claims to be JSON",
+            name: "html_page_labelled_json",
             reply: Reply::Body {
                 content_type: "application/json",
                 body: html,
@@ -98,14 +105,16 @@ fn cases(jwks_text: &[u8]) -> Vec<Case> {
             detail: "not JSON",
             warm_only: false,
         },
+        // Stalls before the headers.
         Case {
-            name: "stalls before the headers",
+            name: "stall_with_cached_keys",
             reply: Reply::Stall,
             detail: "took longer than",
             warm_only: true,
         },
+        // A 20 MB body, with and without its length.
         Case {
-            name: "20 MB body, declared",
+            name: "huge_declared_with_cached_keys",
             reply: Reply::Huge {
                 bytes: 20 << 20,
                 declare_length: true,
@@ -114,7 +123,7 @@ fn cases(jwks_text: &[u8]) -> Vec<Case> {
             warm_only: true,
         },
         Case {
-            name: "20 MB body, undeclared",
+            name: "huge_undeclared_with_cached_keys",
             reply: Reply::Huge {
                 bytes: 20 << 20,
                 declare_length: false,
@@ -156,7 +165,9 @@ async fn cold(case: &Case) -> TestResult {
     let took = started.elapsed();
     assert_eq!(err.kind(), ErrorKind::JwksUnavailable, "{}: {err:?}", case.name);
     assert!(took < DEADLINE + MARGIN, "{}: took {took:?}", case.name);
-    let detail = err.detail().unwrap_or_default();
+    let detail = err
+        .detail()
+        .ok_or_else(|| format!("{}: no operator detail", case.name))?;
     assert!(detail.contains(case.detail), "{}: detail {detail:?}", case.name);
     assert_eq!((err.status(), err.retry_after_secs()), (503, Some(1)), "{}", case.name);
     body_cap_held(&f.server, case.name);
@@ -203,7 +214,7 @@ async fn warm(case: &Case) -> TestResult {
     let took = started.elapsed();
     assert!(took < DEADLINE + MARGIN, "{name}: took {took:?}");
     assert_eq!(err.kind(), ErrorKind::JwksUnavailable, "{name}: {err:?}");
-    let detail = err.detail().unwrap_or_default();
+    let detail = err.detail().ok_or_else(|| format!("{name}: no operator detail"))?;
     assert!(detail.contains(case.detail), "{name}: detail {detail:?}");
     assert!(
         f.server.hits() > hits_before || hits_before >= 2,
@@ -223,10 +234,12 @@ async fn warm(case: &Case) -> TestResult {
     // Recovery with a rotated key set: picked up once the backoff allows a fetch.
     f.server.set_jwks(jwks(&[&f.key, &rotated]));
     f.server.set_reply(Reply::Keys);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while kind_of(&v, &rotated_token).await.is_some() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let recovered = async || kind_of(&v, &rotated_token).await.is_none();
+    let (within, every) = (Duration::from_secs(10), Duration::from_millis(100));
+    assert!(
+        eventually(within, every, recovered).await,
+        "{name}: no recovery in {within:?}"
+    );
     assert_eq!(kind_of(&v, &rotated_token).await, None, "{name}: no recovery");
     assert_eq!(kind_of(&v, &known).await, None, "{name}");
     println!(
@@ -236,72 +249,53 @@ async fn warm(case: &Case) -> TestResult {
     Ok(())
 }
 
-async fn run(index: usize) -> TestResult {
+/// Runs the case of this name: cold cache (unless it is warm-only), then warm.
+async fn run(name: &str) -> TestResult {
     let key = SigningKey::generate("probe")?;
     let text = jwks(&[&key]).to_string().into_bytes();
-    let all = cases(&text);
-    let case = all.get(index).ok_or("no such case")?;
+    let case = cases(&text)
+        .into_iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| format!("no case named {name}"))?;
     if !case.warm_only {
-        cold(case).await?;
+        cold(&case).await?;
     }
-    warm(case).await
+    warm(&case).await
 }
 
-#[tokio::test]
-async fn trickle() -> TestResult {
-    run(0).await
+/// A test per case, named after it, and a check that every case has one.
+macro_rules! one_test_per_case {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() -> TestResult {
+                run(stringify!($name)).await
+            }
+        )*
+
+        #[test]
+        fn every_case_has_a_test() {
+            let mut cases: Vec<&str> = cases(b"{}").iter().map(|c| c.name).collect();
+            let mut tests = vec![$(stringify!($name)),*];
+            cases.sort_unstable();
+            tests.sort_unstable();
+            assert_eq!(cases, tests, "cases and tests");
+        }
+    };
 }
 
-#[tokio::test]
-async fn endless_body() -> TestResult {
-    run(1).await
-}
-
-#[tokio::test]
-async fn redirect_loop() -> TestResult {
-    run(2).await
-}
-
-#[tokio::test]
-async fn reset_mid_body() -> TestResult {
-    run(3).await
-}
-
-#[tokio::test]
-async fn wrong_content_type() -> TestResult {
-    run(4).await
-}
-
-#[tokio::test]
-async fn html_page_with_200() -> TestResult {
-    run(5).await
-}
-
-#[tokio::test]
-async fn html_page_labelled_json() -> TestResult {
-    run(6).await
-}
-
-#[tokio::test]
-async fn stall_with_cached_keys() -> TestResult {
-    run(7).await
-}
-
-#[tokio::test]
-async fn huge_declared_with_cached_keys() -> TestResult {
-    run(8).await
-}
-
-#[tokio::test]
-async fn huge_undeclared_with_cached_keys() -> TestResult {
-    run(9).await
-}
-
-#[test]
-fn every_case_has_a_test() -> TestResult {
-    assert_eq!(cases(b"{}").len(), 10);
-    Ok(())
-}
+one_test_per_case!(
+    trickle,
+    endless_body,
+    redirect_loop,
+    reset_mid_body,
+    wrong_content_type,
+    html_page_with_200,
+    html_page_labelled_json,
+    stall_with_cached_keys,
+    huge_declared_with_cached_keys,
+    huge_undeclared_with_cached_keys,
+);
 
 #[tokio::test]
 async fn a_redirect_loop_costs_four_requests_per_fetch() -> TestResult {
@@ -327,7 +321,7 @@ async fn a_redirect_to_another_host_is_never_followed() -> TestResult {
     for other in &elsewhere {
         let location = other.jwks_url(common::POOL_ID);
         let case = Case {
-            name: "redirect to another host",
+            name: "redirect_to_another_host",
             reply: Reply::Redirect(location.clone()),
             detail: "302",
             warm_only: false,
@@ -368,18 +362,6 @@ async fn generic_and_json_content_types_are_accepted() -> TestResult {
     Ok(())
 }
 
-/// A tiny xorshift generator: random-looking kids without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 /// 10,000 tokens with random kids, a valid issuer and valid claims (so they pass every check
 /// that needs no key and reach the key lookup), sent over about 8 s by 8 concurrent clients:
 /// at most one JWKS fetch per cool-down, every one answered `unknown_kid`, and the real
@@ -398,10 +380,12 @@ async fn a_forged_kid_flood_fetches_at_most_once_per_cool_down() -> TestResult {
     // The attacker has no key: one made-up signature serves every forged token.
     let claims = b64(f.access().to_string());
     let signature = b64([0x5au8; 256]);
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ u64::from(std::process::id()));
+    // Random-looking kids, new on every run: std's randomly keyed hasher over the index.
+    let keyed = RandomState::new();
     let tokens: Vec<String> = (0..TOKENS)
-        .map(|_| {
-            let header = json!({"alg": "RS256", "kid": format!("{:016x}{:016x}", rng.next(), rng.next())});
+        .map(|i| {
+            let kid = format!("{:016x}{:016x}", keyed.hash_one((i, 0)), keyed.hash_one((i, 1)));
+            let header = json!({"alg": "RS256", "kid": kid});
             format!("{}.{claims}.{signature}", b64(header.to_string()))
         })
         .collect();

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use cognito_core::settings::{Algorithm, JwksSettings, KeySource, TokenUse, UserPool};
 use cognito_core::{CognitoSettings, ConfigError, Verifier};
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -148,172 +149,146 @@ struct MyConfig {
 
 #[test]
 fn embeds_as_a_field_of_your_own_config() -> TestResult {
-    let yaml = format!(
-        "port: 8080\ncognito:\n{}",
-        YAML.lines().map(|l| format!("  {l}\n")).collect::<String>()
-    );
-    let config: MyConfig = serde_yaml::from_str(&yaml)?;
+    // serde_yaml's own values keep the pools in file order.
+    let cognito: serde_yaml::Value = serde_yaml::from_str(YAML)?;
+    let config_yaml = |cognito: &serde_yaml::Value| -> Result<String, serde_yaml::Error> {
+        let config =
+            serde_yaml::Mapping::from_iter([("port".into(), 8080.into()), ("cognito".into(), cognito.clone())]);
+        serde_yaml::to_string(&config)
+    };
+    let config: MyConfig = serde_yaml::from_str(&config_yaml(&cognito)?)?;
     assert_eq!(config.port, 8080);
     check_loaded(&config.cognito)?;
     // Validation runs inside serde too: a bad embedded value fails the user's own parse.
-    let bad = yaml.replace("token_use: access", "token_use: refresh");
-    let err = serde_yaml::from_str::<MyConfig>(&bad).err().ok_or("accepted")?;
+    let mut bad = cognito;
+    bad["userpools"]["zeta"]["token_use"] = "refresh".into();
+    let err = serde_yaml::from_str::<MyConfig>(&config_yaml(&bad)?)
+        .err()
+        .ok_or("accepted")?;
     assert!(err.to_string().contains("userpools.zeta.token_use"), "{err}");
     Ok(())
 }
 
-fn invalid(text: &str) -> Option<(Option<String>, Option<String>)> {
-    CognitoSettings::from_yaml_str(text)
-        .err()
-        .map(|e| (e.pool().map(str::to_owned), e.field().map(str::to_owned)))
+/// The pool and the field a load failed on, or `None` if it loaded.
+type Named = Option<(Option<String>, Option<String>)>;
+
+/// What loading these settings from their YAML text names, if it fails.
+fn load_error(settings: &Value) -> Result<Named, serde_yaml::Error> {
+    let text = serde_yaml::to_string(settings)?;
+    let err = CognitoSettings::from_yaml_str(&text).err();
+    Ok(err.map(|e| (e.pool().map(str::to_owned), e.field().map(str::to_owned))))
 }
 
-fn pool_with(line: &str) -> String {
-    format!("userpools:\n  eu:\n    region: eu-west-1\n    userpool_id: eu-west-1_A\n    app_client_id: c\n{line}\n")
+/// What `load_error` gives for an error in this pool (`None`: a top-level setting) and field.
+fn names(pool: Option<&str>, field: &str) -> Named {
+    Some((pool.map(str::to_owned), Some(field.to_owned())))
+}
+
+/// Settings with one pool `eu`: the three fields every pool needs with `pool`'s fields over
+/// them (a `null` removes one), and `top`'s fields beside `userpools`.
+fn one_pool(top: Value, pool: Value) -> Value {
+    let mut eu = json!({"region": "eu-west-1", "userpool_id": "eu-west-1_A", "app_client_id": "c"});
+    if let (Some(eu), Some(fields)) = (eu.as_object_mut(), pool.as_object()) {
+        for (name, value) in fields {
+            if value.is_null() {
+                eu.remove(name);
+            } else {
+                eu.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    let mut settings = top;
+    settings["userpools"] = json!({ "eu": eu });
+    settings
+}
+
+/// The setting at a dotted path, as top-level fields: `jwks.timeout_ms` is
+/// `{"jwks": {"timeout_ms": value}}`.
+fn setting(path: &str, value: impl Into<Value>) -> Value {
+    path.rsplit('.')
+        .fold(value.into(), |inner, name| json!({ name: inner }))
 }
 
 /// Every tuning value has a range, checked at load; the error names the field.
 #[test]
-fn tuning_values_out_of_range_fail_at_load() {
-    let top = |field: &str| Some((None, Some(field.to_owned())));
-    let huge = u64::MAX;
-    let cases: [(&str, &str, u64, u64); 9] = [
-        // (the setting's line, the field named, the last value accepted, the first refused)
-        ("leeway_seconds", "leeway_seconds", 3_600, 3_601),
-        ("max_token_bytes", "max_token_bytes", 1 << 20, (1 << 20) + 1),
-        ("jwks:\n  timeout_ms", "jwks.timeout_ms", 60_000, 60_001),
-        ("jwks:\n  max_bytes", "jwks.max_bytes", 16 << 20, (16 << 20) + 1),
-        ("jwks:\n  refresh_secs", "jwks.refresh_secs", 604_800, 604_801),
-        ("jwks:\n  cooldown_secs", "jwks.cooldown_secs", 86_400, 86_401),
-        ("jwks:\n  max_stale_secs", "jwks.max_stale_secs", 2_592_000, 2_592_001),
-        (
-            "token_cache:\n  max_entries",
-            "token_cache.max_entries",
-            1_000_000,
-            1_000_001,
-        ),
-        (
-            "token_cache:\n  max_bytes",
-            "token_cache.max_bytes",
-            1 << 30,
-            (1 << 30) + 1,
-        ),
+fn tuning_values_out_of_range_fail_at_load() -> TestResult {
+    let with = |path: &str, value: u64| one_pool(setting(path, value), json!({}));
+    #[rustfmt::skip] // a table reads best as one row per line
+    let ranges: [(&str, u64, u64); 9] = [
+        // (the setting, which its error names; the last value accepted; the first refused)
+        ("leeway_seconds", 3_600, 3_601),
+        ("max_token_bytes", 1 << 20, (1 << 20) + 1),
+        ("jwks.timeout_ms", 60_000, 60_001),
+        ("jwks.max_bytes", 16 << 20, (16 << 20) + 1),
+        ("jwks.refresh_secs", 604_800, 604_801),
+        ("jwks.cooldown_secs", 86_400, 86_401),
+        ("jwks.max_stale_secs", 2_592_000, 2_592_001),
+        ("token_cache.max_entries", 1_000_000, 1_000_001),
+        ("token_cache.max_bytes", 1 << 30, (1 << 30) + 1),
     ];
-    for (line, field, last_ok, first_bad) in cases {
-        assert_eq!(
-            invalid(&pool_with(&format!("{line}: {last_ok}"))),
-            None,
-            "{field} = {last_ok}"
-        );
-        assert_eq!(
-            invalid(&pool_with(&format!("{line}: {first_bad}"))),
-            top(field),
-            "{field} = {first_bad}"
-        );
-        assert_eq!(
-            invalid(&pool_with(&format!("{line}: {huge}"))),
-            top(field),
-            "{field} = {huge}"
-        );
+    for (path, last_ok, first_bad) in ranges {
+        assert_eq!(load_error(&with(path, last_ok))?, None, "{path} = {last_ok}");
+        for bad in [first_bad, u64::MAX] {
+            assert_eq!(load_error(&with(path, bad))?, names(None, path), "{path} = {bad}");
+        }
     }
-    for (line, field) in [
-        ("max_token_bytes: 0", "max_token_bytes"),
-        ("jwks:\n  timeout_ms: 0", "jwks.timeout_ms"),
-        ("jwks:\n  max_bytes: 0", "jwks.max_bytes"),
-        ("jwks:\n  refresh_secs: 0", "jwks.refresh_secs"),
-        ("jwks:\n  max_stale_secs: 0", "jwks.max_stale_secs"),
-        ("token_cache:\n  max_bytes: 0", "token_cache.max_bytes"),
+    // Zero is out of range too, for these.
+    for path in [
+        "max_token_bytes",
+        "jwks.timeout_ms",
+        "jwks.max_bytes",
+        "jwks.refresh_secs",
+        "jwks.max_stale_secs",
+        "token_cache.max_bytes",
     ] {
-        assert_eq!(invalid(&pool_with(line)), top(field), "{line}");
+        assert_eq!(load_error(&with(path, 0))?, names(None, path), "{path} = 0");
     }
     // A cool-down of 0 is "none"; a switched-off cache leaves its sizes unused.
-    assert_eq!(invalid(&pool_with("jwks:\n  cooldown_secs: 0")), None);
-    assert_eq!(
-        invalid(&pool_with(
-            "token_cache:\n  enabled: false\n  max_entries: 0\n  max_bytes: 0"
-        )),
-        None
-    );
-    let err = CognitoSettings::from_yaml_str(&pool_with("jwks:\n  cooldown_secs: 18446744073709551615")).err();
-    let text = err.map(|e| e.to_string()).unwrap_or_default();
+    assert_eq!(load_error(&with("jwks.cooldown_secs", 0))?, None);
+    let off = json!({"token_cache": {"enabled": false, "max_entries": 0, "max_bytes": 0}});
+    assert_eq!(load_error(&one_pool(off, json!({})))?, None);
+    let too_long = serde_yaml::to_string(&with("jwks.cooldown_secs", u64::MAX))?;
+    let err = CognitoSettings::from_yaml_str(&too_long).err();
+    let text = err.expect("a cool-down past its range is refused").to_string();
     assert!(text.contains("jwks.cooldown_secs") && text.contains("86400"), "{text}");
+    Ok(())
 }
 
 #[test]
 fn every_config_error_names_the_pool_and_the_field() -> TestResult {
-    let named = |pool: &str, field: &str| Some((Some(pool.to_owned()), Some(field.to_owned())));
-    let top = |field: &str| Some((None, Some(field.to_owned())));
-    assert_eq!(invalid("check_expiration: true"), top("userpools"));
-    assert_eq!(invalid("userpools: {}"), top("userpools"));
-    assert_eq!(
-        invalid("userpools:\n  eu:\n    region: eu-west-1\n    userpool_id: eu-west-1_A\n    app_client_id: []\n"),
-        named("eu", "app_client_id")
-    );
-    assert_eq!(
-        invalid("userpools:\n  eu:\n    region: eu-west-1\n    userpool_id: eu-west-1_A\n"),
-        named("eu", "app_client_id")
-    );
-    assert_eq!(
-        invalid("userpools:\n  eu:\n    region: eu-west-1\n    userpool_id: eu-west-1_A\n    app_client_id: [a, 7]\n"),
-        named("eu", "app_client_id")
-    );
-    assert_eq!(
-        invalid("userpools:\n  eu:\n    region: eu-west-1\n    userpool_id: eu-west-1_A\n    app_client_id: ''\n"),
-        named("eu", "app_client_id")
-    );
-    assert_eq!(
-        invalid("userpools:\n  eu:\n    userpool_id: eu-west-1_A\n    app_client_id: c\n"),
-        named("eu", "region")
-    );
-    assert_eq!(
-        invalid("userpools:\n  eu:\n    region: eu-west-1\n    app_client_id: c\n"),
-        named("eu", "userpool_id")
-    );
-    assert_eq!(invalid(&pool_with("    token_use: refresh")), named("eu", "token_use"));
-    assert_eq!(invalid(&pool_with("    jwks_url: not a url")), named("eu", "jwks_url"));
-    assert_eq!(
-        invalid(&pool_with("    jwks_url: ftp://127.0.0.1/jwks.json")),
-        named("eu", "jwks_url")
-    );
-    assert_eq!(
-        invalid(&pool_with("    issuer: 127.0.0.1:9229/pool")),
-        named("eu", "issuer")
-    );
-    assert_eq!(
-        invalid(&pool_with("    jwks_inline: {\"nokeys\": 1}")),
-        named("eu", "jwks_inline")
-    );
-    assert_eq!(
-        invalid("userpools:\n  eu:\n    region: ../../evil\n    userpool_id: eu-west-1_A\n    app_client_id: c\n"),
-        named("eu", "region")
-    );
-    assert_eq!(
-        invalid(&format!("algorithms: [HS256]\n{}", pool_with(""))),
-        top("algorithms")
-    );
-    assert_eq!(
-        invalid(&format!("algorithms: []\n{}", pool_with(""))),
-        top("algorithms")
-    );
-    assert_eq!(
-        invalid(&format!("jwt_header_name: 'Bad Header'\n{}", pool_with(""))),
-        top("jwt_header_name")
-    );
-    assert_eq!(
-        invalid(&format!("jwt_header_prefix: 'Two words'\n{}", pool_with(""))),
-        top("jwt_header_prefix")
-    );
-    assert_eq!(
-        invalid(&format!("max_token_bytes: 0\n{}", pool_with(""))),
-        top("max_token_bytes")
-    );
-    assert_eq!(
-        invalid(&format!("jwks:\n  timeout_ms: 0\n{}", pool_with(""))),
-        top("jwks.timeout_ms")
-    );
+    let top = |fields: Value| one_pool(fields, json!({}));
+    let pool = |fields: Value| one_pool(json!({}), fields);
+    let eu = Some("eu");
+    #[rustfmt::skip] // a table reads best as one row per line
+    let rows: [(Value, Option<&str>, &str); 20] = [
+        // (the settings, the pool the error names, the field it names)
+        (json!({"check_expiration": true}), None, "userpools"),
+        (json!({"userpools": {}}), None, "userpools"),
+        (pool(json!({"app_client_id": []})), eu, "app_client_id"),
+        (pool(json!({"app_client_id": null})), eu, "app_client_id"),
+        (pool(json!({"app_client_id": ["a", 7]})), eu, "app_client_id"),
+        (pool(json!({"app_client_id": ""})), eu, "app_client_id"),
+        (pool(json!({"region": null})), eu, "region"),
+        (pool(json!({"region": "../../evil"})), eu, "region"),
+        (pool(json!({"userpool_id": null})), eu, "userpool_id"),
+        (pool(json!({"token_use": "refresh"})), eu, "token_use"),
+        (pool(json!({"jwks_url": "not a url"})), eu, "jwks_url"),
+        (pool(json!({"jwks_url": "ftp://127.0.0.1/jwks.json"})), eu, "jwks_url"),
+        (pool(json!({"issuer": "127.0.0.1:9229/pool"})), eu, "issuer"),
+        (pool(json!({"jwks_inline": {"nokeys": 1}})), eu, "jwks_inline"),
+        (top(json!({"algorithms": ["HS256"]})), None, "algorithms"),
+        (top(json!({"algorithms": []})), None, "algorithms"),
+        (top(json!({"jwt_header_name": "Bad Header"})), None, "jwt_header_name"),
+        (top(json!({"jwt_header_prefix": "Two words"})), None, "jwt_header_prefix"),
+        (top(json!({"max_token_bytes": 0})), None, "max_token_bytes"),
+        (top(json!({"jwks": {"timeout_ms": 0}})), None, "jwks.timeout_ms"),
+    ];
+    for (settings, pool, field) in &rows {
+        assert_eq!(load_error(settings)?, names(*pool, field), "{settings}");
+    }
 
     // An unknown pool name, when a verifier asks for it.
-    let s = CognitoSettings::from_yaml_str(&pool_with(""))?;
+    let s = CognitoSettings::from_yaml_str(&serde_yaml::to_string(&pool(json!({})))?)?;
     let err = Verifier::for_pool(&s, "nope").err().ok_or("accepted")?;
     assert_eq!((err.pool(), err.field()), (Some("nope"), Some("userpools")));
     assert!(err.to_string().contains("userpools.nope"), "{err}");
@@ -389,7 +364,7 @@ fn key_sources_follow_the_documented_precedence() -> TestResult {
 
 #[test]
 fn plain_http_jwks_urls_must_be_loopback_unless_allowed() -> TestResult {
-    let named = |pool: &str, field: &str| Some((Some(pool.to_owned()), Some(field.to_owned())));
+    let pool = |fields: Value| one_pool(json!({}), fields);
     // Loopback hosts are fine over http (emulators, tests).
     for url in [
         "http://127.0.0.1:9229/jwks.json",
@@ -400,7 +375,7 @@ fn plain_http_jwks_urls_must_be_loopback_unless_allowed() -> TestResult {
         "https://keys.example.com/jwks.json",
         "file:///etc/cognito/jwks.json",
     ] {
-        assert_eq!(invalid(&pool_with(&format!("    jwks_url: {url}"))), None, "{url}");
+        assert_eq!(load_error(&pool(json!({ "jwks_url": url })))?, None, "{url}");
     }
     // Anything else over http is refused at load time, naming the pool and the field.
     for url in [
@@ -410,38 +385,41 @@ fn plain_http_jwks_urls_must_be_loopback_unless_allowed() -> TestResult {
         "http://localhost.example.com/jwks.json",
         "http://128.0.0.1/jwks.json",
     ] {
-        let yaml = pool_with(&format!("    jwks_url: {url}"));
-        assert_eq!(invalid(&yaml), named("eu", "jwks_url"), "{url}");
-        let err = CognitoSettings::from_yaml_str(&yaml).err().ok_or("accepted")?;
+        let settings = pool(json!({ "jwks_url": url }));
+        assert_eq!(load_error(&settings)?, names(Some("eu"), "jwks_url"), "{url}");
+        let err = CognitoSettings::from_yaml_str(&serde_yaml::to_string(&settings)?)
+            .err()
+            .ok_or("accepted")?;
         assert!(err.to_string().contains("allow_insecure_jwks_url"), "{err}");
     }
     // An issuer override without a jwks_url derives the URL from the issuer: same rule.
     assert_eq!(
-        invalid(&pool_with("    issuer: http://cognito.internal:9229/eu-west-1_A")),
-        named("eu", "issuer")
+        load_error(&pool(json!({"issuer": "http://cognito.internal:9229/eu-west-1_A"})))?,
+        names(Some("eu"), "issuer")
     );
     assert_eq!(
-        invalid(&pool_with("    issuer: http://127.0.0.1:9229/eu-west-1_A")),
+        load_error(&pool(json!({"issuer": "http://127.0.0.1:9229/eu-west-1_A"})))?,
         None
     );
     // An http issuer is only a string to compare when the keys come from elsewhere.
-    assert_eq!(
-        invalid(&pool_with(
-            "    issuer: http://cognito.internal/eu-west-1_A\n    jwks_url: https://keys.example.com/jwks.json"
-        )),
-        None
-    );
+    let elsewhere = json!({
+        "issuer": "http://cognito.internal/eu-west-1_A",
+        "jwks_url": "https://keys.example.com/jwks.json",
+    });
+    assert_eq!(load_error(&pool(elsewhere))?, None);
     // The explicit opt-in, in YAML and JSON.
-    let allowed = CognitoSettings::from_yaml_str(&format!(
-        "allow_insecure_jwks_url: true\n{}",
-        pool_with("    jwks_url: http://keys.example.com/jwks.json")
-    ))?;
+    let opted_in = one_pool(
+        json!({"allow_insecure_jwks_url": true}),
+        json!({"jwks_url": "http://keys.example.com/jwks.json"}),
+    );
+    let allowed = CognitoSettings::from_yaml_str(&serde_yaml::to_string(&opted_in)?)?;
     assert!(allowed.allow_insecure_jwks_url);
     let json = r#"{"allow_insecure_jwks_url": true, "userpools": {"eu": {"region": "eu-west-1",
         "userpool_id": "eu-west-1_A", "app_client_id": "c", "issuer": "http://cognito.internal/eu-west-1_A"}}}"#;
     assert!(CognitoSettings::from_json_str(json)?.allow_insecure_jwks_url);
     // The default is off, and it round-trips through serde.
-    assert!(!CognitoSettings::from_yaml_str(&pool_with(""))?.allow_insecure_jwks_url);
+    let default = serde_yaml::to_string(&pool(json!({})))?;
+    assert!(!CognitoSettings::from_yaml_str(&default)?.allow_insecure_jwks_url);
     let text = serde_json::to_string(&allowed)?;
     assert_eq!(CognitoSettings::from_json_str(&text)?, allowed);
     // Hand-built settings are checked by the verifier as well.

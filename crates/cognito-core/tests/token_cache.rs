@@ -4,21 +4,12 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, ErrorKind, Require, Verifier};
-use cognito_testkit::{JwksServer, SigningKey, jwks, now};
-use common::{CLIENT_A, CLIENT_B, Fixture, POOL_ID, TestResult, kind_of, kind_with};
+use cognito_testkit::{SigningKey, jwks, now};
+use common::{CLIENT_A, CLIENT_B, Fixture, TestResult, kind_of, kind_with, settings_yaml, wait_for_hits};
 use serde_json::json;
-
-/// Waits (bounded) until the server has seen `n` requests.
-async fn wait_for_hits(server: &JwksServer, n: usize) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while server.hits() < n && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    server.hits() >= n
-}
 
 fn cache_hits(v: &Verifier) -> u64 {
     v.token_cache_stats().hits
@@ -160,11 +151,11 @@ async fn new_key_material_under_the_same_kid_ends_its_entries() -> TestResult {
 }
 
 /// The token with the character at `at` (counted from the end) swapped for another letter.
-fn tamper(token: &str, from_end: usize) -> String {
+fn tamper(token: &str, from_end: usize) -> Result<String, std::string::FromUtf8Error> {
     let at = token.len() - from_end;
     let mut bytes = token.as_bytes().to_vec();
     bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
-    String::from_utf8(bytes).unwrap_or_default()
+    String::from_utf8(bytes)
 }
 
 #[tokio::test]
@@ -177,12 +168,12 @@ async fn a_different_token_never_hits() -> TestResult {
     assert_eq!(v.token_cache_stats().entries, 1);
     let dot = token.rfind('.').ok_or("no signature")?;
     // Signature only: in its middle, and inside the tail that locates the entry.
-    let in_middle = tamper(&token, (token.len() - dot) / 2);
-    let in_tail = tamper(&token, 10);
+    let in_middle = tamper(&token, (token.len() - dot) / 2)?;
+    let in_tail = tamper(&token, 10)?;
     // Claims only, same signature.
     let other_claims = {
         let first_dot = token.find('.').ok_or("no payload")?;
-        tamper(&token, token.len() - first_dot - 20)
+        tamper(&token, token.len() - first_dot - 20)?
     };
     for forged in [&in_middle, &in_tail, &other_claims] {
         assert_ne!(forged, &token);
@@ -202,11 +193,12 @@ async fn a_different_token_never_hits() -> TestResult {
 async fn pools_never_share_entries() -> TestResult {
     let f = Fixture::new().await?;
     // Two pools with the same issuer and JWKS; only their app clients differ.
-    let yaml = format!(
-        "userpools:\n  a:\n    region: eu-west-1\n    userpool_id: {POOL_ID}\n    app_client_id: {CLIENT_A}\n    issuer: {iss}\n    jwks_url: {url}\n  b:\n    region: eu-west-1\n    userpool_id: {POOL_ID}\n    app_client_id: {CLIENT_B}\n    issuer: {iss}\n    jwks_url: {url}\n",
-        iss = f.issuer,
-        url = f.server.jwks_url(POOL_ID)
-    );
+    let for_client = |client: &str| {
+        let mut pool = f.pool();
+        pool["app_client_id"] = json!(client);
+        pool
+    };
+    let yaml = settings_yaml("", &[("a", for_client(CLIENT_A)), ("b", for_client(CLIENT_B))])?;
     let auth = CognitoAuth::new(&CognitoSettings::from_yaml_str(&yaml)?)?;
     let (a, b) = (auth.pool("a").ok_or("a")?, auth.pool("b").ok_or("b")?);
     let token = f.access_token()?; // for client-a

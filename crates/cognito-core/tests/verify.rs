@@ -7,7 +7,7 @@ use cognito_core::{AuthError, CognitoSettings, CognitoToken, ErrorKind, Require,
 use cognito_testkit::{
     JwksServer, Reply, SigningKey, access_claims, aws_issuer, b64, client_credentials_claims, id_claims, jwks, now,
 };
-use common::{CLIENT_A, CLIENT_B, Fixture, POOL_ID, TestResult, kind_of, kind_with};
+use common::{CLIENT_A, CLIENT_B, Fixture, POOL_ID, TestResult, kind_of, kind_with, settings_yaml};
 use serde_json::json;
 
 // ---- accepted tokens ----------------------------------------------------------------------
@@ -92,12 +92,14 @@ async fn two_pools_each_accept_only_their_own_tokens() -> TestResult {
     let f = Fixture::new().await?;
     let us_key = SigningKey::generate("us-key")?;
     let us_server = JwksServer::start(jwks(&[&us_key])).await?;
-    let yaml = format!(
-        "{}  us:\n    region: us-east-1\n    userpool_id: us-east-1_Two\n    app_client_id: client-us\n    issuer: {}\n    jwks_url: {}\n",
-        f.yaml(""),
-        us_server.issuer("us-east-1_Two"),
-        us_server.jwks_url("us-east-1_Two"),
-    );
+    let us = json!({
+        "region": "us-east-1",
+        "userpool_id": "us-east-1_Two",
+        "app_client_id": "client-us",
+        "issuer": us_server.issuer("us-east-1_Two"),
+        "jwks_url": us_server.jwks_url("us-east-1_Two"),
+    });
+    let yaml = settings_yaml("", &[("main", f.pool()), ("us", us)])?;
     let settings = CognitoSettings::from_yaml_str(&yaml)?;
     let main = Verifier::new(&settings)?;
     let us = Verifier::for_pool(&settings, "us")?;
@@ -228,9 +230,13 @@ fn assert_http(err: &AuthError, status: u16, challenge: Option<&str>) {
         ),
         None => assert_eq!(err.www_authenticate(), None),
     }
-    let body: serde_json::Value = serde_json::from_str(&err.body()).unwrap_or_default();
-    assert_eq!(body["error"], err.kind().as_str());
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    let body = serde_json::from_str::<serde_json::Value>(&err.body()).map_err(|e| e.to_string());
+    let error = body.as_ref().map(|b| b["error"].as_str());
+    assert_eq!(error, Ok(Some(err.kind().as_str())), "{}", err.body());
+    let message = body
+        .as_ref()
+        .map(|b| b["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_eq!(message, Ok(true), "{}", err.body());
 }
 
 async fn header_error(v: &Verifier, value: &[u8]) -> Option<AuthError> {
@@ -682,12 +688,13 @@ async fn wrong_token_use() -> TestResult {
         assert_eq!(err.kind(), ErrorKind::WrongTokenUse);
         assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
     }
-    let access_only = Verifier::new(&CognitoSettings::from_yaml_str(
-        &f.yaml("").replace("issuer:", "token_use: access\n    issuer:"),
-    )?)?;
-    let id_only = Verifier::new(&CognitoSettings::from_yaml_str(
-        &f.yaml("").replace("issuer:", "token_use: id\n    issuer:"),
-    )?)?;
+    let only = |token_use: &str| -> Result<Verifier, Box<dyn std::error::Error>> {
+        let mut pool = f.pool();
+        pool["token_use"] = json!(token_use);
+        let settings = CognitoSettings::from_yaml_str(&settings_yaml("", &[("main", pool)])?)?;
+        Ok(Verifier::new(&settings)?)
+    };
+    let (access_only, id_only) = (only("access")?, only("id")?);
     let access = f.access_token()?;
     let id = f.sign(&id_claims(&f.issuer, CLIENT_A))?;
     assert_eq!(kind_of(&access_only, &access).await, None);

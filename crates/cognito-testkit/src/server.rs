@@ -168,133 +168,153 @@ impl Drop for JwksServer {
     }
 }
 
-async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
-    // Read the request head; the body of a GET is empty.
-    let mut head = Vec::with_capacity(1024);
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(buf.get(..n).unwrap_or_default()),
-        }
-        if head.len() > 16 * 1024 {
-            return;
-        }
-    }
-    shared.hits.fetch_add(1, Ordering::SeqCst);
-    let reply = shared.reply.lock().unwrap_or_else(PoisonError::into_inner).clone();
-    let keys = || {
-        shared
-            .jwks
+impl Shared {
+    /// The current JWKS, as the body of an answer.
+    fn jwks_body(&self) -> Vec<u8> {
+        self.jwks
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .to_string()
             .into_bytes()
-    };
-    let (status, content_type, body) = match reply {
-        Reply::Keys => (200, "application/json", keys()),
+    }
+}
+
+/// One connection: reads the request head, counts the request, answers as the current
+/// [`Reply`] says.
+async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
+    if !read_head(&mut stream).await {
+        return;
+    }
+    shared.hits.fetch_add(1, Ordering::SeqCst);
+    let reply = shared.reply.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    match reply {
+        Reply::Keys => respond(stream, 200, "application/json", &shared.jwks_body()).await,
+        Reply::Status(status) => respond(stream, status, "application/json", br#"{"message":"error"}"#).await,
+        Reply::Body { content_type, body } => respond(stream, 200, content_type, &body).await,
         Reply::Delay(delay) => {
             tokio::time::sleep(delay).await;
-            (200, "application/json", keys())
+            respond(stream, 200, "application/json", &shared.jwks_body()).await;
         }
-        Reply::Status(status) => (status, "application/json", br#"{"message":"error"}"#.to_vec()),
-        Reply::Body { content_type, body } => (200, content_type, body),
-        Reply::Stall => {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            return;
+        Reply::Stall => stall(stream).await,
+        Reply::Huge { bytes, declare_length } => huge(stream, &shared, bytes, declare_length).await,
+        Reply::Trickle { interval } => trickle(stream, &shared.jwks_body(), interval).await,
+        Reply::Endless => endless(stream, &shared).await,
+        Reply::Redirect(location) => redirect(stream, &location).await,
+        Reply::ResetMidBody => reset_mid_body(stream, &shared.jwks_body()).await,
+    }
+}
+
+/// Reads up to the end of the request head (the body of a GET is empty); false if the client
+/// hung up first or the head passed 16 KiB.
+async fn read_head(stream: &mut TcpStream) -> bool {
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => head.extend_from_slice(buf.get(..n).unwrap_or_default()),
         }
-        Reply::Huge { bytes, declare_length } => {
-            let length = if declare_length {
-                format!("Content-Length: {bytes}\r\n")
-            } else {
-                String::new()
-            };
-            let head =
-                format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}Connection: close\r\n\r\n");
-            if stream.write_all(head.as_bytes()).await.is_err() {
-                return;
-            }
-            let chunk = vec![b' '; 64 * 1024];
-            let mut left = bytes;
-            while left > 0 {
-                let n = left.min(chunk.len());
-                if stream.write_all(chunk.get(..n).unwrap_or_default()).await.is_err() {
-                    return; // the client hung up: it enforced its cap
-                }
-                shared.bulk_sent.fetch_add(n, Ordering::SeqCst);
-                left -= n;
-            }
-            let _ = stream.flush().await;
-            shared.huge_completed.fetch_add(1, Ordering::SeqCst);
-            let _ = stream.shutdown().await;
-            return;
+        if head.len() > 16 * 1024 {
+            return false;
         }
-        Reply::Trickle { interval } => {
-            let body = keys();
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            if stream.write_all(head.as_bytes()).await.is_err() {
-                return;
-            }
-            let give_up = tokio::time::Instant::now() + Duration::from_secs(120);
-            for byte in body {
-                tokio::time::sleep(interval).await;
-                if tokio::time::Instant::now() > give_up || stream.write_all(&[byte]).await.is_err() {
-                    return;
-                }
-            }
-            let _ = stream.shutdown().await;
-            return;
-        }
-        Reply::Endless => {
-            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n";
-            if stream.write_all(head.as_bytes()).await.is_err() {
-                return;
-            }
-            let chunk = vec![b' '; 64 * 1024];
-            let give_up = tokio::time::Instant::now() + Duration::from_secs(60);
-            let mut sent = 0usize;
-            while tokio::time::Instant::now() < give_up && sent < (4usize << 30) {
-                if stream.write_all(&chunk).await.is_err() {
-                    return; // the client hung up
-                }
-                sent += chunk.len();
-                shared.bulk_sent.fetch_add(chunk.len(), Ordering::SeqCst);
-            }
-            return;
-        }
-        Reply::Redirect(location) => {
-            let head =
-                format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-            if stream.write_all(head.as_bytes()).await.is_ok() {
-                let _ = stream.shutdown().await;
-            }
-            return;
-        }
-        Reply::ResetMidBody => {
-            let body = keys();
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let half = body.get(..body.len() / 2).unwrap_or_default();
-            if stream.write_all(head.as_bytes()).await.is_ok() && stream.write_all(half).await.is_ok() {
-                let _ = stream.flush().await;
-                // Give the bytes time to leave, then close with SO_LINGER 0: an RST, not a FIN.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                let _ = stream.set_zero_linger();
-            }
-            drop(stream);
-            return;
-        }
-    };
+    }
+    true
+}
+
+/// The head of a 200 JSON answer, with `Content-Length` if `length` is given.
+fn json_ok_head(length: Option<usize>) -> String {
+    let length = length.map_or_else(String::new, |n| format!("Content-Length: {n}\r\n"));
+    format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}Connection: close\r\n\r\n")
+}
+
+/// [`Reply::Keys`], [`Reply::Status`], [`Reply::Body`] and [`Reply::Delay`]: a complete answer.
+async fn respond(mut stream: TcpStream, status: u16, content_type: &str, body: &[u8]) {
     let head = format!(
         "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    if stream.write_all(head.as_bytes()).await.is_ok() && stream.write_all(&body).await.is_ok() {
+    if stream.write_all(head.as_bytes()).await.is_ok() && stream.write_all(body).await.is_ok() {
         let _ = stream.shutdown().await;
     }
+}
+
+/// [`Reply::Stall`]: holds the connection for 60 s without a byte, then drops it.
+async fn stall(stream: TcpStream) {
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    drop(stream);
+}
+
+/// [`Reply::Huge`]: `bytes` bytes of whitespace, counted as they leave.
+async fn huge(mut stream: TcpStream, shared: &Shared, bytes: usize, declare_length: bool) {
+    let head = json_ok_head(declare_length.then_some(bytes));
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let chunk = vec![b' '; 64 * 1024];
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        if stream.write_all(chunk.get(..n).unwrap_or_default()).await.is_err() {
+            return; // the client hung up: it enforced its cap
+        }
+        shared.bulk_sent.fetch_add(n, Ordering::SeqCst);
+        left -= n;
+    }
+    let _ = stream.flush().await;
+    shared.huge_completed.fetch_add(1, Ordering::SeqCst);
+    let _ = stream.shutdown().await;
+}
+
+/// [`Reply::Trickle`]: the JWKS one byte per `interval`, giving up after 120 s.
+async fn trickle(mut stream: TcpStream, body: &[u8], interval: Duration) {
+    let head = json_ok_head(Some(body.len()));
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(120);
+    for byte in body {
+        tokio::time::sleep(interval).await;
+        if tokio::time::Instant::now() > give_up || stream.write_all(&[*byte]).await.is_err() {
+            return;
+        }
+    }
+    let _ = stream.shutdown().await;
+}
+
+/// [`Reply::Endless`]: whitespace until the client hangs up, 60 s pass or 4 GiB are sent.
+async fn endless(mut stream: TcpStream, shared: &Shared) {
+    if stream.write_all(json_ok_head(None).as_bytes()).await.is_err() {
+        return;
+    }
+    let chunk = vec![b' '; 64 * 1024];
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut sent = 0usize;
+    while tokio::time::Instant::now() < give_up && sent < (4usize << 30) {
+        if stream.write_all(&chunk).await.is_err() {
+            return; // the client hung up
+        }
+        sent += chunk.len();
+        shared.bulk_sent.fetch_add(chunk.len(), Ordering::SeqCst);
+    }
+}
+
+/// [`Reply::Redirect`]: a `302 Found` to `location`.
+async fn redirect(mut stream: TcpStream, location: &str) {
+    let head = format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    if stream.write_all(head.as_bytes()).await.is_ok() {
+        let _ = stream.shutdown().await;
+    }
+}
+
+/// [`Reply::ResetMidBody`]: the JWKS's true length, half of the body, then a TCP reset.
+async fn reset_mid_body(mut stream: TcpStream, body: &[u8]) {
+    let head = json_ok_head(Some(body.len()));
+    let half = body.get(..body.len() / 2).unwrap_or_default();
+    if stream.write_all(head.as_bytes()).await.is_ok() && stream.write_all(half).await.is_ok() {
+        let _ = stream.flush().await;
+        // Give the bytes time to leave, then close with SO_LINGER 0: an RST, not a FIN.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _ = stream.set_zero_linger();
+    }
+    drop(stream);
 }

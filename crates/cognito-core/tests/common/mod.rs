@@ -1,10 +1,14 @@
 //! Shared fixtures: a real JWKS server on 127.0.0.1, real RSA keys, real signed tokens.
 #![allow(dead_code)]
 
+use std::time::{Duration, Instant};
+
 use cognito_core::{AuthError, CognitoSettings, CognitoToken, ErrorKind, Require, Verifier};
 use cognito_testkit::{JwksServer, SigningKey, jwks};
+use serde_json::json;
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
+pub type BoxError = Box<dyn std::error::Error>;
 
 pub const POOL_ID: &str = "eu-west-1_Test1";
 pub const CLIENT_A: &str = "client-a";
@@ -25,21 +29,28 @@ impl Fixture {
         Ok(Self { key, server, issuer })
     }
 
-    /// Settings YAML for one pool `main` on this server, with extra top-level lines.
-    pub fn yaml(&self, extra: &str) -> String {
-        format!(
-            "{extra}\nuserpools:\n  main:\n    region: eu-west-1\n    userpool_id: {POOL_ID}\n    app_client_id: [{CLIENT_A}, {CLIENT_B}]\n    issuer: {}\n    jwks_url: {}\n",
-            self.issuer,
-            self.server.jwks_url(POOL_ID)
-        )
+    /// The pool `main`: this server's issuer and keys, both clients.
+    pub fn pool(&self) -> serde_json::Value {
+        json!({
+            "region": "eu-west-1",
+            "userpool_id": POOL_ID,
+            "app_client_id": [CLIENT_A, CLIENT_B],
+            "issuer": self.issuer,
+            "jwks_url": self.server.jwks_url(POOL_ID),
+        })
     }
 
-    pub fn settings(&self, extra: &str) -> Result<CognitoSettings, cognito_core::ConfigError> {
-        CognitoSettings::from_yaml_str(&self.yaml(extra))
+    /// Settings YAML for the one pool `main`, with extra top-level lines.
+    pub fn yaml(&self, extra: &str) -> Result<String, serde_yaml::Error> {
+        settings_yaml(extra, &[("main", self.pool())])
     }
 
-    pub fn verifier(&self, extra: &str) -> Result<Verifier, cognito_core::ConfigError> {
-        Verifier::new(&self.settings(extra)?)
+    pub fn settings(&self, extra: &str) -> Result<CognitoSettings, BoxError> {
+        Ok(CognitoSettings::from_yaml_str(&self.yaml(extra)?)?)
+    }
+
+    pub fn verifier(&self, extra: &str) -> Result<Verifier, BoxError> {
+        Ok(Verifier::new(&self.settings(extra)?)?)
     }
 
     pub fn access(&self) -> serde_json::Value {
@@ -56,6 +67,17 @@ impl Fixture {
     }
 }
 
+/// Settings YAML: `extra` top-level lines, then `userpools` with these pools, in this order
+/// (the first is the default).
+pub fn settings_yaml(extra: &str, pools: &[(&str, serde_json::Value)]) -> Result<String, serde_yaml::Error> {
+    let mut userpools = serde_yaml::Mapping::new();
+    for (name, pool) in pools {
+        userpools.insert((*name).into(), serde_yaml::to_value(pool)?);
+    }
+    let settings = serde_yaml::Mapping::from_iter([("userpools".into(), userpools.into())]);
+    Ok(format!("{extra}\n{}", serde_yaml::to_string(&settings)?))
+}
+
 /// The kind a verification failed with, or `None` if it passed.
 pub async fn kind_of(verifier: &Verifier, token: &str) -> Option<ErrorKind> {
     verifier.verify::<CognitoToken>(token).await.err().map(|e| e.kind())
@@ -67,4 +89,26 @@ pub async fn kind_with(verifier: &Verifier, token: &str, require: Require<'_>) -
         .await
         .err()
         .map(|e: AuthError| e.kind())
+}
+
+/// Polls `done` every `every` until it holds or `within` has passed; whether it held.
+pub async fn eventually(within: Duration, every: Duration, mut done: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if done().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Waits (at most 5 s) until the server has seen `n` requests; whether it has.
+pub async fn wait_for_hits(server: &JwksServer, n: usize) -> bool {
+    eventually(Duration::from_secs(5), Duration::from_millis(10), async || {
+        server.hits() >= n
+    })
+    .await
 }
