@@ -963,6 +963,12 @@ impl cognito_core::Policy for Admins {
     const REQUIRE: Require<'static> = Require::NONE.any_group(&["admin"]);
 }
 
+/// The fixture's pool, by name.
+struct Main;
+impl cognito_core::Policy for Main {
+    const POOL: Option<&'static str> = Some("main");
+}
+
 struct Nowhere;
 impl cognito_core::Policy for Nowhere {
     const POOL: Option<&'static str> = Some("nowhere");
@@ -1003,6 +1009,12 @@ async fn cognito_auth_applies_a_route_policy() -> TestResult {
         .err();
     assert_eq!(refused.and_then(|r| r.kind()), Some(ErrorKind::ForbiddenGroup));
     assert_eq!(auth.header_prefix(), "Bearer");
+    // Policies checked at start-up: a configured pool or none is fine, a missing one is not.
+    assert!(auth.check_policy::<AnyUser>().is_ok());
+    assert!(auth.check_policy::<Admins>().is_ok());
+    assert!(auth.check_policy::<Main>().is_ok());
+    let err = auth.check_policy::<Nowhere>().err();
+    assert_eq!(err.as_ref().and_then(|e| e.pool()), Some("nowhere"));
     let names: Vec<&str> = auth.pools().map(Verifier::pool).collect();
     assert_eq!(names, ["main"]);
     assert_eq!(format!("{:?}", auth.default_pool()), r#"Verifier { pool: "main", .. }"#);
