@@ -421,6 +421,21 @@ struct Inner {
     role: String,
 }
 
+/// What four claims types read from `token`: a nested struct, the default type, a `Value`, a
+/// flattened custom type.
+async fn answers(v: &Verifier, token: &str) -> impl PartialEq + std::fmt::Debug + use<> {
+    let kind = |e: AuthError| e.kind();
+    (
+        v.verify::<WithNested>(token).await.map_err(kind),
+        v.verify::<CognitoToken>(token).await.map(|t| t.sub).map_err(kind),
+        v.verify::<serde_json::Value>(token)
+            .await
+            .map(|c| c["x"].clone())
+            .map_err(kind),
+        v.verify::<TenantClaims>(token).await.map(|c| c.tenant).map_err(kind),
+    )
+}
+
 /// The same token gives the same answer every time, whichever claims type reads it: the first
 /// verification (full path), the second (full path, remembered) and every later one (a hit).
 #[tokio::test]
@@ -438,37 +453,9 @@ async fn the_same_token_answers_the_same_five_times_for_every_claims_type() -> T
         .key
         .sign_parts("RS256", header, &nested_dup(&claims, r#"{"role":"user"}"#))?;
     for token in [&dup, &plain] {
-        let first = (
-            v.verify::<WithNested>(token).await.map_err(|e| e.kind()),
-            v.verify::<CognitoToken>(token)
-                .await
-                .map(|t| t.sub)
-                .map_err(|e| e.kind()),
-            v.verify::<serde_json::Value>(token)
-                .await
-                .map(|c| c["x"].clone())
-                .map_err(|e| e.kind()),
-            v.verify::<TenantClaims>(token)
-                .await
-                .map(|c| c.tenant)
-                .map_err(|e| e.kind()),
-        );
+        let first = answers(&v, token).await;
         for round in 2..=5 {
-            let again = (
-                v.verify::<WithNested>(token).await.map_err(|e| e.kind()),
-                v.verify::<CognitoToken>(token)
-                    .await
-                    .map(|t| t.sub)
-                    .map_err(|e| e.kind()),
-                v.verify::<serde_json::Value>(token)
-                    .await
-                    .map(|c| c["x"].clone())
-                    .map_err(|e| e.kind()),
-                v.verify::<TenantClaims>(token)
-                    .await
-                    .map(|c| c.tenant)
-                    .map_err(|e| e.kind()),
-            );
+            let again = answers(&v, token).await;
             assert_eq!(again, first, "round {round} of {token}");
         }
     }
