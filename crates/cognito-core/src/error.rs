@@ -312,6 +312,12 @@ impl Rejection {
         }
     }
 
+    /// One line for a log or an error chain, the same from every adapter:
+    /// `authentication refused: <status> <error code>`; the reason is this rejection itself.
+    pub fn summary(&self) -> String {
+        format!("authentication refused: {} {}", self.status(), self.error_code())
+    }
+
     /// The HTTP status code.
     pub fn status(&self) -> u16 {
         match self {

@@ -374,7 +374,7 @@ impl From<AuthError> for AuthRejection {
 
 impl fmt::Display for AuthRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "authentication refused: {} {}", self.0.status(), self.0.error_code())
+        f.write_str(&self.0.summary())
     }
 }
 
