@@ -238,10 +238,7 @@ impl Verifier {
     /// its size.
     pub async fn refresh_keys(&self) -> Result<usize, AuthError> {
         let mut total = 0;
-        for (i, (_, cache)) in self.0.issuers.iter().enumerate() {
-            if self.0.issuers[..i].iter().any(|(_, c)| Arc::ptr_eq(c, cache)) {
-                continue;
-            }
+        for cache in self.key_caches() {
             total += cache.refresh_now().await?;
         }
         Ok(total)
@@ -250,14 +247,21 @@ impl Verifier {
     /// Loads this pool's keys now (unless fresh ones are cached): the number of keys.
     pub async fn prefetch(&self) -> Result<usize, AuthError> {
         let mut total = 0;
-        for (i, (_, cache)) in self.0.issuers.iter().enumerate() {
-            // Both AWS issuer forms may share one overridden URL: count its keys once.
-            if self.0.issuers[..i].iter().any(|(_, c)| Arc::ptr_eq(c, cache)) {
-                continue;
-            }
+        for cache in self.key_caches() {
             total += cache.prefetch().await?;
         }
         Ok(total)
+    }
+
+    /// This pool's key caches, each once: both AWS issuer forms may share one overridden URL,
+    /// whose keys are then fetched and counted once.
+    fn key_caches(&self) -> impl Iterator<Item = &Arc<JwksCache>> {
+        let issuers = &self.0.issuers;
+        issuers
+            .iter()
+            .enumerate()
+            .filter(|(i, (_, cache))| !issuers[..*i].iter().any(|(_, c)| Arc::ptr_eq(c, cache)))
+            .map(|(_, (_, cache))| cache)
     }
 
     /// Steps 2-4: parse, header policy, and the claims that need no key.
@@ -520,11 +524,16 @@ impl CognitoAuth {
     /// Loads every pool's keys now, so the first requests pay no fetch; reports per pool.
     /// Failures are reported, not fatal: verification keeps retrying with backoff.
     pub async fn prefetch(&self) -> Vec<PoolStatus> {
+        self.per_pool(Verifier::prefetch).await
+    }
+
+    /// `load` for every pool in settings order, one after the other, reported per pool.
+    async fn per_pool(&self, load: impl AsyncFn(&Verifier) -> Result<usize, AuthError>) -> Vec<PoolStatus> {
         let mut report = Vec::with_capacity(self.all.len());
         for verifier in self.all.iter() {
             report.push(PoolStatus {
                 pool: verifier.pool().to_owned(),
-                result: verifier.prefetch().await,
+                result: load(verifier).await,
             });
         }
         report
@@ -561,14 +570,7 @@ impl CognitoAuth {
     /// [`Verifier::refresh_keys`] for every pool, reported per pool: after an emergency key
     /// removal, call it to stop trusting the removed key now rather than at the next refresh.
     pub async fn refresh_keys(&self) -> Vec<PoolStatus> {
-        let mut report = Vec::with_capacity(self.all.len());
-        for verifier in self.all.iter() {
-            report.push(PoolStatus {
-                pool: verifier.pool().to_owned(),
-                result: verifier.refresh_keys().await,
-            });
-        }
-        report
+        self.per_pool(Verifier::refresh_keys).await
     }
 
     fn for_policy<P: Policy>(&self) -> Result<&Verifier, Rejection> {
