@@ -23,7 +23,9 @@ use reqwest::Url;
 use serde_json::Value;
 
 use crate::error::{AuthError, ErrorKind};
+use crate::health::SourceHealth;
 use crate::jose::{Algorithm, jwk_set_keys};
+use crate::observe::SourceObserver;
 use crate::settings::{JwksSettings, KeySource};
 
 const MIN_RSA_BITS: usize = 2048;
@@ -103,6 +105,18 @@ impl KeySet {
 
     fn contains(&self, kid: &str) -> bool {
         self.keys.contains_key(kid)
+    }
+
+    /// The kids of `self` that `other` lacks, sorted.
+    fn kids_missing_from<'a>(&'a self, other: &KeySet) -> Vec<&'a str> {
+        let mut kids: Vec<&str> = self
+            .keys
+            .keys()
+            .filter(|kid| !other.contains(kid))
+            .map(String::as_str)
+            .collect();
+        kids.sort_unstable();
+        kids
     }
 
     /// The key's fitness for this token (its `alg`) and the signature, for a key known to be
@@ -245,6 +259,8 @@ pub(crate) enum Miss {
 /// The cache of one JWKS source.
 pub(crate) struct JwksCache {
     fetcher: Fetcher,
+    /// Events and metrics of this source (`None`: an inline set, never fetched).
+    observer: Option<SourceObserver>,
     tuning: JwksSettings,
     current: RwLock<Option<Arc<Loaded>>>,
     /// The serial of `current` (0 = none), readable without the lock.
@@ -267,7 +283,7 @@ impl JwksCache {
         let url = match source {
             KeySource::Inline(doc) => {
                 let keys = KeySet::parse_value(doc)?;
-                let cache = Self::new(Fetcher::Inline, tuning.clone());
+                let cache = Self::new(Fetcher::Inline, None, tuning.clone());
                 cache.install(keys);
                 return Ok(Arc::new(cache));
             }
@@ -289,15 +305,20 @@ impl JwksCache {
                 url: url.clone(),
             }
         };
-        let cache = Arc::new(Self::new(fetcher, tuning.clone()));
+        let cache = Arc::new(Self::new(
+            fetcher,
+            Some(SourceObserver::new(url.as_str())),
+            tuning.clone(),
+        ));
         registry.retain(|_, weak| weak.strong_count() > 0);
         registry.insert(key, Arc::downgrade(&cache));
         Ok(cache)
     }
 
-    fn new(fetcher: Fetcher, tuning: JwksSettings) -> Self {
+    fn new(fetcher: Fetcher, observer: Option<SourceObserver>, tuning: JwksSettings) -> Self {
         Self {
             fetcher,
+            observer,
             tuning,
             current: RwLock::new(None),
             current_serial: AtomicU64::new(0),
@@ -335,6 +356,9 @@ impl JwksCache {
         if age >= Duration::from_secs(self.tuning.max_stale_secs) {
             return false;
         }
+        if let Some(observer) = &self.observer {
+            observer.age(age);
+        }
         if age >= Duration::from_secs(self.tuning.refresh_secs) {
             self.refresh_in_background();
         }
@@ -351,11 +375,13 @@ impl JwksCache {
         let Some(loaded) = self.loaded() else {
             return Err(Miss::NoKeys);
         };
-        if !matches!(self.fetcher, Fetcher::Inline) {
+        if let Some(observer) = &self.observer {
             let age = loaded.at.elapsed();
             if age >= Duration::from_secs(self.tuning.max_stale_secs) {
+                observer.serving(0, age);
                 return Err(Miss::NoKeys);
             }
+            observer.age(age);
             if age >= Duration::from_secs(self.tuning.refresh_secs) {
                 self.refresh_in_background();
             }
@@ -433,14 +459,16 @@ impl JwksCache {
             return;
         }
         let cache = Arc::clone(self);
-        runtime.spawn(async move {
+        // The refresh's events belong to the request (and so the pool) that started it.
+        let refresh = async move {
             let generation = cache.generation.load(Ordering::Acquire);
             let _flight = cache.flight.lock().await;
             if cache.generation.load(Ordering::Acquire) == generation {
                 cache.fetch().await;
             }
             cache.refreshing.store(false, Ordering::Release);
-        });
+        };
+        runtime.spawn(tracing::Instrument::in_current_span(refresh));
     }
 
     /// Fetches the keys now, whatever their age, backoff or cool-down (an operator's call,
@@ -486,18 +514,70 @@ impl JwksCache {
         }
     }
 
+    /// What this cache serves now, for the health report (no I/O). With the `metrics`
+    /// feature it also sets the keys and age gauges, so a scrape that asks for the report
+    /// first reads current ages even without traffic.
+    pub(crate) fn health(&self) -> SourceHealth {
+        let loaded = self.loaded();
+        let Some(observer) = &self.observer else {
+            return SourceHealth {
+                source: "inline".to_owned(),
+                keys: loaded.map_or(0, |l| l.keys.len()),
+                age: None,
+                last_error: None,
+                next_attempt_in: None,
+            };
+        };
+        let now = Instant::now();
+        let age = loaded.as_ref().map(|l| now.saturating_duration_since(l.at));
+        let usable = age.is_some_and(|age| age < Duration::from_secs(self.tuning.max_stale_secs));
+        let keys = loaded.as_ref().filter(|_| usable).map_or(0, |l| l.keys.len());
+        let state = self.state();
+        let next_attempt_in = match (state.retry_at, age) {
+            (Some(at), _) if at > now => at - now,
+            (_, Some(age)) if usable => Duration::from_secs(self.tuning.refresh_secs).saturating_sub(age),
+            _ => Duration::ZERO,
+        };
+        if let Some(age) = age {
+            observer.serving(keys, age);
+        }
+        SourceHealth {
+            source: observer.url().to_owned(),
+            keys,
+            age,
+            last_error: state.last_error.clone(),
+            next_attempt_in: Some(next_attempt_in),
+        }
+    }
+
     /// One fetch with the total deadline; the result replaces the keys only on success.
     /// Callers hold `flight`.
     async fn fetch(&self) {
         let deadline = Duration::from_millis(self.tuning.timeout_ms);
-        let result = match tokio::time::timeout(deadline, self.fetch_bytes()).await {
+        let started = Instant::now();
+        let mut status = None;
+        let result = match tokio::time::timeout(deadline, self.fetch_bytes(&mut status)).await {
             Ok(bytes) => bytes.and_then(|b| KeySet::parse(&b)),
             Err(_) => Err(format!("the JWKS fetch took longer than {} ms", self.tuning.timeout_ms)),
         };
+        let took = started.elapsed();
+        let previous = self.loaded();
         {
             let mut state = self.state();
             match result {
                 Ok(keys) => {
+                    if let Some(observer) = &self.observer {
+                        observer.fetched(status, keys.len(), took);
+                        if let Some(previous) = &previous {
+                            let (added, removed) = (
+                                keys.kids_missing_from(&previous.keys),
+                                previous.keys.kids_missing_from(&keys),
+                            );
+                            if !added.is_empty() || !removed.is_empty() {
+                                observer.changed(&added, &removed);
+                            }
+                        }
+                    }
                     self.install(keys);
                     state.failures = 0;
                     state.retry_at = None;
@@ -507,6 +587,12 @@ impl JwksCache {
                     state.failures = state.failures.saturating_add(1);
                     let backoff = Duration::from_secs(1u64 << state.failures.min(7).saturating_sub(1)).min(MAX_BACKOFF);
                     state.retry_at = Some(later(backoff));
+                    if let Some(observer) = &self.observer {
+                        let max_stale = Duration::from_secs(self.tuning.max_stale_secs);
+                        let stale = previous.map(|p| p.at.elapsed()).filter(|age| *age < max_stale);
+                        observer.failed(status, &error, took, stale);
+                        observer.backoff(backoff, state.failures);
+                    }
                     state.last_error = Some(error);
                 }
             }
@@ -535,7 +621,8 @@ impl JwksCache {
         }
     }
 
-    async fn fetch_bytes(&self) -> Result<Vec<u8>, String> {
+    /// The body of one fetch; `status` is set to the HTTP status once the server answers.
+    async fn fetch_bytes(&self, status: &mut Option<u16>) -> Result<Vec<u8>, String> {
         let max = self.tuning.max_bytes;
         match &self.fetcher {
             Fetcher::Http { client, url } => {
@@ -545,6 +632,7 @@ impl JwksCache {
                     .send()
                     .await
                     .map_err(|e| self.describe(&e, "the JWKS request failed"))?;
+                *status = Some(response.status().as_u16());
                 if !response.status().is_success() {
                     return Err(format!("the JWKS server answered {}", response.status()));
                 }

@@ -56,8 +56,10 @@
 
 pub mod claims;
 mod error;
+mod health;
 mod jose;
 mod jwks;
+mod observe;
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
@@ -77,6 +79,7 @@ pub use verify::{CognitoAuth, Verifier};
 
 /// What a running [`CognitoAuth`] or [`Verifier`] reports about itself.
 pub mod status {
+    pub use crate::health::{Health, PoolHealth, SourceHealth};
     pub use crate::token_cache::TokenCacheStats;
     pub use crate::verify::PoolStatus;
 }

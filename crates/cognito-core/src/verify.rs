@@ -10,10 +10,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::de::DeserializeOwned;
 
 use crate::error::{AuthError, ConfigError, ErrorKind, Rejection};
+use crate::health::{Health, PoolHealth};
 use crate::jose::Algorithm;
 use crate::jwks::{JwksCache, Loaded, Miss};
+use crate::observe::{self, PoolObserver, Started};
 use crate::policy::{Policy, Require};
-use crate::settings::{CognitoSettings, TokenUse, UserPool};
+use crate::settings::{CognitoSettings, KEYS_URL_ENV, TokenUse, UserPool};
 use crate::token::{self, ClaimsView, Token};
 use crate::token_cache::{Entry, TokenCache, TokenCacheStats};
 
@@ -59,6 +61,8 @@ struct Inner {
     header_prefix: String,
     /// This pool's verified tokens (`None`: switched off).
     token_cache: Option<TokenCache>,
+    /// Its answers' events and metrics.
+    observer: PoolObserver,
 }
 
 /// One line for a start-up log: `eu: 2 keys loaded`, or `eu: no keys (<kind>: <why>)`, where
@@ -98,13 +102,17 @@ impl Verifier {
     /// A verifier for the default (first) pool (the settings are validated).
     pub fn new(settings: &CognitoSettings) -> Result<Self, ConfigError> {
         settings.validate()?;
-        Self::from_pool(settings, settings.default_pool()?)
+        let pool = settings.default_pool()?;
+        warn_keys_url_override([pool]);
+        Self::from_pool(settings, pool)
     }
 
     /// A verifier for the pool named `name` (the settings are validated).
     pub fn for_pool(settings: &CognitoSettings, name: &str) -> Result<Self, ConfigError> {
         settings.validate()?;
-        Self::from_pool(settings, settings.pool(name)?)
+        let pool = settings.pool(name)?;
+        warn_keys_url_override([pool]);
+        Self::from_pool(settings, pool)
     }
 
     /// A verifier for `pool` of `settings`, which the caller has validated.
@@ -130,6 +138,7 @@ impl Verifier {
             header_name: settings.jwt_header_name.clone(),
             header_prefix: settings.jwt_header_prefix.clone(),
             token_cache: TokenCache::new(&settings.token_cache),
+            observer: PoolObserver::new(&pool.name),
         })))
     }
 
@@ -171,8 +180,12 @@ impl Verifier {
         header_values: impl IntoIterator<Item = &'h [u8]>,
         require: Require<'_>,
     ) -> Result<T, AuthError> {
-        let token = token::from_header(header_values, &self.0.header_prefix, self.0.max_token_bytes)?;
-        self.verify_with(token, require).await
+        let started = self.0.observer.start();
+        let result = match token::from_header(header_values, &self.0.header_prefix, self.0.max_token_bytes) {
+            Ok(token) => self.check(token, require).await,
+            Err(e) => Err(e),
+        };
+        self.answered(started, result)
     }
 
     /// Optional authentication: `Ok(None)` when the header is absent or empty; a present but
@@ -182,11 +195,14 @@ impl Verifier {
         header_values: impl IntoIterator<Item = &'h [u8]>,
         require: Require<'_>,
     ) -> Result<Option<T>, AuthError> {
-        match token::from_header(header_values, &self.0.header_prefix, self.0.max_token_bytes) {
-            Ok(token) => self.verify_with(token, require).await.map(Some),
-            Err(e) if e.kind() == ErrorKind::MissingToken => Ok(None),
+        let started = self.0.observer.start();
+        let result = match token::from_header(header_values, &self.0.header_prefix, self.0.max_token_bytes) {
+            Ok(token) => self.check(token, require).await,
+            // No token is no verification: an anonymous request is not counted.
+            Err(e) if e.kind() == ErrorKind::MissingToken => return Ok(None),
             Err(e) => Err(e),
-        }
+        };
+        self.answered(started, result).map(Some)
     }
 
     /// Verifies a bare token (no header, no scheme).
@@ -196,14 +212,36 @@ impl Verifier {
 
     /// Verifies a bare token and the route's requirements.
     pub async fn verify_with<T: DeserializeOwned>(&self, token: &str, require: Require<'_>) -> Result<T, AuthError> {
+        let started = self.0.observer.start();
+        let result = self.check(token, require).await;
+        self.answered(started, result)
+    }
+
+    /// Counts and logs one answer (see `observe`), and gives it back.
+    #[inline]
+    fn answered<T>(&self, started: Started, result: Result<T, AuthError>) -> Result<T, AuthError> {
+        self.0.observer.answer(&self.0.pool, started, &result);
+        result
+    }
+
+    /// The span of a verification that is not a token-cache hit (hits stay span-free).
+    fn span(&self) -> tracing::Span {
+        tracing::debug_span!("cognito_verify", pool = self.0.pool.as_str())
+    }
+
+    /// Steps 1-7 for a bare token, unobserved: a token-cache hit, else the full path.
+    async fn check<T: DeserializeOwned>(&self, token: &str, require: Require<'_>) -> Result<T, AuthError> {
         token::check_size(token, self.0.max_token_bytes)?;
         if let Some(hit) = self.cache_hit(token) {
             return serve_hit(&hit, require);
         }
-        let parsed = Token::decode(token)?;
-        let checked = self.precheck(&parsed)?;
-        let keys = checked.cache.lookup(&checked.kid).await?;
-        self.finish(token, &parsed, &checked, &keys, require)
+        let full = async {
+            let parsed = Token::decode(token)?;
+            let checked = self.precheck(&parsed)?;
+            let keys = checked.cache.lookup(&checked.kid).await?;
+            self.finish(token, &parsed, &checked, &keys, require)
+        };
+        tracing::Instrument::instrument(full, self.span()).await
     }
 
     /// Like [`Verifier::verify_with`] but never waits for I/O: if the key is not cached, the
@@ -212,10 +250,19 @@ impl Verifier {
     /// starts the background refresh of keys older than `jwks.refresh_secs`, as the full path
     /// does; outside one, keys are never refreshed.
     pub fn verify_cached<T: DeserializeOwned>(&self, token: &str, require: Require<'_>) -> Result<T, AuthError> {
+        let started = self.0.observer.start();
+        let result = self.check_cached(token, require);
+        self.answered(started, result)
+    }
+
+    /// [`Verifier::verify_cached`], unobserved.
+    fn check_cached<T: DeserializeOwned>(&self, token: &str, require: Require<'_>) -> Result<T, AuthError> {
         token::check_size(token, self.0.max_token_bytes)?;
         if let Some(hit) = self.cache_hit(token) {
             return serve_hit(&hit, require);
         }
+        let span = self.span();
+        let _entered = span.enter();
         let parsed = Token::decode(token)?;
         let checked = self.precheck(&parsed)?;
         let keys = checked.cache.cached(&checked.kid).map_err(|miss| match miss {
@@ -251,6 +298,15 @@ impl Verifier {
             total += cache.prefetch().await?;
         }
         Ok(total)
+    }
+
+    /// What this pool's key caches serve now (no I/O): the pool's part of
+    /// [`CognitoAuth::health`].
+    pub fn health(&self) -> PoolHealth {
+        PoolHealth {
+            pool: self.0.pool.clone(),
+            sources: self.key_caches().map(|cache| cache.health()).collect(),
+        }
     }
 
     /// This pool's key caches, each once: both AWS issuer forms may share one overridden URL,
@@ -320,7 +376,7 @@ impl Verifier {
     /// doubt is a miss, and the full path then gives the precise answer.
     fn cache_hit(&self, token: &str) -> Option<Arc<Entry>> {
         let inner = &*self.0;
-        inner.token_cache.as_ref()?.get(token, |entry| {
+        let hit = inner.token_cache.as_ref()?.get(token, |entry| {
             // Never past exp (+ leeway), even with check_expiration: false (see `remember`).
             let times = Times {
                 exp: Some(entry.exp),
@@ -335,7 +391,11 @@ impl Verifier {
                 .issuers
                 .get(entry.issuer)
                 .is_some_and(|(_, jwks)| jwks.still_serves(entry.key_serial, entry.keys_loaded_at))
-        })
+        });
+        if hit.is_some() {
+            inner.observer.cache_hit();
+        }
+        hit
     }
 
     /// Remembers a token whose signature just verified, from its second verification on (see
@@ -458,6 +518,20 @@ fn unix_now(clock: SystemTime) -> Result<f64, AuthError> {
     })
 }
 
+/// Warns when `AWS_COGNITO_KEYS_URL` supplies the keys of pools that trust the AWS issuers
+/// (no `issuer`, no `jwks_url`, no inline set): that URL then vouches for every one of them.
+fn warn_keys_url_override<'a>(pools: impl IntoIterator<Item = &'a UserPool>) {
+    let Some(url) = std::env::var(KEYS_URL_ENV).ok().filter(|v| !v.is_empty()) else {
+        return;
+    };
+    let names: Vec<&str> = pools
+        .into_iter()
+        .filter(|p| p.issuer.is_none() && p.jwks_url.is_none() && p.jwks_inline.is_none())
+        .map(|p| p.name.as_str())
+        .collect();
+    observe::keys_url_overrides(&names, &url);
+}
+
 /// Every pool of one settings value, each with its verifier: what web apps keep in their state
 /// and what the framework adapters read. Cheap to clone.
 ///
@@ -484,6 +558,7 @@ impl CognitoAuth {
     /// Verifiers for every pool of `settings` (validated), in settings order.
     pub fn new(settings: &CognitoSettings) -> Result<Self, ConfigError> {
         settings.validate()?;
+        warn_keys_url_override(&settings.userpools);
         let verifiers = settings
             .userpools
             .iter()
@@ -527,16 +602,30 @@ impl CognitoAuth {
         self.per_pool(Verifier::prefetch).await
     }
 
-    /// `load` for every pool in settings order, one after the other, reported per pool.
+    /// `load` for every pool in settings order, one after the other, reported per pool; each
+    /// pool's fetch events are in a span that names it.
     async fn per_pool(&self, load: impl AsyncFn(&Verifier) -> Result<usize, AuthError>) -> Vec<PoolStatus> {
         let mut report = Vec::with_capacity(self.all.len());
         for verifier in self.all.iter() {
+            let span = tracing::info_span!("cognito_pool", pool = verifier.pool());
+            let result = tracing::Instrument::instrument(load(verifier), span).await;
             report.push(PoolStatus {
                 pool: verifier.pool().to_owned(),
-                result: load(verifier).await,
+                result,
             });
         }
         report
+    }
+
+    /// Every pool's health now, without metrics and without I/O: per pool and key source,
+    /// the keys served, their age, the last fetch error and when the next fetch may happen.
+    /// [`Health::is_ready`] is what a readiness probe wants: every pool can verify now.
+    /// With the `metrics` feature this also brings the `cognito_jwks_keys` and
+    /// `cognito_jwks_age_seconds` gauges up to date (call it before rendering a scrape).
+    pub fn health(&self) -> Health {
+        Health {
+            pools: self.all.iter().map(Verifier::health).collect(),
+        }
     }
 
     /// Checks at start-up that a route policy can be served: its pool, if it names one, is

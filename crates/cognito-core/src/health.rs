@@ -1,0 +1,223 @@
+//! The health report of a running [`crate::CognitoAuth`]: per pool and per key source, whether
+//! keys are loaded, their age, the last fetch error and when the next fetch may happen. Built
+//! from the JWKS caches' own state, so it needs no metrics recorder; meant for readiness probes
+//! and for a one-line log ([`std::fmt::Display`]).
+
+use std::fmt;
+use std::time::Duration;
+
+/// Every pool's health, in settings order (see [`crate::CognitoAuth::health`]).
+///
+/// ```
+/// use cognito_core::{CognitoAuth, CognitoSettings};
+/// let settings = CognitoSettings::from_yaml_str(r#"
+/// userpools:
+///   eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a}
+/// "#)?;
+/// let auth = CognitoAuth::new(&settings)?;
+/// let health = auth.health(); // nothing fetched yet
+/// assert!(!health.is_ready());
+/// assert_eq!(health.pools[0].keys(), 0);
+/// assert!(health.to_string().starts_with("not ready: eu: no keys"));
+/// # Ok::<(), cognito_core::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Health {
+    /// Each pool, in settings order.
+    pub pools: Vec<PoolHealth>,
+}
+
+impl Health {
+    /// Whether every pool can verify tokens now: each of its key sources serves keys.
+    #[must_use]
+    pub fn is_ready(&self) -> bool {
+        self.pools.iter().all(PoolHealth::is_ready)
+    }
+}
+
+/// One pool's health: each of its key sources (one per trusted issuer form; a source that
+/// two issuer forms share appears once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolHealth {
+    /// The pool's name.
+    pub pool: String,
+    /// Its key sources.
+    pub sources: Vec<SourceHealth>,
+}
+
+impl PoolHealth {
+    /// Whether every key source of the pool serves keys now.
+    #[must_use]
+    pub fn is_ready(&self) -> bool {
+        !self.sources.is_empty() && self.sources.iter().all(|s| s.keys > 0)
+    }
+
+    /// The keys served now, summed over the pool's sources.
+    #[must_use]
+    pub fn keys(&self) -> usize {
+        self.sources.iter().map(|s| s.keys).sum()
+    }
+
+    /// The oldest key set among the pool's fetched sources.
+    #[must_use]
+    pub fn age(&self) -> Option<Duration> {
+        self.sources.iter().filter_map(|s| s.age).max()
+    }
+
+    /// The first source's last fetch error, if any fetch is failing.
+    #[must_use]
+    pub fn last_error(&self) -> Option<&str> {
+        self.sources.iter().find_map(|s| s.last_error.as_deref())
+    }
+
+    /// The soonest next fetch among the pool's sources (`None`: inline keys only).
+    #[must_use]
+    pub fn next_attempt_in(&self) -> Option<Duration> {
+        self.sources.iter().filter_map(|s| s.next_attempt_in).min()
+    }
+}
+
+/// One key source (a JWKS URL, or the inline set) as its cache sees it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SourceHealth {
+    /// The JWKS URL, or `inline`.
+    pub source: String,
+    /// The kids served now: 0 before the first successful fetch, and once the last good set is
+    /// older than `jwks.max_stale_secs`.
+    pub keys: usize,
+    /// How long ago the last good key set was fetched (`None`: never, or an inline set, which
+    /// never ages). It keeps growing while fetches fail, past `max_stale_secs` too.
+    pub age: Option<Duration>,
+    /// Why the last fetch failed; `None` once one succeeds.
+    pub last_error: Option<String>,
+    /// How long until a fetch may happen: the rest of the backoff after a failure, else the
+    /// time until the keys are due for their refresh (the first request after that starts it),
+    /// zero when no keys are held (the next request fetches). `None`: an inline set, never
+    /// fetched.
+    pub next_attempt_in: Option<Duration>,
+}
+
+impl fmt::Display for Health {
+    /// `ready: eu: 2 keys, 12 s old; us: no keys (...)`, or `not ready: ...`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.is_ready() { "ready: " } else { "not ready: " })?;
+        for (i, pool) in self.pools.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{pool}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for PoolHealth {
+    /// `eu: 2 keys, 12 s old`; several sources are joined with ` / `.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.pool)?;
+        for (i, source) in self.sources.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" / ")?;
+            }
+            write!(f, "{source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for SourceHealth {
+    /// `2 keys, 12 s old`, `2 keys, 3700 s old (refresh failing: <why>; next attempt in 4 s)`,
+    /// `no keys (<why>; next attempt in 4 s)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.keys {
+            0 => f.write_str("no keys")?,
+            1 => f.write_str("1 key")?,
+            n => write!(f, "{n} keys")?,
+        }
+        if self.keys > 0 {
+            match self.age {
+                Some(age) => write!(f, ", {} s old", age.as_secs())?,
+                None => f.write_str(", inline")?,
+            }
+        }
+        let next = self.next_attempt_in.map(|d| d.as_secs());
+        match (&self.last_error, self.keys) {
+            (Some(error), 0) => write!(f, " ({error}; next attempt in {} s)", next.unwrap_or(0)),
+            (Some(error), _) => write!(
+                f,
+                " (refresh failing: {error}; next attempt in {} s)",
+                next.unwrap_or(0)
+            ),
+            (None, 0) => f.write_str(" (not fetched yet)"),
+            (None, _) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(keys: usize, age: Option<u64>, error: Option<&str>, next: Option<u64>) -> SourceHealth {
+        SourceHealth {
+            source: "https://example.test/jwks.json".into(),
+            keys,
+            age: age.map(Duration::from_secs),
+            last_error: error.map(Into::into),
+            next_attempt_in: next.map(Duration::from_secs),
+        }
+    }
+
+    #[test]
+    fn one_line_per_report() {
+        let health = Health {
+            pools: vec![
+                PoolHealth {
+                    pool: "eu".into(),
+                    sources: vec![source(2, Some(12), None, Some(3588))],
+                },
+                PoolHealth {
+                    pool: "us".into(),
+                    sources: vec![
+                        source(0, None, Some("the JWKS server answered 500"), Some(4)),
+                        source(1, Some(3700), Some("timed out"), Some(8)),
+                    ],
+                },
+                PoolHealth {
+                    pool: "local".into(),
+                    sources: vec![source(1, None, None, None)],
+                },
+            ],
+        };
+        assert!(!health.is_ready());
+        assert_eq!(
+            health.to_string(),
+            "not ready: eu: 2 keys, 12 s old; us: no keys (the JWKS server answered 500; next attempt in 4 s) \
+             / 1 key, 3700 s old (refresh failing: timed out; next attempt in 8 s); local: 1 key, inline"
+        );
+        let us = &health.pools[1];
+        assert_eq!(
+            (us.keys(), us.age(), us.last_error(), us.next_attempt_in()),
+            (
+                1,
+                Some(Duration::from_secs(3700)),
+                Some("the JWKS server answered 500"),
+                Some(Duration::from_secs(4))
+            )
+        );
+        let ready = Health {
+            pools: vec![health.pools[0].clone(), health.pools[2].clone()],
+        };
+        assert!(ready.is_ready());
+        assert!(ready.to_string().starts_with("ready: eu: 2 keys"));
+        let unfetched = PoolHealth {
+            pool: "eu".into(),
+            sources: vec![source(0, None, None, Some(0))],
+        };
+        assert_eq!(unfetched.to_string(), "eu: no keys (not fetched yet)");
+        assert!(!unfetched.is_ready());
+    }
+}
