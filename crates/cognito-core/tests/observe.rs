@@ -526,3 +526,80 @@ fn child_warns_about_the_keys_url_override() -> TestResult {
     assert!(capture.events().is_empty(), "{:?}", capture.events());
     Ok(())
 }
+
+#[tokio::test]
+async fn the_health_report_follows_the_key_caches() -> TestResult {
+    let fx = Fixture::new().await?;
+    let down = JwksServer::start(jwks(&[&fx.key])).await?;
+    down.set_reply(Reply::Status(500));
+    let down_pool = json!({"region": "eu-west-1", "userpool_id": POOL_ID, "app_client_id": [CLIENT_A],
+                           "issuer": down.issuer(POOL_ID), "jwks_url": down.jwks_url(POOL_ID)});
+    let settings = CognitoSettings::from_yaml_str(&settings_yaml(
+        "jwks: {refresh_secs: 600}",
+        &[("main", fx.pool()), ("down", down_pool)],
+    )?)?;
+    let auth = CognitoAuth::new(&settings)?;
+
+    // Nothing fetched yet: no keys, no age, no error, a fetch may happen now.
+    let before = auth.health();
+    assert!(!before.is_ready());
+    let main = &before.pools[0];
+    assert_eq!(
+        (main.pool.as_str(), main.keys(), main.age(), main.last_error()),
+        ("main", 0, None, None)
+    );
+    assert_eq!(main.next_attempt_in(), Some(std::time::Duration::ZERO));
+    assert_eq!(main.sources[0].source, fx.server.jwks_url(POOL_ID));
+    assert_eq!(main.to_string(), "main: no keys (not fetched yet)");
+
+    auth.prefetch().await;
+    let after = auth.health();
+    assert!(!after.is_ready(), "the pool down has no keys");
+    let (main, down_health) = (&after.pools[0], &after.pools[1]);
+    assert!(main.is_ready());
+    assert_eq!((main.keys(), main.last_error()), (1, None));
+    assert!(main.age().is_some_and(|a| a.as_secs() < 5));
+    // Next: the refresh, due 600 s after the fetch.
+    assert!(
+        main.next_attempt_in()
+            .is_some_and(|n| n.as_secs() > 590 && n.as_secs() <= 600)
+    );
+    assert!(!down_health.is_ready());
+    assert_eq!(
+        down_health.last_error(),
+        Some("the JWKS server answered 500 Internal Server Error")
+    );
+    // The backoff after the first failure is 1 s.
+    assert!(
+        down_health
+            .next_attempt_in()
+            .is_some_and(|n| n <= std::time::Duration::from_secs(1))
+    );
+    assert_eq!(down_health.age(), None);
+    let line = after.to_string();
+    assert!(
+        line.starts_with("not ready: main: 1 key, 0 s old; down: no keys (the JWKS server answered 500"),
+        "{line}"
+    );
+
+    // A failed refresh of main: still ready (stale keys serve), with the error and the backoff.
+    fx.server.set_reply(Reply::Status(502));
+    assert!(auth.default_pool().refresh_keys().await.is_err());
+    let main = auth.default_pool().health();
+    assert!(main.is_ready());
+    assert_eq!(main.last_error(), Some("the JWKS server answered 502 Bad Gateway"));
+    assert!(
+        main.next_attempt_in()
+            .is_some_and(|n| n <= std::time::Duration::from_secs(1))
+    );
+    assert!(
+        main.to_string()
+            .contains("refresh failing: the JWKS server answered 502 Bad Gateway")
+    );
+
+    // Recovery clears the error.
+    fx.server.set_reply(Reply::Keys);
+    assert_eq!(auth.default_pool().refresh_keys().await?, 1);
+    assert_eq!(auth.default_pool().health().last_error(), None);
+    Ok(())
+}

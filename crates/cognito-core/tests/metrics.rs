@@ -1,0 +1,270 @@
+//! The `metrics` feature: a test recorder (installed once for this binary) sees each counter,
+//! gauge and the histogram move as they should, against real JWKS servers on 127.0.0.1 with
+//! real tokens. Every test uses its own pool name and JWKS server, so its series are its own.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use cognito_core::{CognitoAuth, CognitoToken, ErrorKind};
+use cognito_testkit::{Reply, SigningKey, jwks};
+use common::{Fixture, POOL_ID, TestResult, settings_yaml};
+use metrics::{Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+use serde_json::json;
+
+/// Samples of one histogram.
+#[derive(Default)]
+struct Samples(Mutex<Vec<f64>>);
+
+impl HistogramFn for Samples {
+    fn record(&self, value: f64) {
+        if let Ok(mut samples) = self.0.lock() {
+            samples.push(value);
+        }
+    }
+}
+
+/// Every series by name and sorted labels; values are read without resetting them.
+#[derive(Default)]
+struct TestRecorder {
+    counters: Mutex<HashMap<String, Arc<AtomicU64>>>,
+    gauges: Mutex<HashMap<String, Arc<AtomicU64>>>,
+    histograms: Mutex<HashMap<String, Arc<Samples>>>,
+}
+
+/// `name{a="x",b="y"}`, labels sorted: the series' identity.
+fn series(key: &Key) -> String {
+    let mut labels: Vec<String> = key.labels().map(|l| format!("{}={:?}", l.key(), l.value())).collect();
+    labels.sort();
+    format!("{}{{{}}}", key.name(), labels.join(","))
+}
+
+impl Recorder for TestRecorder {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        let mut map = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        Counter::from_arc(Arc::clone(map.entry(series(key)).or_default()))
+    }
+
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        let mut map = self.gauges.lock().unwrap_or_else(|e| e.into_inner());
+        Gauge::from_arc(Arc::clone(map.entry(series(key)).or_default()))
+    }
+
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+        let mut map = self.histograms.lock().unwrap_or_else(|e| e.into_inner());
+        Histogram::from_arc(Arc::clone(map.entry(series(key)).or_default()))
+    }
+}
+
+/// The recorder of this test binary, installed at first use.
+fn recorder() -> Result<&'static TestRecorder, &'static str> {
+    static RECORDER: OnceLock<Option<&'static TestRecorder>> = OnceLock::new();
+    let installed = RECORDER.get_or_init(|| {
+        let recorder: &'static TestRecorder = Box::leak(Box::default());
+        metrics::set_global_recorder(Proxy(recorder)).ok().map(|()| recorder)
+    });
+    installed.ok_or("another recorder is installed")
+}
+
+/// Installs the leaked recorder by reference.
+struct Proxy(&'static TestRecorder);
+
+impl Recorder for Proxy {
+    fn describe_counter(&self, k: KeyName, u: Option<Unit>, d: SharedString) {
+        self.0.describe_counter(k, u, d)
+    }
+    fn describe_gauge(&self, k: KeyName, u: Option<Unit>, d: SharedString) {
+        self.0.describe_gauge(k, u, d)
+    }
+    fn describe_histogram(&self, k: KeyName, u: Option<Unit>, d: SharedString) {
+        self.0.describe_histogram(k, u, d)
+    }
+    fn register_counter(&self, key: &Key, m: &Metadata<'_>) -> Counter {
+        self.0.register_counter(key, m)
+    }
+    fn register_gauge(&self, key: &Key, m: &Metadata<'_>) -> Gauge {
+        self.0.register_gauge(key, m)
+    }
+    fn register_histogram(&self, key: &Key, m: &Metadata<'_>) -> Histogram {
+        self.0.register_histogram(key, m)
+    }
+}
+
+impl TestRecorder {
+    /// A counter's value; `None` if never registered.
+    fn counter(&self, series: &str) -> Option<u64> {
+        let map = self.counters.lock().ok()?;
+        map.get(series).map(|c| c.load(Ordering::Relaxed))
+    }
+
+    fn gauge(&self, series: &str) -> Option<f64> {
+        let map = self.gauges.lock().ok()?;
+        map.get(series).map(|g| f64::from_bits(g.load(Ordering::Relaxed)))
+    }
+
+    fn histogram(&self, series: &str) -> Vec<f64> {
+        let map = self.histograms.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(series)
+            .and_then(|h| h.0.lock().ok().map(|s| s.clone()))
+            .unwrap_or_default()
+    }
+}
+
+fn verifications(pool: &str, result: &str) -> String {
+    format!(r#"cognito_verifications_total{{pool="{pool}",result="{result}"}}"#)
+}
+
+/// An auth of one pool named `name`, from the fixture's server.
+fn auth(fx: &Fixture, name: &str, extra: &str) -> Result<CognitoAuth, common::BoxError> {
+    Ok(CognitoAuth::new(&cognito_core::CognitoSettings::from_yaml_str(
+        &settings_yaml(extra, &[(name, fx.pool())])?,
+    )?)?)
+}
+
+#[tokio::test]
+async fn verification_counters_and_duration() -> TestResult {
+    let rec = recorder()?;
+    let fx = Fixture::new().await?;
+    let auth = auth(&fx, "counted", "")?;
+    let v = auth.default_pool();
+    let expired: Vec<String> = (0..5)
+        .map(|i| {
+            let mut claims = fx.access();
+            claims["exp"] = json!(cognito_testkit::now() - 10 - i);
+            fx.sign(&claims)
+        })
+        .collect::<Result<_, _>>()?;
+    for token in &expired {
+        assert_eq!(common::kind_of(v, token).await, Some(ErrorKind::Expired));
+    }
+    // Every kind has its series from the first answer on, at zero until it happens.
+    assert_eq!(rec.counter(&verifications("counted", "expired")), Some(5));
+    for kind in ErrorKind::ALL.iter().filter(|k| **k != ErrorKind::Expired) {
+        assert_eq!(rec.counter(&verifications("counted", kind.as_str())), Some(0), "{kind}");
+    }
+    assert_eq!(rec.counter(&verifications("counted", "ok")), Some(0));
+
+    // One token four times: verified twice in full (the second remembers it), then two cache
+    // hits; every answer counted as ok, the hits also as hits.
+    let token = fx.access_token()?;
+    for _ in 0..4 {
+        let _: CognitoToken = v.verify(&token).await?;
+    }
+    assert_eq!(rec.counter(&verifications("counted", "ok")), Some(4));
+    assert_eq!(
+        rec.counter(r#"cognito_token_cache_hits_total{pool="counted"}"#),
+        Some(2)
+    );
+    assert_eq!(v.token_cache_stats().hits, 2);
+    // A cache hit refused by the route's requirement is counted with its kind.
+    let err = v
+        .verify_with::<CognitoToken>(&token, cognito_core::Require::NONE.any_group(&["admin"]))
+        .await
+        .err()
+        .ok_or("accepted")?;
+    assert_eq!(err.kind(), ErrorKind::ForbiddenGroup);
+    assert_eq!(rec.counter(&verifications("counted", "forbidden_group")), Some(1));
+    assert_eq!(
+        rec.counter(r#"cognito_token_cache_hits_total{pool="counted"}"#),
+        Some(3)
+    );
+    // The header path counts too (missing_token), and each answer is one duration sample.
+    let err = v
+        .authenticate::<CognitoToken>(std::iter::empty(), cognito_core::Require::NONE)
+        .await
+        .err()
+        .ok_or("accepted")?;
+    assert_eq!(err.kind(), ErrorKind::MissingToken);
+    assert_eq!(rec.counter(&verifications("counted", "missing_token")), Some(1));
+    let durations = rec.histogram(r#"cognito_verification_duration_seconds{pool="counted"}"#);
+    assert_eq!(durations.len(), 5 + 4 + 1 + 1);
+    assert!(durations.iter().all(|d| *d >= 0.0 && *d < 30.0), "{durations:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn jwks_fetch_counters_and_gauges() -> TestResult {
+    let rec = recorder()?;
+    let fx = Fixture::new().await?;
+    let source = fx.server.jwks_url(POOL_ID);
+    let fetches = |result: &str| format!(r#"cognito_jwks_fetches_total{{result="{result}",source="{source}"}}"#);
+    let keys = format!(r#"cognito_jwks_keys{{source="{source}"}}"#);
+    let age = format!(r#"cognito_jwks_age_seconds{{source="{source}"}}"#);
+    let auth = auth(&fx, "fetching", "")?;
+    let v = auth.default_pool();
+    assert_eq!(
+        rec.counter(&fetches("ok")),
+        None,
+        "nothing registered before the first fetch"
+    );
+
+    let token = fx.access_token()?;
+    let _: CognitoToken = v.verify(&token).await?;
+    assert_eq!(rec.counter(&fetches("ok")), Some(1));
+    assert_eq!(rec.counter(&fetches("error")), Some(0));
+    assert_eq!(rec.gauge(&keys), Some(1.0));
+    let fresh = rec.gauge(&age).ok_or("no age gauge")?;
+    assert!((0.0..1.0).contains(&fresh), "{fresh}");
+
+    // The age moves with time: the health report (what a scrape asks first) sets it.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let health = auth.health();
+    assert!(health.is_ready());
+    let older = rec.gauge(&age).ok_or("no age gauge")?;
+    assert!(older >= 1.0 && older < 10.0, "{older}");
+    assert_eq!(health.pools[0].age().map(|a| a.as_secs_f64()), Some(older));
+
+    // A failed refresh: counted as an error; the old keys still serve, so the gauges stay.
+    fx.server.set_reply(Reply::Status(500));
+    assert!(v.refresh_keys().await.is_err());
+    assert_eq!(rec.counter(&fetches("error")), Some(1));
+    assert_eq!(rec.counter(&fetches("ok")), Some(1));
+    assert_eq!(rec.gauge(&keys), Some(1.0));
+    assert!(rec.gauge(&age).is_some_and(|a| a >= 1.0));
+
+    // A rotation to two keys: the keys gauge follows, the age starts again.
+    let (two, three) = (SigningKey::generate("key-2")?, SigningKey::generate("key-3")?);
+    fx.server.set_jwks(jwks(&[&two, &three]));
+    fx.server.set_reply(Reply::Keys);
+    assert_eq!(v.refresh_keys().await?, 2);
+    assert_eq!(rec.counter(&fetches("ok")), Some(2));
+    assert_eq!(rec.gauge(&keys), Some(2.0));
+    assert!(rec.gauge(&age).is_some_and(|a| a < 1.0));
+    Ok(())
+}
+
+#[tokio::test]
+async fn keys_past_max_stale_are_zero_keys_served() -> TestResult {
+    let rec = recorder()?;
+    let fx = Fixture::new().await?;
+    let source = fx.server.jwks_url(POOL_ID);
+    let keys = format!(r#"cognito_jwks_keys{{source="{source}"}}"#);
+    let age = format!(r#"cognito_jwks_age_seconds{{source="{source}"}}"#);
+    let auth = auth(&fx, "stale", "jwks: {refresh_secs: 1, max_stale_secs: 1}")?;
+    let v = auth.default_pool();
+    let token = fx.access_token()?;
+    let _: CognitoToken = v.verify(&token).await?;
+    assert_eq!(rec.gauge(&keys), Some(1.0));
+    fx.server.set_reply(Reply::Status(500));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Past max_stale_secs nothing is served: keys 0, the age keeps growing, not ready.
+    let health = auth.health();
+    assert!(!health.is_ready());
+    assert_eq!(rec.gauge(&keys), Some(0.0));
+    assert!(rec.gauge(&age).is_some_and(|a| a >= 1.0));
+    assert_eq!(common::kind_of(v, &token).await, Some(ErrorKind::JwksUnavailable));
+    assert_eq!(
+        rec.counter(&format!(
+            r#"cognito_jwks_fetches_total{{result="error",source="{source}"}}"#
+        )),
+        Some(1)
+    );
+    Ok(())
+}
