@@ -131,6 +131,10 @@
 //! - `openapi` (off by default): the module `openapi`, a re-export of `cognito_core::openapi`
 //!   (turning on the feature of the same name there): the utoipa 6 security scheme that gives
 //!   Swagger UI its Authorize button.
+//! - `metrics` (off by default): turns on `cognito-core`'s feature of the same name, so every
+//!   verification, token-cache hit and JWKS fetch is counted through the `metrics` facade
+//!   (`cognito_verifications_total`, ...); install a recorder (e.g.
+//!   `metrics-exporter-prometheus`) in your service. The adapter's code does not change.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -13,6 +13,18 @@
 //!
 //! Keys come from an inline JWKS (`jwks_inline`), so no I/O is ever measured.
 //!
+//! With `--features metrics` the bench installs the Prometheus recorder (as a service would)
+//! and names the group `valid_metrics` instead of `valid`, so one run of each build puts the
+//! rows side by side (`valid/repeated_cache_on` against `valid_metrics/repeated_cache_on`).
+//!
+//! For a load-independent comparison, `CALLGRIND_HITS=N` skips criterion and verifies one
+//! token N times through the verified-token cache in `hit_loop`, for callgrind to count:
+//!
+//! ```text
+//! CALLGRIND_HITS=100000 valgrind --tool=callgrind --toggle-collect='*hit_loop*' \
+//!     target/release/deps/verify-<hash>      # built by cargo bench --no-run [--features metrics]
+//! ```
+//!
 //! Time is the benchmark thread's CPU time (`/proc/thread-self/schedstat`, nanoseconds), not
 //! wall time: on a machine shared with other work the figures stay "per CPU-second of one
 //! core", like `openssl speed` (which divides by CPU user time unless given `-elapsed`).
@@ -181,7 +193,11 @@ fn valid(c: &mut Crit, s: &Setup) -> BoxResult<()> {
             v.verify_cached::<CognitoToken>(t, Require::NONE)?;
         }
     }
-    let mut group = c.benchmark_group("valid");
+    let mut group = c.benchmark_group(if cfg!(feature = "metrics") {
+        "valid_metrics"
+    } else {
+        "valid"
+    });
     group.throughput(Throughput::Elements(1));
     for (name, v) in [("distinct_cache_off", &no_cache), ("distinct_cache_on", &small_cache)] {
         let mut i = 0;
@@ -322,6 +338,49 @@ fn benches(c: &mut Crit) {
     }
 }
 
+/// `n` verifications of one token, every one a verified-token cache hit (the callgrind mode).
+#[inline(never)]
+fn hit_loop(v: &Verifier, token: &str, n: usize) -> usize {
+    let mut ok = 0;
+    for _ in 0..n {
+        ok += usize::from(v.verify_cached::<CognitoToken>(black_box(token), Require::NONE).is_ok());
+    }
+    ok
+}
+
+fn callgrind(n: usize) -> BoxResult<()> {
+    let s = setup()?;
+    let v = verifier(&s.key, "")?;
+    let token = &s.tokens[0];
+    // Two full verifications put the token in the cache; the loop is hits only.
+    hit_loop(&v, token, 2);
+    let hits_before = v.token_cache_stats().hits;
+    let ok = hit_loop(&v, token, n);
+    let hits = v.token_cache_stats().hits - hits_before;
+    if ok != n || hits != n as u64 {
+        return Err(format!("{ok} of {n} verified, {hits} hits: not the hit path").into());
+    }
+    eprintln!(
+        "hit_loop: {n} verifications, all cache hits (metrics feature: {})",
+        cfg!(feature = "metrics")
+    );
+    Ok(())
+}
+
+/// With the `metrics` feature, the Prometheus recorder a service would install; its handle
+/// renders once at the end so the recording is not optimised away.
+#[cfg(feature = "metrics")]
+fn install_recorder() -> BoxResult<Option<metrics_exporter_prometheus::PrometheusHandle>> {
+    Ok(Some(
+        metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?,
+    ))
+}
+
+#[cfg(not(feature = "metrics"))]
+fn install_recorder() -> BoxResult<Option<()>> {
+    Ok(None)
+}
+
 criterion_group! {
     name = verify;
     config = Criterion::default()
@@ -331,4 +390,29 @@ criterion_group! {
         .sample_size(30);
     targets = benches
 }
-criterion_main!(verify);
+
+fn main() {
+    let recorder = match install_recorder() {
+        Ok(recorder) => recorder,
+        Err(e) => {
+            eprintln!("cannot install the metrics recorder: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Some(n) = std::env::var("CALLGRIND_HITS").ok().and_then(|n| n.parse().ok()) {
+        if let Err(e) = callgrind(n) {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    } else {
+        verify();
+        Criterion::default().configure_from_args().final_summary();
+    }
+    #[cfg(feature = "metrics")]
+    if let Some(handle) = recorder {
+        let scrape = handle.render();
+        eprintln!("metrics: {} lines rendered", scrape.lines().count());
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = recorder;
+}

@@ -50,6 +50,21 @@
 //!
 //! - `openapi` (off by default): the `openapi` module, the OpenAPI security scheme (utoipa 6)
 //!   that makes Swagger UI show its Authorize button for the configured header.
+//! - `metrics` (off by default): counters, gauges and a histogram through the `metrics`
+//!   facade, for whatever recorder the service installs (before its first request):
+//!   `cognito_verifications_total{pool, result}` (every answer, `ok` or the error kind),
+//!   `cognito_token_cache_hits_total{pool}`, `cognito_jwks_fetches_total{source, result}`,
+//!   `cognito_jwks_keys{source}`, `cognito_jwks_age_seconds{source}` and
+//!   `cognito_verification_duration_seconds{pool}`. No API changes with it; off, it costs
+//!   nothing.
+//!
+//! ## Observability
+//!
+//! Without any feature the core emits `tracing` events (JWKS fetches at debug, a changed key
+//! set at info, failed fetches and their backoff at warn, each rejection at debug with its pool
+//! and kind; never a token, a signature or a token's `kid`) and reports its health:
+//! [`CognitoAuth::health`] gives [`status::Health`], per pool the keys served, their age, the
+//! last fetch error and the time until the next fetch, for a readiness probe or a log line.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -303,6 +303,7 @@ impl Verifier {
     /// What this pool's key caches serve now (no I/O): the pool's part of
     /// [`CognitoAuth::health`].
     pub fn health(&self) -> PoolHealth {
+        self.0.observer.flush();
         PoolHealth {
             pool: self.0.pool.clone(),
             sources: self.key_caches().map(|cache| cache.health()).collect(),

@@ -183,6 +183,8 @@ async fn verification_counters_and_duration() -> TestResult {
         .ok_or("accepted")?;
     assert_eq!(err.kind(), ErrorKind::MissingToken);
     assert_eq!(rec.counter(&verifications("counted", "missing_token")), Some(1));
+    // Durations reach the recorder in batches, and at each health report.
+    let _ = auth.health();
     let durations = rec.histogram(r#"cognito_verification_duration_seconds{pool="counted"}"#);
     assert_eq!(durations.len(), 5 + 4 + 1 + 1);
     assert!(durations.iter().all(|d| *d >= 0.0 && *d < 30.0), "{durations:?}");
@@ -266,5 +268,25 @@ async fn keys_past_max_stale_are_zero_keys_served() -> TestResult {
         )),
         Some(1)
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn durations_reach_the_recorder_every_64_answers() -> TestResult {
+    let rec = recorder()?;
+    let fx = Fixture::new().await?;
+    let auth = auth(&fx, "batched", "")?;
+    let v = auth.default_pool();
+    let series = r#"cognito_verification_duration_seconds{pool="batched"}"#;
+    for _ in 0..63 {
+        assert_eq!(common::kind_of(v, "not-a-jwt").await, Some(ErrorKind::Malformed));
+    }
+    assert!(rec.histogram(series).is_empty());
+    assert_eq!(common::kind_of(v, "not-a-jwt").await, Some(ErrorKind::Malformed));
+    let durations = rec.histogram(series);
+    assert_eq!(durations.len(), 64);
+    // A junk token is refused in microseconds, not seconds.
+    assert!(durations.iter().all(|d| *d > 0.0 && *d < 0.1), "{durations:?}");
+    assert_eq!(rec.counter(&verifications("batched", "malformed")), Some(64));
     Ok(())
 }

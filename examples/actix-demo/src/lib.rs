@@ -1,6 +1,6 @@
-//! The actix-web demo server (`/health`, `/`, `/optional`, `/admin`, `/scoped`, `/custom`,
-//! `/pools/{name}`, `/openapi.json`, `/docs`), as a library so the conformance suite can
-//! serve it.
+//! The actix-web demo server (`/health`, `/ready`, `/metrics`, `/`, `/optional`, `/admin`,
+//! `/scoped`, `/custom`, `/pools/{name}`, `/openapi.json`, `/docs`), as a library so the
+//! conformance suite can serve it.
 
 #![forbid(unsafe_code)]
 
@@ -13,6 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 /// Serves the demo on `listener` until the process ends (its own actix system).
 pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Result<()> {
     actix_web::rt::System::new().block_on(async move {
+        demo::prometheus();
         actix_web::rt::spawn(demo::prefetch(auth.clone()));
         let openapi = demo::openapi(&auth);
         let auth = web::Data::new(auth);
@@ -46,6 +47,8 @@ pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Res
 pub fn routes(config: &mut web::ServiceConfig) {
     config
         .service(health)
+        .service(ready)
+        .service(metrics)
         .service(me)
         .service(optional)
         .service(admin)
@@ -57,6 +60,21 @@ pub fn routes(config: &mut web::ServiceConfig) {
 #[get("/health")]
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(demo::health_body())
+}
+
+#[get("/ready")]
+async fn ready(auth: web::Data<CognitoAuth>) -> HttpResponse {
+    let (status, body) = demo::ready(&auth);
+    let status =
+        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::SERVICE_UNAVAILABLE);
+    HttpResponse::build(status).json(body)
+}
+
+#[get("/metrics")]
+async fn metrics(auth: web::Data<CognitoAuth>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(demo::METRICS_CONTENT_TYPE)
+        .body(demo::metrics_text(&auth))
 }
 
 #[get("/")]

@@ -1,6 +1,6 @@
-//! The axum demo server (`/health`, `/`, `/optional`, `/admin`, `/scoped`, `/custom`,
-//! `/pools/{name}`, `/openapi.json`, `/docs`), as a library so the conformance suite can
-//! serve it.
+//! The axum demo server (`/health`, `/ready`, `/metrics`, `/`, `/optional`, `/admin`,
+//! `/scoped`, `/custom`, `/pools/{name}`, `/openapi.json`, `/docs`), as a library so the
+//! conformance suite can serve it.
 
 #![forbid(unsafe_code)]
 
@@ -21,6 +21,8 @@ pub fn app(auth: CognitoAuth) -> Router {
     Router::new()
         .merge(docs)
         .route("/health", get(|| async { Json(demo::health_body()) }))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
         .route("/", get(me))
         .route("/optional", get(optional))
         .route("/admin", get(admin))
@@ -39,9 +41,27 @@ pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Res
         .block_on(async move {
             listener.set_nonblocking(true)?;
             let listener = tokio::net::TcpListener::from_std(listener)?;
+            demo::prometheus();
             tokio::spawn(demo::prefetch(auth.clone()));
             axum::serve(listener, app(auth)).await
         })
+}
+
+async fn ready(State(auth): State<CognitoAuth>) -> Response {
+    let (status, body) = demo::ready(&auth);
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+        Json(body),
+    )
+        .into_response()
+}
+
+async fn metrics(State(auth): State<CognitoAuth>) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, demo::METRICS_CONTENT_TYPE)],
+        demo::metrics_text(&auth),
+    )
+        .into_response()
 }
 
 async fn me(user: Auth) -> Json<Value> {

@@ -1,14 +1,18 @@
 //! What the demo servers of `examples/` share, so each demo is framework glue only: start-up
-//! (settings from `COGNITO_SETTINGS` or an embedded development issuer, `BIND`), the route
-//! policies, the claims type of `/custom`, the response bodies, the log line, and the OpenAPI
-//! document ([`openapi`]) that `/openapi.json` and `/docs` serve.
+//! (settings from `COGNITO_SETTINGS` or an embedded development issuer, `BIND`, logging through
+//! `tracing-subscriber`), the route policies, the claims type of `/custom`, the response
+//! bodies, the log line, `/metrics` ([`metrics_text`], the Prometheus recorder) and `/ready`
+//! ([`ready`]), and the OpenAPI document ([`openapi`]) that `/openapi.json` and `/docs` serve.
 
 #![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, Policy, Rejection, Require};
 use cognito_testkit::DevIssuer;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -91,13 +95,102 @@ pub async fn named_pool<'h>(
     Ok(user_body(&token))
 }
 
-/// One log line per rejected request: the kind, never the token.
+/// One log line per rejected request (info): the kind, never the token.
 pub fn log_rejection(method: &str, path: &str, rejection: &Rejection) {
-    eprintln!(
+    tracing::info!(
         "rejected {method} {path:?}: {} {}",
         rejection.status(),
         rejection.error_code()
     );
+}
+
+/// The log filter when `RUST_LOG` is unset: info and up, so one line per rejected request and
+/// the key set's warnings, without the core's per-rejection debug events.
+pub const DEFAULT_LOG_FILTER: &str = "info";
+
+/// Logs through `tracing-subscriber` to stderr, filtered by `RUST_LOG` (default
+/// [`DEFAULT_LOG_FILTER`]). A second call (or another subscriber already set) changes nothing.
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The content type of `/metrics`: the Prometheus text format.
+pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The buckets of `cognito_verification_duration_seconds`, from 10 µs (a token-cache hit)
+/// to 5 s (a verification that waited for a slow JWKS fetch).
+const DURATION_BUCKETS: &[f64] = &[
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.5, 5.0,
+];
+
+/// The process's Prometheus recorder, installed at the first call (`None` if another recorder
+/// was installed first). The duration is a real histogram (buckets), not a summary; a thread
+/// runs the recorder's upkeep, so histogram samples do not pile up between scrapes.
+pub fn prometheus() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let installed = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("cognito_verification_duration_seconds".to_owned()),
+                    DURATION_BUCKETS,
+                )
+                .and_then(PrometheusBuilder::install_recorder);
+            match installed {
+                Ok(handle) => {
+                    let upkeep = handle.clone();
+                    let _ = std::thread::Builder::new()
+                        .name("metrics-upkeep".into())
+                        .spawn(move || {
+                            loop {
+                                std::thread::sleep(Duration::from_secs(5));
+                                upkeep.run_upkeep();
+                            }
+                        });
+                    Some(handle)
+                }
+                Err(e) => {
+                    tracing::warn!("no Prometheus recorder, /metrics stays empty: {e}");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+/// The body of `GET /metrics`: the Prometheus text format. The health report is taken first,
+/// so the key-set age and key-count gauges are current even when no request came lately.
+pub fn metrics_text(auth: &CognitoAuth) -> String {
+    let _ = auth.health();
+    prometheus().map(PrometheusHandle::render).unwrap_or_default()
+}
+
+/// `GET /ready`: 200 when every pool has usable keys, else 503; the body, per pool: keys,
+/// their age, the last fetch error and the seconds until the next fetch may happen.
+pub fn ready(auth: &CognitoAuth) -> (u16, Value) {
+    let health = auth.health();
+    let pools: Vec<Value> = health
+        .pools
+        .iter()
+        .map(|pool| {
+            json!({
+                "pool": pool.pool,
+                "ready": pool.is_ready(),
+                "keys": pool.keys(),
+                "age_seconds": pool.age().map(|a| a.as_secs()),
+                "last_error": pool.last_error(),
+                "next_attempt_seconds": pool.next_attempt_in().map(|d| d.as_secs()),
+            })
+        })
+        .collect();
+    let status = if health.is_ready() { 200 } else { 503 };
+    (status, json!({ "ready": health.is_ready(), "pools": pools }))
 }
 
 /// The demo's configuration, ready to serve.
@@ -111,6 +204,7 @@ pub struct Demo {
 /// A demo's `main`: [`start`], bind, `serve`; a start-up failure is one readable line on stderr
 /// and a non-zero exit.
 pub fn run(name: &str, serve: fn(std::net::TcpListener, CognitoAuth) -> std::io::Result<()>) -> std::process::ExitCode {
+    init_logging();
     let result = start(name).and_then(|demo| {
         let listener = std::net::TcpListener::bind(demo.bind)?;
         Ok(serve(listener, demo.auth)?)
@@ -184,8 +278,8 @@ fn dev_issuer() -> Result<(CognitoSettings, String), Box<dyn std::error::Error>>
 pub async fn prefetch(auth: CognitoAuth) {
     for status in auth.prefetch().await {
         match status.result {
-            Ok(keys) => eprintln!("pool {}: {keys} signing key(s) loaded", status.pool),
-            Err(e) => eprintln!(
+            Ok(keys) => tracing::info!("pool {}: {keys} signing key(s) loaded", status.pool),
+            Err(e) => tracing::warn!(
                 "pool {}: keys not loaded yet, will retry on demand ({})",
                 status.pool,
                 e.detail().unwrap_or(e.message())
@@ -216,13 +310,24 @@ pub mod docs {
             title = "cognito-rs demo",
             description = "AWS Cognito authentication, the same in axum, actix-web and rocket."
         ),
-        paths(health, me, optional, admin, scoped, custom, pool)
+        paths(health, ready, metrics, me, optional, admin, scoped, custom, pool)
     )]
     pub struct DemoApi;
 
     /// Liveness; no authentication.
     #[utoipa::path(get, path = "/health", responses((status = 200, description = "`{\"status\":\"ok\"}`")))]
     pub fn health() {}
+
+    /// Readiness: whether every pool has usable signing keys; no authentication.
+    #[utoipa::path(get, path = "/ready", responses(
+        (status = 200, description = "`{\"ready\": true, \"pools\": [...]}`: every pool has keys"),
+        (status = 503, description = "`{\"ready\": false, \"pools\": [...]}`: some pool has none"),
+    ))]
+    pub fn ready() {}
+
+    /// Metrics in the Prometheus text format; no authentication.
+    #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
+    pub fn metrics() {}
 
     /// The caller, from a valid token of the default pool.
     #[utoipa::path(get, path = "/", security(("cognito" = [])), responses(

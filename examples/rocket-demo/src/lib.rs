@@ -1,6 +1,6 @@
-//! The rocket demo server (`/health`, `/`, `/optional`, `/admin`, `/scoped`, `/custom`,
-//! `/pools/{name}`, `/openapi.json`, `/docs`), as a library so the conformance suite can
-//! serve it.
+//! The rocket demo server (`/health`, `/ready`, `/metrics`, `/`, `/optional`, `/admin`,
+//! `/scoped`, `/custom`, `/pools/{name}`, `/openapi.json`, `/docs`), as a library so the
+//! conformance suite can serve it.
 
 #![forbid(unsafe_code)]
 
@@ -27,6 +27,7 @@ fn json(body: Value) -> JsonBody {
 
 /// The demo's rocket over `auth`.
 pub fn rocket(auth: CognitoAuth, config: rocket::Config) -> Rocket<Build> {
+    demo::prometheus();
     let openapi = OpenApiJson(demo::openapi(&auth).to_json().unwrap_or_default());
     rocket::custom(config)
         .manage(openapi)
@@ -46,7 +47,19 @@ pub fn rocket(auth: CognitoAuth, config: rocket::Config) -> Rocket<Build> {
         }))
         .mount(
             "/",
-            routes![health, me, optional, admin, scoped, custom, pool, openapi_json, docs],
+            routes![
+                health,
+                ready,
+                metrics,
+                me,
+                optional,
+                admin,
+                scoped,
+                custom,
+                pool,
+                openapi_json,
+                docs
+            ],
         )
 }
 
@@ -70,6 +83,18 @@ pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Res
 #[get("/health")]
 fn health() -> JsonBody {
     json(demo::health_body())
+}
+
+#[get("/ready")]
+fn ready(auth: &State<CognitoAuth>) -> (Status, JsonBody) {
+    let (status, body) = demo::ready(auth);
+    (Status::new(status), json(body))
+}
+
+#[get("/metrics")]
+fn metrics(auth: &State<CognitoAuth>) -> (ContentType, String) {
+    let content_type = ContentType::parse_flexible(demo::METRICS_CONTENT_TYPE).unwrap_or(ContentType::Plain);
+    (content_type, demo::metrics_text(auth))
 }
 
 #[get("/")]
