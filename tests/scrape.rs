@@ -201,7 +201,7 @@ async fn check_demo(name: &str) -> Result<(), BoxError> {
     );
     assert_eq!(
         sample(text, "cognito_verification_duration_seconds_count", &[pool]),
-        Some(9.0),
+        Some(6.0),
         "{name}:\n{text}"
     );
 

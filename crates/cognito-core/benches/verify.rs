@@ -40,7 +40,7 @@ use cognito_core::settings::UserPool;
 use cognito_core::{CognitoSettings, CognitoToken, Require, Verifier};
 use cognito_testkit::{SigningKey, access_claims, aws_issuer, jwks};
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use serde_json::{Value, json};
 
 const REGION: &str = "eu-west-1";

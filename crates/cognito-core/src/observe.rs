@@ -11,9 +11,11 @@
 //! With the feature off, the metric helpers are empty and every handle type is zero-sized: no
 //! clock read, no allocation, no atomic on the verification path. With it on, each pool
 //! registers its handles once, at its first answer (so a recorder installed before the first
-//! request sees everything), and an answer then costs two clock reads, one or two counter
-//! increments and one atomic add for its duration (handed to the recorder's histogram in
-//! batches, see `Durations`), with no label built or formatted.
+//! request sees everything), and an answer then costs one counter increment (two for a
+//! token-cache hit), with no label built or formatted. The duration histogram times only the
+//! verifications that get past the verified-token cache (parse, checks, key, signature): a
+//! recorder's histogram costs about as much per sample as a whole cache hit, and a hit's time
+//! (a microsecond or so) says nothing an operator needs; hits are counted instead.
 
 use std::time::Duration;
 #[cfg(feature = "metrics")]
@@ -78,7 +80,7 @@ fn describe() {
     });
 }
 
-/// When an answer started (only read with the `metrics` feature).
+/// When a timed verification started (only read with the `metrics` feature).
 #[derive(Clone, Copy)]
 pub(crate) struct Started(#[cfg(feature = "metrics")] Instant);
 
@@ -96,90 +98,6 @@ struct PoolHandles {
     results: Vec<metrics::Counter>,
     cache_hits: metrics::Counter,
     duration: metrics::Histogram,
-    /// Durations not yet handed to `duration`.
-    pending: Durations,
-}
-
-/// Answer durations gathered in fine buckets and handed to the recorder in batches: a
-/// recorder's histogram costs about as much per sample as a whole token-cache hit, so each
-/// answer only adds one to an atomic here. Buckets: below 2^7 ns, then 8 per power of two of
-/// nanoseconds up to 2^36 ns (about 69 s), then above; a batch records each bucket's midpoint,
-/// within 1/16 (6.25 %) of every duration in it.
-#[cfg(feature = "metrics")]
-struct Durations {
-    counts: Box<[std::sync::atomic::AtomicU64]>,
-    /// Answers since the start; every `BATCH`-th one hands the batch over.
-    answers: std::sync::atomic::AtomicU64,
-}
-
-#[cfg(feature = "metrics")]
-impl Durations {
-    const MIN_EXP: u32 = 7;
-    const MAX_EXP: u32 = 36;
-    const SUB_BITS: u32 = 3;
-    const BUCKETS: usize = (((Self::MAX_EXP - Self::MIN_EXP) << Self::SUB_BITS) + 2) as usize;
-    /// Answers per batch: the recorder's histogram is at most this many answers behind, except
-    /// that a health report hands over whatever is pending.
-    const BATCH: u64 = 64;
-
-    fn new() -> Self {
-        Self {
-            counts: (0..Self::BUCKETS)
-                .map(|_| std::sync::atomic::AtomicU64::new(0))
-                .collect(),
-            answers: std::sync::atomic::AtomicU64::new(0),
-        }
-    }
-
-    fn index(nanos: u64) -> usize {
-        if nanos < 1 << Self::MIN_EXP {
-            return 0;
-        }
-        let exp = 63 - nanos.leading_zeros();
-        if exp >= Self::MAX_EXP {
-            return Self::BUCKETS - 1;
-        }
-        let sub = (nanos >> (exp - Self::SUB_BITS)) & ((1 << Self::SUB_BITS) - 1);
-        1 + (((exp - Self::MIN_EXP) << Self::SUB_BITS) as usize) + sub as usize
-    }
-
-    /// The duration a bucket stands for, in seconds: its midpoint.
-    fn seconds(index: usize) -> f64 {
-        let nanos = match index {
-            0 => (1u64 << (Self::MIN_EXP - 1)) as f64,
-            i if i >= Self::BUCKETS - 1 => (1u64 << Self::MAX_EXP) as f64,
-            i => {
-                let k = (i - 1) as u32;
-                let exp = Self::MIN_EXP + (k >> Self::SUB_BITS);
-                let sub = u64::from(k & ((1 << Self::SUB_BITS) - 1));
-                let width = 1u64 << (exp - Self::SUB_BITS);
-                ((1u64 << exp) + sub * width) as f64 + width as f64 / 2.0
-            }
-        };
-        nanos / 1e9
-    }
-
-    /// One answer's duration; whether a batch is due.
-    #[inline]
-    fn add(&self, took: Duration) -> bool {
-        use std::sync::atomic::Ordering::Relaxed;
-        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
-        if let Some(count) = self.counts.get(Self::index(nanos)) {
-            count.fetch_add(1, Relaxed);
-        }
-        self.answers.fetch_add(1, Relaxed) % Self::BATCH == Self::BATCH - 1
-    }
-
-    /// Hands every pending duration to the recorder.
-    #[cold]
-    fn flush(&self, histogram: &metrics::Histogram) {
-        for (i, count) in self.counts.iter().enumerate() {
-            let n = count.swap(0, std::sync::atomic::Ordering::Relaxed);
-            if n > 0 {
-                histogram.record_many(Self::seconds(i), usize::try_from(n).unwrap_or(usize::MAX));
-            }
-        }
-    }
 }
 
 /// The position of an answer in `PoolHandles::results`.
@@ -214,12 +132,11 @@ impl PoolObserver {
                 results,
                 cache_hits: metrics::counter!(TOKEN_CACHE_HITS_TOTAL, "pool" => pool.clone()),
                 duration: metrics::histogram!(VERIFICATION_DURATION_SECONDS, "pool" => pool),
-                pending: Durations::new(),
             }
         })
     }
 
-    /// The start of one answer.
+    /// The start of a verification past the token cache (a clock read only with `metrics`).
     #[inline]
     pub(crate) fn start(&self) -> Started {
         Started(
@@ -228,34 +145,24 @@ impl PoolObserver {
         )
     }
 
-    /// One answer given: counted, timed, and a rejection logged (debug: pool, kind).
+    /// The end of that verification: its duration into the histogram.
     #[inline]
-    pub(crate) fn answer<T>(&self, pool: &str, started: Started, result: &Result<T, AuthError>) {
+    pub(crate) fn timed(&self, started: Started) {
+        #[cfg(feature = "metrics")]
+        self.handles().duration.record(started.0.elapsed().as_secs_f64());
         #[cfg(not(feature = "metrics"))]
         let _ = started;
-        let kind = result.as_ref().err().map(AuthError::kind);
+    }
+
+    /// One answer given: counted, and a rejection logged (debug: pool, kind).
+    #[inline]
+    pub(crate) fn answer<T>(&self, pool: &str, result: &Result<T, AuthError>) {
         if let Err(e) = result {
             rejected(pool, e);
         }
         #[cfg(feature = "metrics")]
-        {
-            let handles = self.handles();
-            if let Some(counter) = handles.results.get(result_index(kind)) {
-                counter.increment(1);
-            }
-            if handles.pending.add(started.0.elapsed()) {
-                handles.pending.flush(&handles.duration);
-            }
-        }
-        #[cfg(not(feature = "metrics"))]
-        let _ = kind;
-    }
-
-    /// Hands the pending answer durations to the recorder (see `Durations`).
-    pub(crate) fn flush(&self) {
-        #[cfg(feature = "metrics")]
-        if let Some(handles) = self.handles.get() {
-            handles.pending.flush(&handles.duration);
+        if let Some(counter) = self.handles().results.get(result_index(result.as_ref().err().map(AuthError::kind))) {
+            counter.increment(1);
         }
     }
 
@@ -415,27 +322,6 @@ pub(crate) fn keys_url_overrides(pools: &[&str], url: &str) {
 #[cfg(all(test, feature = "metrics"))]
 mod tests {
     use super::*;
-
-    #[test]
-    fn duration_buckets_hold_their_durations_within_a_sixteenth() {
-        let mut last = 0;
-        for nanos in (7..36).flat_map(|exp| (0..40).map(move |i| (1u64 << exp) + i * ((1u64 << exp) / 40))) {
-            let index = Durations::index(nanos);
-            assert!(index >= last, "{nanos}: buckets follow the durations");
-            last = index;
-            let mid = Durations::seconds(index) * 1e9;
-            let error = (mid - nanos as f64).abs() / nanos as f64;
-            assert!(
-                error <= 1.0 / 16.0 + 1e-9,
-                "{nanos} ns in bucket {index} ({mid} ns): {error}"
-            );
-        }
-        assert_eq!(Durations::index(0), 0);
-        assert_eq!(Durations::index(127), 0);
-        assert_eq!(Durations::index(128), 1);
-        assert_eq!(Durations::index(u64::MAX), Durations::BUCKETS - 1);
-        assert_eq!(Durations::index((1 << 36) - 1), Durations::BUCKETS - 2);
-    }
 
     #[test]
     fn result_indexes_follow_the_kinds() {

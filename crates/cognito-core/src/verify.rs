@@ -13,7 +13,7 @@ use crate::error::{AuthError, ConfigError, ErrorKind, Rejection};
 use crate::health::{Health, PoolHealth};
 use crate::jose::Algorithm;
 use crate::jwks::{JwksCache, Loaded, Miss};
-use crate::observe::{self, PoolObserver, Started};
+use crate::observe::{self, PoolObserver};
 use crate::policy::{Policy, Require};
 use crate::settings::{CognitoSettings, KEYS_URL_ENV, TokenUse, UserPool};
 use crate::token::{self, ClaimsView, Token};
@@ -180,12 +180,11 @@ impl Verifier {
         header_values: impl IntoIterator<Item = &'h [u8]>,
         require: Require<'_>,
     ) -> Result<T, AuthError> {
-        let started = self.0.observer.start();
         let result = match token::from_header(header_values, &self.0.header_prefix, self.0.max_token_bytes) {
             Ok(token) => self.check(token, require).await,
             Err(e) => Err(e),
         };
-        self.answered(started, result)
+        self.answered(result)
     }
 
     /// Optional authentication: `Ok(None)` when the header is absent or empty; a present but
@@ -195,14 +194,13 @@ impl Verifier {
         header_values: impl IntoIterator<Item = &'h [u8]>,
         require: Require<'_>,
     ) -> Result<Option<T>, AuthError> {
-        let started = self.0.observer.start();
         let result = match token::from_header(header_values, &self.0.header_prefix, self.0.max_token_bytes) {
             Ok(token) => self.check(token, require).await,
             // No token is no verification: an anonymous request is not counted.
             Err(e) if e.kind() == ErrorKind::MissingToken => return Ok(None),
             Err(e) => Err(e),
         };
-        self.answered(started, result).map(Some)
+        self.answered(result).map(Some)
     }
 
     /// Verifies a bare token (no header, no scheme).
@@ -212,15 +210,14 @@ impl Verifier {
 
     /// Verifies a bare token and the route's requirements.
     pub async fn verify_with<T: DeserializeOwned>(&self, token: &str, require: Require<'_>) -> Result<T, AuthError> {
-        let started = self.0.observer.start();
         let result = self.check(token, require).await;
-        self.answered(started, result)
+        self.answered(result)
     }
 
     /// Counts and logs one answer (see `observe`), and gives it back.
     #[inline]
-    fn answered<T>(&self, started: Started, result: Result<T, AuthError>) -> Result<T, AuthError> {
-        self.0.observer.answer(&self.0.pool, started, &result);
+    fn answered<T>(&self, result: Result<T, AuthError>) -> Result<T, AuthError> {
+        self.0.observer.answer(&self.0.pool, &result);
         result
     }
 
@@ -235,13 +232,16 @@ impl Verifier {
         if let Some(hit) = self.cache_hit(token) {
             return serve_hit(&hit, require);
         }
+        let started = self.0.observer.start();
         let full = async {
             let parsed = Token::decode(token)?;
             let checked = self.precheck(&parsed)?;
             let keys = checked.cache.lookup(&checked.kid).await?;
             self.finish(token, &parsed, &checked, &keys, require)
         };
-        tracing::Instrument::instrument(full, self.span()).await
+        let result = tracing::Instrument::instrument(full, self.span()).await;
+        self.0.observer.timed(started);
+        result
     }
 
     /// Like [`Verifier::verify_with`] but never waits for I/O: if the key is not cached, the
@@ -250,9 +250,8 @@ impl Verifier {
     /// starts the background refresh of keys older than `jwks.refresh_secs`, as the full path
     /// does; outside one, keys are never refreshed.
     pub fn verify_cached<T: DeserializeOwned>(&self, token: &str, require: Require<'_>) -> Result<T, AuthError> {
-        let started = self.0.observer.start();
         let result = self.check_cached(token, require);
-        self.answered(started, result)
+        self.answered(result)
     }
 
     /// [`Verifier::verify_cached`], unobserved.
@@ -261,8 +260,15 @@ impl Verifier {
         if let Some(hit) = self.cache_hit(token) {
             return serve_hit(&hit, require);
         }
+        let started = self.0.observer.start();
         let span = self.span();
-        let _entered = span.enter();
+        let result = span.in_scope(|| self.cached_full(token, require));
+        self.0.observer.timed(started);
+        result
+    }
+
+    /// [`Verifier::verify_cached`] past the token cache.
+    fn cached_full<T: DeserializeOwned>(&self, token: &str, require: Require<'_>) -> Result<T, AuthError> {
         let parsed = Token::decode(token)?;
         let checked = self.precheck(&parsed)?;
         let keys = checked.cache.cached(&checked.kid).map_err(|miss| match miss {
@@ -303,7 +309,6 @@ impl Verifier {
     /// What this pool's key caches serve now (no I/O): the pool's part of
     /// [`CognitoAuth::health`].
     pub fn health(&self) -> PoolHealth {
-        self.0.observer.flush();
         PoolHealth {
             pool: self.0.pool.clone(),
             sources: self.key_caches().map(|cache| cache.health()).collect(),

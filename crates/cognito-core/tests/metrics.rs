@@ -183,10 +183,10 @@ async fn verification_counters_and_duration() -> TestResult {
         .ok_or("accepted")?;
     assert_eq!(err.kind(), ErrorKind::MissingToken);
     assert_eq!(rec.counter(&verifications("counted", "missing_token")), Some(1));
-    // Durations reach the recorder in batches, and at each health report.
-    let _ = auth.health();
+    // The verifications past the token cache are timed: the 5 expired tokens and the 2 full
+    // verifications of the good one; neither cache hits nor the header's refusal are.
     let durations = rec.histogram(r#"cognito_verification_duration_seconds{pool="counted"}"#);
-    assert_eq!(durations.len(), 5 + 4 + 1 + 1);
+    assert_eq!(durations.len(), 5 + 2);
     assert!(durations.iter().all(|d| *d >= 0.0 && *d < 30.0), "{durations:?}");
     Ok(())
 }
@@ -220,7 +220,7 @@ async fn jwks_fetch_counters_and_gauges() -> TestResult {
     let health = auth.health();
     assert!(health.is_ready());
     let older = rec.gauge(&age).ok_or("no age gauge")?;
-    assert!(older >= 1.0 && older < 10.0, "{older}");
+    assert!((1.0..10.0).contains(&older), "{older}");
     assert_eq!(health.pools[0].age().map(|a| a.as_secs_f64()), Some(older));
 
     // A failed refresh: counted as an error; the old keys still serve, so the gauges stay.
@@ -271,22 +271,3 @@ async fn keys_past_max_stale_are_zero_keys_served() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
-async fn durations_reach_the_recorder_every_64_answers() -> TestResult {
-    let rec = recorder()?;
-    let fx = Fixture::new().await?;
-    let auth = auth(&fx, "batched", "")?;
-    let v = auth.default_pool();
-    let series = r#"cognito_verification_duration_seconds{pool="batched"}"#;
-    for _ in 0..63 {
-        assert_eq!(common::kind_of(v, "not-a-jwt").await, Some(ErrorKind::Malformed));
-    }
-    assert!(rec.histogram(series).is_empty());
-    assert_eq!(common::kind_of(v, "not-a-jwt").await, Some(ErrorKind::Malformed));
-    let durations = rec.histogram(series);
-    assert_eq!(durations.len(), 64);
-    // A junk token is refused in microseconds, not seconds.
-    assert!(durations.iter().all(|d| *d > 0.0 && *d < 0.1), "{durations:?}");
-    assert_eq!(rec.counter(&verifications("batched", "malformed")), Some(64));
-    Ok(())
-}
