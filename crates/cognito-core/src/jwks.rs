@@ -356,9 +356,7 @@ impl JwksCache {
         if age >= Duration::from_secs(self.tuning.max_stale_secs) {
             return false;
         }
-        if let Some(observer) = &self.observer {
-            observer.age(age);
-        }
+        // No gauge here: a hit stays lean; the full path, fetches and health reports set it.
         if age >= Duration::from_secs(self.tuning.refresh_secs) {
             self.refresh_in_background();
         }

@@ -161,7 +161,11 @@ impl PoolObserver {
             rejected(pool, e);
         }
         #[cfg(feature = "metrics")]
-        if let Some(counter) = self.handles().results.get(result_index(result.as_ref().err().map(AuthError::kind))) {
+        if let Some(counter) = self
+            .handles()
+            .results
+            .get(result_index(result.as_ref().err().map(AuthError::kind)))
+        {
             counter.increment(1);
         }
     }

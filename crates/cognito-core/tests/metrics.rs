@@ -270,4 +270,3 @@ async fn keys_past_max_stale_are_zero_keys_served() -> TestResult {
     );
     Ok(())
 }
-
