@@ -118,14 +118,18 @@ impl Verifier {
         pool: &UserPool,
         sources: &[(String, KeySource)],
     ) -> Result<Self, ConfigError> {
-        let issuers = sources
-            .iter()
-            .map(|(issuer, source)| {
-                let cache = JwksCache::shared(source, &settings.jwks)
-                    .map_err(|p| ConfigError::invalid(Some(&pool.name), "jwks_url", p))?;
-                Ok((issuer.clone(), cache))
-            })
-            .collect::<Result<_, ConfigError>>()?;
+        let mut issuers: Vec<(String, Arc<JwksCache>)> = Vec::with_capacity(sources.len());
+        for (i, (issuer, source)) in sources.iter().enumerate() {
+            // Both AWS issuer forms often share one source (an inline set, an overridden
+            // URL): one cache, so inline keys are parsed once.
+            let earlier = sources[..i].iter().position(|(_, s)| s == source);
+            let cache = match earlier.and_then(|j| issuers.get(j)) {
+                Some((_, cache)) => Arc::clone(cache),
+                None => JwksCache::shared(source, &settings.jwks)
+                    .map_err(|p| ConfigError::invalid(Some(&pool.name), "jwks_url", p))?,
+            };
+            issuers.push((issuer.clone(), cache));
+        }
         Ok(Verifier(Arc::new(Inner {
             pool: pool.name.clone(),
             issuers,
