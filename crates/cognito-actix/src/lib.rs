@@ -399,7 +399,9 @@ impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for OptionalAuth<T, P
         Box::pin(async move {
             let (auth, values, verified) = inputs?;
             if let Some(answer) = reuse::<T, P>(&auth, verified.as_ref()).await {
-                return answer.map(|c| OptionalAuth(Some(c), PhantomData)).map_err(AuthRejection);
+                return answer
+                    .map(|c| OptionalAuth(Some(c), PhantomData))
+                    .map_err(AuthRejection);
             }
             let claims = auth
                 .authenticate_optional::<T, P>(values.iter().map(HeaderValue::as_bytes))

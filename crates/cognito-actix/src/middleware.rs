@@ -106,7 +106,10 @@ where
         let guard = Arc::clone(&self.guard);
         Box::pin(async move {
             let values: Vec<HeaderValue> = request.headers().get_all(guard.auth().header_name()).cloned().collect();
-            match guard.verify(request.path(), values.iter().map(HeaderValue::as_bytes)).await {
+            match guard
+                .verify(request.path(), values.iter().map(HeaderValue::as_bytes))
+                .await
+            {
                 Ok(verified) => {
                     if let Some(verified) = verified {
                         request.extensions_mut().insert::<Verified>(verified);

@@ -31,7 +31,8 @@ async fn maybe(user: OptionalAuth) -> HttpResponse {
 }
 
 #[actix_web::test]
-async fn the_extractors_read_the_middlewares_result_without_a_second_verification() -> Result<(), Box<dyn std::error::Error>> {
+async fn the_extractors_read_the_middlewares_result_without_a_second_verification()
+-> Result<(), Box<dyn std::error::Error>> {
     let dev = DevIssuer::start().await?;
     let settings = CognitoSettings::from_yaml_str(&dev.settings_yaml())?;
     let calls = Arc::new(AtomicUsize::new(0));
@@ -84,12 +85,18 @@ async fn the_extractors_read_the_middlewares_result_without_a_second_verificatio
     // Refusals come from the middleware, before the handler.
     let refused = test::call_service(&app, request("/api/me", None)).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(refused.headers().get("www-authenticate").map(|v| v.as_bytes()), Some(&b"Bearer"[..]));
+    assert_eq!(
+        refused.headers().get("www-authenticate").map(|v| v.as_bytes()),
+        Some(&b"Bearer"[..])
+    );
     let refused = test::call_service(&app, request("/api/staff/list", Some(&admin_token))).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert!(text(test::read_body(refused).await).contains("\"forbidden_group\""));
     // Optional mode: anonymous without a token, refused with a bad one.
-    assert_eq!(text(test::call_and_read_body(&app, request("/api/maybe", None)).await), "anonymous");
+    assert_eq!(
+        text(test::call_and_read_body(&app, request("/api/maybe", None)).await),
+        "anonymous"
+    );
     let signed_in = test::call_and_read_body(&app, request("/api/maybe", Some(&admin_token))).await;
     assert_eq!(text(signed_in), "signed in");
     let forged = test::call_service(&app, request("/api/maybe", Some("a.b.c"))).await;

@@ -178,8 +178,8 @@ pub use cognito_core;
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub use cognito_core::openapi;
 pub use cognito_core::{
-    AnyUser, AuthError, CognitoAuth, CognitoSettings, CognitoToken, ConfigError, ErrorKind, Policy, Rejection, Require,
-    Guard, Mode, Requirement, Verified,
+    AnyUser, AuthError, CognitoAuth, CognitoSettings, CognitoToken, ConfigError, ErrorKind, Guard, Mode, Policy,
+    Rejection, Require, Requirement, Verified,
 };
 pub use cognito_tower::{self, CognitoLayer};
 

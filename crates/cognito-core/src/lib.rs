@@ -76,13 +76,13 @@ mod verify;
 
 // The root holds what every user touches; configuration details live in `settings`, claims
 // helpers in `claims`, the reports a running verifier gives in `status`.
+pub use check::{AsyncCheck, Check, CheckFuture};
 pub use claims::CognitoToken;
 pub use error::{AuthError, ConfigError, ErrorKind, Rejection};
 pub use guard::{Guard, Mode};
-pub use check::{AsyncCheck, Check, CheckFuture};
 pub use policy::{AnyUser, Policy, Require, Requirement};
-pub use verified::Verified;
 pub use settings::CognitoSettings;
+pub use verified::Verified;
 pub use verify::{CognitoAuth, Verifier};
 
 /// What a running [`CognitoAuth`] or [`Verifier`] reports about itself.

@@ -211,19 +211,22 @@ impl Verifier {
                 Ok((issuer, cache))
             })
             .collect::<Result<_, ConfigError>>()?;
-        Ok(Verifier(Arc::new(Inner {
-            pool: pool.name.clone(),
-            issuers,
-            clients: pool.app_client_id.clone(),
-            token_use: pool.token_use,
-            check_expiration: settings.check_expiration,
-            leeway: settings.leeway_seconds as f64,
-            max_token_bytes: settings.max_token_bytes,
-            algorithms: settings.algorithms.clone(),
-            header_name: settings.jwt_header_name.clone(),
-            header_prefix: settings.jwt_header_prefix.clone(),
-            token_cache: TokenCache::new(&settings.token_cache),
-        }), Arc::from([])))
+        Ok(Verifier(
+            Arc::new(Inner {
+                pool: pool.name.clone(),
+                issuers,
+                clients: pool.app_client_id.clone(),
+                token_use: pool.token_use,
+                check_expiration: settings.check_expiration,
+                leeway: settings.leeway_seconds as f64,
+                max_token_bytes: settings.max_token_bytes,
+                algorithms: settings.algorithms.clone(),
+                header_name: settings.jwt_header_name.clone(),
+                header_prefix: settings.jwt_header_prefix.clone(),
+                token_cache: TokenCache::new(&settings.token_cache),
+            }),
+            Arc::from([]),
+        ))
     }
 
     /// This verifier with a custom check that runs after every built-in check of every
@@ -316,7 +319,9 @@ impl Verifier {
         header_values: impl IntoIterator<Item = &'h [u8]>,
         requirement: &Requirement,
     ) -> Result<Option<T>, AuthError> {
-        let claims: Option<Claims<T>> = self.authenticate_optional_needs(header_values, requirement.into()).await?;
+        let claims: Option<Claims<T>> = self
+            .authenticate_optional_needs(header_values, requirement.into())
+            .await?;
         Ok(claims.map(|c| c.0))
     }
 
@@ -364,7 +369,11 @@ impl Verifier {
     }
 
     /// Verifies a bare token under an owned [`Requirement`] (its pool is this verifier's).
-    pub async fn verify_for<T: DeserializeOwned>(&self, token: &str, requirement: &Requirement) -> Result<T, AuthError> {
+    pub async fn verify_for<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        requirement: &Requirement,
+    ) -> Result<T, AuthError> {
         let claims: Claims<T> = self.verify_core(token, requirement.into(), Keys::MayFetch).await?;
         Ok(claims.0)
     }
@@ -435,7 +444,9 @@ impl Verifier {
         // Without fetching, the only thing that can wait is an asynchronous check.
         match check::poll_once(self.verify_core::<Claims<T>>(token, require.into(), Keys::CachedOnly)) {
             Some(answer) => answer.map(|c| c.0),
-            None => Err(AuthError::rejected("A check of this service cannot answer without waiting.")),
+            None => Err(AuthError::rejected(
+                "A check of this service cannot answer without waiting.",
+            )),
         }
     }
 
@@ -585,7 +596,13 @@ impl Verifier {
     }
 
     /// Steps 5-6 once the keys are at hand; a verified token is remembered.
-    fn finish(&self, token: &str, parsed: &Token<'_>, checked: &Prechecked<'_>, keys: &Loaded) -> Result<(), AuthError> {
+    fn finish(
+        &self,
+        token: &str,
+        parsed: &Token<'_>,
+        checked: &Prechecked<'_>,
+        keys: &Loaded,
+    ) -> Result<(), AuthError> {
         keys.keys.verify(
             &checked.kid,
             checked.alg,
@@ -612,7 +629,6 @@ fn claims_of_hit<T: DeserializeOwned>(entry: &Entry) -> Result<T, AuthError> {
 fn claims_as<T: DeserializeOwned>(payload: &[u8]) -> Result<T, AuthError> {
     token::parse_json(payload).map_err(|_| misfit())
 }
-
 
 /// A token's time claims, as the checks read them.
 #[derive(Debug, Clone, Copy)]
@@ -710,7 +726,11 @@ impl CognitoAuth {
     }
 
     fn with_checker(self, checker: Checker) -> Self {
-        let all: Vec<Verifier> = self.all.iter().map(|v| v.clone().with_checker(checker.clone())).collect();
+        let all: Vec<Verifier> = self
+            .all
+            .iter()
+            .map(|v| v.clone().with_checker(checker.clone()))
+            .collect();
         let default = all.first().cloned().unwrap_or(self.default);
         CognitoAuth {
             default,

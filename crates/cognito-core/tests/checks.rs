@@ -68,7 +68,10 @@ async fn an_async_check_on_a_route_requirement_answers_403_with_its_own_sentence
         tokio::task::yield_now().await; // it really waits
         match token.claim("custom:tenant").and_then(|t| t.as_str()) {
             Some("acme") => Ok(()),
-            _ => Err(AuthError::because(ErrorKind::ForbiddenGroup, "This tenant is not served here.")),
+            _ => Err(AuthError::because(
+                ErrorKind::ForbiddenGroup,
+                "This tenant is not served here.",
+            )),
         }
     };
     let requirement = Requirement::new().check_async(tenant_check);
@@ -80,11 +83,19 @@ async fn an_async_check_on_a_route_requirement_answers_403_with_its_own_sentence
     for _ in 0..3 {
         let token: CognitoToken = v.verify_for(&acme, &requirement).await?;
         assert_eq!(token.username(), Some("alice"));
-        let err = v.verify_for::<CognitoToken>(&other, &requirement).await.err().ok_or("accepted")?;
+        let err = v
+            .verify_for::<CognitoToken>(&other, &requirement)
+            .await
+            .err()
+            .ok_or("accepted")?;
         assert_eq!((err.kind(), err.status()), (ErrorKind::ForbiddenGroup, 403));
         assert_eq!(err.message(), "This tenant is not served here.");
     }
-    assert_eq!(v.token_cache_stats().hits, 2, "the last round was served from the cache");
+    assert_eq!(
+        v.token_cache_stats().hits,
+        2,
+        "the last round was served from the cache"
+    );
     // Without the requirement, the route check does not apply.
     let _: CognitoToken = v.verify(&other).await?;
     Ok(())
@@ -99,7 +110,10 @@ async fn verify_cached_refuses_when_an_async_check_would_have_to_wait() -> TestR
     });
     let token = f.access_token()?;
     let _: CognitoToken = v.verify(&token).await?; // loads the keys, and passes
-    let err = v.verify_cached::<CognitoToken>(&token, Require::NONE).err().ok_or("accepted")?;
+    let err = v
+        .verify_cached::<CognitoToken>(&token, Require::NONE)
+        .err()
+        .ok_or("accepted")?;
     assert_eq!(err.kind(), ErrorKind::Rejected);
     // A check that answers at once is fine there.
     let ready = f.verifier("")?.with_check_async(|_: Verified| async { Ok(()) });
@@ -126,10 +140,16 @@ async fn runtime_requirements_are_read_from_a_yaml_file() -> TestResult {
     let dir = std::env::temp_dir().join(format!("cognito-requirements-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("routes.yaml");
-    std::fs::write(&path, "reports: {groups: [finance, audit]}\nreaders: {scopes: [demo/read]}\n")?;
+    std::fs::write(
+        &path,
+        "reports: {groups: [finance, audit]}\nreaders: {scopes: [demo/read]}\n",
+    )?;
     let loaded: BTreeMap<String, Requirement> = serde_yaml::from_str(&std::fs::read_to_string(&path)?)?;
     std::fs::remove_dir_all(&dir)?;
-    assert_eq!(loaded.get("reports"), Some(&Requirement::new().any_group(["finance", "audit"])));
+    assert_eq!(
+        loaded.get("reports"),
+        Some(&Requirement::new().any_group(["finance", "audit"]))
+    );
     let mut auth = CognitoAuth::new(&f.settings("")?)?;
     for (name, requirement) in loaded {
         auth.check_requirement(&requirement)?;
@@ -150,7 +170,10 @@ async fn runtime_requirements_are_read_from_a_yaml_file() -> TestResult {
     assert_eq!(refused.and_then(|r| r.kind()), Some(ErrorKind::ForbiddenGroup));
     let token: CognitoToken = auth.authenticate::<_, Reports>([auditor.as_bytes()]).await?;
     assert_eq!(token.groups, ["audit"]);
-    let typo = auth.authenticate::<CognitoToken, Typo>([auditor.as_bytes()]).await.err();
+    let typo = auth
+        .authenticate::<CognitoToken, Typo>([auditor.as_bytes()])
+        .await
+        .err();
     assert!(matches!(typo, Some(Rejection::Misconfigured(_))));
     // The same requirement as a value, straight to the verify entry point.
     let readers = auth.requirement("readers").ok_or("not registered")?;
@@ -164,13 +187,26 @@ async fn a_requirement_names_its_pool_and_unknown_fields_fail_to_load() -> TestR
     let f = Fixture::new().await?;
     let auth = CognitoAuth::new(&f.settings("")?)?;
     let elsewhere = Requirement::new().in_pool("moon");
-    assert_eq!(auth.check_requirement(&elsewhere).err().and_then(|e| e.pool().map(str::to_owned)), Some("moon".into()));
+    assert_eq!(
+        auth.check_requirement(&elsewhere)
+            .err()
+            .and_then(|e| e.pool().map(str::to_owned)),
+        Some("moon".into())
+    );
     let header = format!("Bearer {}", f.access_token()?);
     let refused = auth.verify_request([header.as_bytes()], &elsewhere).await.err();
     assert!(matches!(refused, Some(Rejection::Misconfigured(_))));
-    let verified = auth.verify_request([header.as_bytes()], &Requirement::new().in_pool("main")).await?;
-    assert_eq!((verified.pool(), verified.header()["kid"].as_str()), ("main", Some("key-1")));
-    assert!(serde_yaml::from_str::<Requirement>("{group: [admin]}").is_err(), "a misspelt field");
+    let verified = auth
+        .verify_request([header.as_bytes()], &Requirement::new().in_pool("main"))
+        .await?;
+    assert_eq!(
+        (verified.pool(), verified.header()["kid"].as_str()),
+        ("main", Some("key-1"))
+    );
+    assert!(
+        serde_yaml::from_str::<Requirement>("{group: [admin]}").is_err(),
+        "a misspelt field"
+    );
     // A const requirement converts into an owned one.
     const ADMINS: Require = Require::NONE.any_group(&["admin"]);
     assert_eq!(Requirement::from(ADMINS), Requirement::new().any_group(["admin"]));

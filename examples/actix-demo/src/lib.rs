@@ -78,7 +78,9 @@ pub fn routes(config: &mut web::ServiceConfig) {
 async fn guarded_route(req: HttpRequest) -> Result<HttpResponse, AuthRejection> {
     let verified = req.extensions().get::<Verified>().cloned();
     let verified = verified.ok_or_else(|| {
-        AuthRejection(cognito_actix::Rejection::Misconfigured("the middleware did not run".to_owned()))
+        AuthRejection(cognito_actix::Rejection::Misconfigured(
+            "the middleware did not run".to_owned(),
+        ))
     })?;
     Ok(HttpResponse::Ok().json(demo::guarded_body(&verified)?))
 }

@@ -24,7 +24,10 @@ pub fn app(auth: CognitoAuth) -> Router {
         .route("/guarded/{rest}", get(guarded))
         .layer(CognitoLayer::new(demo::guarded(&auth)));
     let layered = routes(Router::new(), demo::LAYER_PREFIX)
-        .route(&format!("{}/openapi.json", demo::LAYER_PREFIX), get(move || async move { Json(openapi) }))
+        .route(
+            &format!("{}/openapi.json", demo::LAYER_PREFIX),
+            get(move || async move { Json(openapi) }),
+        )
         .layer(CognitoLayer::new(demo::layer_guard(&auth)));
     routes(Router::new().merge(docs), "")
         .merge(guarded)

@@ -7,7 +7,9 @@
 
 use std::net::SocketAddr;
 
-use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, Guard, Policy, Rejection, Require, Requirement, Verified};
+use cognito_core::{
+    CognitoAuth, CognitoSettings, CognitoToken, Guard, Policy, Rejection, Require, Requirement, Verified,
+};
 use cognito_testkit::DevIssuer;
 use serde::Deserialize;
 use serde_json::{Value, json};
