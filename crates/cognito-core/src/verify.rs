@@ -52,6 +52,8 @@ struct Inner {
     /// Each trusted issuer with the cache of its keys.
     issuers: Vec<(String, Arc<JwksCache>)>,
     clients: Vec<String>,
+    /// Accepted `aud` of access tokens; empty: not checked.
+    audience: Vec<String>,
     token_use: TokenUse,
     check_expiration: bool,
     leeway: f64,
@@ -228,6 +230,7 @@ impl Verifier {
                 pool: pool.name.clone(),
                 issuers,
                 clients: pool.app_client_id.clone(),
+                audience: pool.audience.clone(),
                 token_use: pool.token_use,
                 check_expiration: settings.check_expiration,
                 leeway: settings.leeway_seconds as f64,
@@ -542,6 +545,19 @@ impl Verifier {
             .is_some_and(|id| inner.clients.iter().any(|c| c == id))
         {
             return Err(ErrorKind::WrongClient.into());
+        }
+        // An access token bound to a resource carries it as `aud` (ID tokens: `aud` is the client).
+        if token_use == "access"
+            && !inner.audience.is_empty()
+            && !c
+                .aud
+                .as_deref()
+                .is_some_and(|aud| inner.audience.iter().any(|a| a == aud))
+        {
+            return Err(AuthError::with_message(
+                ErrorKind::WrongClient,
+                "The token's audience is not accepted here.",
+            ));
         }
         let times = Times {
             exp: c.exp,
