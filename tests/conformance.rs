@@ -4,7 +4,10 @@
 //! to real JWKS servers with real RSA keys.
 //!
 //! Each case becomes one test named `<case>::<framework>`, so a row added to `cases()` runs in
-//! all three frameworks; a row mints the tokens it sends itself (from `Mint`), so adding one is
+//! all three frameworks, and twice more through router-wide protection: `<case>::axum-layer`
+//! (the tower layer) and `<case>::actix-layer` (the actix-web middleware) address the same
+//! routes under the demos' `/layer` prefix, where the layer / middleware verifies and the
+//! handlers read its result. A row mints the tokens it sends itself (from `Mint`), so adding one is
 //! one edit. Where rocket knowingly answers otherwise (a limit documented in cognito-rocket),
 //! the row states rocket's answer too, so the difference fails loudly if it ever changes. For
 //! every error row the suite checks the status, the `error` kind, the `WWW-Authenticate`
@@ -24,6 +27,7 @@ use cognito_testkit::{
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{Value, json};
 
+use cognito_demo_support::LAYER_PREFIX;
 use support::{BoxError, FRAMEWORKS, Framework, spawn_demo, wait_until_up};
 
 const CLIENT: &str = "client-a";
@@ -275,7 +279,8 @@ impl Fixture {
         Ok(fixture)
     }
 
-    fn run(&self, case: &Case, framework: Framework) -> Result<(), Failed> {
+    /// Runs `case` against `framework`'s demo, under [`LAYER_PREFIX`] if `layered`.
+    fn run(&self, case: &Case, framework: Framework, layered: bool) -> Result<(), Failed> {
         let addr = self
             .apps
             .iter()
@@ -283,7 +288,8 @@ impl Fixture {
             .map(|(_, a)| *a)
             .ok_or("no such app")?;
         let headers = (case.headers)(&self.mint).map_err(|e| format!("minting the request: {e}"))?;
-        let mut request = self.client.get(format!("http://{addr}{}", case.path));
+        let prefix = if layered { LAYER_PREFIX } else { "" };
+        let mut request = self.client.get(format!("http://{addr}{prefix}{}", case.path));
         for (name, value) in &headers {
             let value = reqwest::header::HeaderValue::from_bytes(value).map_err(|e| format!("header {name}: {e}"))?;
             request = request.header(*name, value);
@@ -431,11 +437,13 @@ fn main() -> std::process::ExitCode {
     }
     let mut trials = Vec::new();
     for (index, case) in cases.iter().enumerate() {
-        for framework in FRAMEWORKS {
+        let layered = [(Framework::Axum, true), (Framework::Actix, true)];
+        for (framework, layered) in FRAMEWORKS.map(|f| (f, false)).into_iter().chain(layered) {
             let (fixture, cases) = (Arc::clone(&fixture), Arc::clone(&cases));
-            let name = format!("{}::{}", case.name, framework.name());
+            let suffix = if layered { "-layer" } else { "" };
+            let name = format!("{}::{}{suffix}", case.name, framework.name());
             trials.push(Trial::test(name, move || match cases.get(index) {
-                Some(case) => fixture.run(case, framework),
+                Some(case) => fixture.run(case, framework, layered),
                 None => Err("no such case".into()),
             }));
         }

@@ -124,6 +124,33 @@
 //! Your own claims type works the same way: `Auth<MyClaims>` or `Auth<MyClaims, Admins>`, for
 //! any `serde::Deserialize` type (a signed token that does not fit it is a 401 `malformed`).
 //!
+//! ## A whole app or scope behind middleware
+//!
+//! [`CognitoMiddleware`] (`wrap`) verifies once per request, before any handler, with the
+//! requirement its [`Guard`] names for the path; the extractors then read its [`Verified`]
+//! token instead of verifying again (the route's own groups and scopes still apply). Use the
+//! extractors alone when routes differ in what they ask; wrap a scope when all of it needs
+//! the same, or to refuse before any other middleware or body parsing runs.
+//!
+//! ```
+//! use actix_web::{App, web};
+//! use cognito_actix::{Auth, CognitoAuth, CognitoMiddleware, CognitoSettings, Guard, Requirement};
+//!
+//! async fn me(user: Auth) -> String {
+//!     format!("hello {}", user.username().unwrap_or("client"))
+//! }
+//!
+//! # fn main() -> Result<(), cognito_actix::ConfigError> {
+//! # let settings = CognitoSettings::from_yaml_str(
+//! #     "userpools: {eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: client-a}}")?;
+//! let auth = CognitoAuth::new(&settings)?;
+//! let guard = Guard::new(auth.clone()).route("/api/admin/*", Requirement::new().any_group(["admin"]));
+//! let app = App::new()
+//!     .app_data(web::Data::new(auth))
+//!     .service(web::scope("/api").wrap(CognitoMiddleware::new(guard)).route("/me", web::get().to(me)));
+//! # let _ = app; Ok(()) }
+//! ```
+//!
 //! ## Refusals
 //!
 //! [`AuthRejection`] is the extractors' error, a [`ResponseError`] with the 401 / 403 / 503
@@ -157,13 +184,17 @@ use actix_web::http::header::HeaderValue;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use serde::de::DeserializeOwned;
 
+mod middleware;
+
 pub use cognito_core;
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub use cognito_core::openapi;
 pub use cognito_core::{
-    AnyUser, AuthError, CognitoAuth, CognitoSettings, CognitoToken, ConfigError, ErrorKind, Policy, Rejection, Require,
+    AnyUser, AuthError, CognitoAuth, CognitoSettings, CognitoToken, ConfigError, ErrorKind, Guard, Mode, Policy,
+    Rejection, Require, Requirement, Verified,
 };
+pub use middleware::{CognitoMiddleware, CognitoMiddlewareService};
 
 /// Required authentication: the verified claims `T` (a [`CognitoToken`] by default), under
 /// route policy `P` ([`AnyUser`] by default).
@@ -316,8 +347,11 @@ impl ResponseError for AuthRejection {
 
 type Verification<T> = Pin<Box<dyn Future<Output = Result<T, AuthRejection>>>>;
 
-/// The app's `CognitoAuth` and this request's header values, owned so the future is `'static`.
-fn inputs(req: &HttpRequest) -> Result<(CognitoAuth, Vec<HeaderValue>), AuthRejection> {
+/// The app's `CognitoAuth`, this request's header values and the middleware's verified token
+/// (if it ran), owned so the future is `'static`.
+type Inputs = (CognitoAuth, Vec<HeaderValue>, Option<Verified>);
+
+fn inputs(req: &HttpRequest) -> Result<Inputs, AuthRejection> {
     let auth = req
         .app_data::<web::Data<CognitoAuth>>()
         .map(|data| data.get_ref().clone())
@@ -328,7 +362,17 @@ fn inputs(req: &HttpRequest) -> Result<(CognitoAuth, Vec<HeaderValue>), AuthReje
             ))
         })?;
     let values = req.headers().get_all(auth.header_name()).cloned().collect();
-    Ok((auth, values))
+    let verified = actix_web::HttpMessage::extensions(req).get::<Verified>().cloned();
+    Ok((auth, values, verified))
+}
+
+/// The claims of a token [`CognitoMiddleware`] verified for this request, if it did so for
+/// `P`'s pool: no second verification.
+async fn reuse<T: DeserializeOwned, P: Policy>(
+    auth: &CognitoAuth,
+    verified: Option<&Verified>,
+) -> Option<Result<T, Rejection>> {
+    auth.reuse::<T, P>(verified?).await
 }
 
 impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for Auth<T, P> {
@@ -338,7 +382,10 @@ impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for Auth<T, P> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let inputs = inputs(req);
         Box::pin(async move {
-            let (auth, values) = inputs?;
+            let (auth, values, verified) = inputs?;
+            if let Some(answer) = reuse::<T, P>(&auth, verified.as_ref()).await {
+                return answer.map(|c| Auth(c, PhantomData)).map_err(AuthRejection);
+            }
             let claims = auth
                 .authenticate::<T, P>(values.iter().map(HeaderValue::as_bytes))
                 .await;
@@ -354,7 +401,12 @@ impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for OptionalAuth<T, P
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let inputs = inputs(req);
         Box::pin(async move {
-            let (auth, values) = inputs?;
+            let (auth, values, verified) = inputs?;
+            if let Some(answer) = reuse::<T, P>(&auth, verified.as_ref()).await {
+                return answer
+                    .map(|c| OptionalAuth(Some(c), PhantomData))
+                    .map_err(AuthRejection);
+            }
             let claims = auth
                 .authenticate_optional::<T, P>(values.iter().map(HeaderValue::as_bytes))
                 .await;

@@ -115,6 +115,33 @@
 //! Your own claims type works the same way: `Auth<MyClaims>` or `Auth<MyClaims, Admins>`, for
 //! any `serde::Deserialize` type (a signed token that does not fit it is a 401 `malformed`).
 //!
+//! ## The whole router behind a layer
+//!
+//! [`CognitoLayer`] (from `cognito-tower`) verifies once per request, before any handler; the
+//! extractors then read its [`Verified`] token instead of verifying again (the route's own
+//! groups and scopes still apply). Use the extractors alone when routes differ in what they
+//! ask; put the layer in front when a whole sub-router needs the same, or to refuse before
+//! any other middleware or body parsing runs.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use cognito_axum::{Auth, CognitoAuth, CognitoLayer, CognitoSettings, Guard, Requirement};
+//!
+//! async fn me(user: Auth) -> String {
+//!     format!("hello {}", user.username().unwrap_or("client"))
+//! }
+//!
+//! # fn main() -> Result<(), cognito_axum::ConfigError> {
+//! # let settings = CognitoSettings::from_yaml_str(
+//! #     "userpools: {eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: client-a}}")?;
+//! let auth = CognitoAuth::new(&settings)?;
+//! let guarded = Router::new()
+//!     .route("/me", get(me))
+//!     .layer(CognitoLayer::new(Guard::new(auth.clone()).route("/admin/*", Requirement::new().any_group(["admin"]))));
+//! let app: Router = Router::new().nest("/api", guarded).with_state(auth);
+//! # let _ = app; Ok(()) }
+//! ```
+//!
 //! ## Refusals
 //!
 //! [`AuthRejection`] is the extractors' rejection, an [`IntoResponse`] with the 401 / 403 / 503
@@ -155,8 +182,10 @@ pub use cognito_core;
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub use cognito_core::openapi;
 pub use cognito_core::{
-    AnyUser, AuthError, CognitoAuth, CognitoSettings, CognitoToken, ConfigError, ErrorKind, Policy, Rejection, Require,
+    AnyUser, AuthError, CognitoAuth, CognitoSettings, CognitoToken, ConfigError, ErrorKind, Guard, Mode, Policy,
+    Rejection, Require, Requirement, Verified,
 };
+pub use cognito_tower::{self, CognitoLayer};
 
 /// Required authentication: the verified claims `T` (a [`CognitoToken`] by default), under
 /// route policy `P` ([`AnyUser`] by default).
@@ -317,6 +346,13 @@ fn header_values<'a>(parts: &'a Parts, auth: &CognitoAuth) -> impl Iterator<Item
         .map(HeaderValue::as_bytes)
 }
 
+/// The claims of a token the [`CognitoLayer`] verified for this request, if it did so for
+/// `P`'s pool: no second verification.
+async fn reuse<T: DeserializeOwned, P: Policy>(parts: &Parts, auth: &CognitoAuth) -> Option<Result<T, Rejection>> {
+    let verified = parts.extensions.get::<Verified>()?;
+    auth.reuse::<T, P>(verified).await
+}
+
 impl<S, T, P> FromRequestParts<S> for Auth<T, P>
 where
     CognitoAuth: FromRef<S>,
@@ -328,6 +364,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
         let auth = CognitoAuth::from_ref(state);
+        if let Some(answer) = reuse::<T, P>(parts, &auth).await {
+            return answer.map(|c| Auth(c, PhantomData)).map_err(AuthRejection);
+        }
         let claims = auth.authenticate::<T, P>(header_values(parts, &auth)).await;
         claims.map(|c| Auth(c, PhantomData)).map_err(AuthRejection)
     }
@@ -344,6 +383,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, AuthRejection> {
         let auth = CognitoAuth::from_ref(state);
+        if let Some(answer) = reuse::<T, P>(parts, &auth).await {
+            return answer.map(|c| Some(Auth(c, PhantomData))).map_err(AuthRejection);
+        }
         let claims = auth.authenticate_optional::<T, P>(header_values(parts, &auth)).await;
         claims.map(|c| c.map(|c| Auth(c, PhantomData))).map_err(AuthRejection)
     }

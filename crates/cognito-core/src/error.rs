@@ -47,6 +47,9 @@ pub enum ErrorKind {
     ForbiddenGroup,
     /// The token is valid but carries none of the scopes the route requires.
     ForbiddenScope,
+    /// The token passed every built-in check but one of the service's own checks refused it
+    /// (a 401; the message is the check's own sentence).
+    Rejected,
     /// The pool's signing keys cannot be obtained right now.
     JwksUnavailable,
 }
@@ -54,8 +57,8 @@ pub enum ErrorKind {
 impl ErrorKind {
     /// Every kind, in the order of verification: the header, the parse, the header policy,
     /// the claims checked without a key, the key, the signature, the route's groups and
-    /// scopes, then the unavailable key set.
-    pub const ALL: [ErrorKind; 16] = [
+    /// scopes, the service's own checks, then the unavailable key set.
+    pub const ALL: [ErrorKind; 17] = [
         ErrorKind::MissingToken,
         ErrorKind::InvalidHeader,
         ErrorKind::TooLarge,
@@ -71,6 +74,7 @@ impl ErrorKind {
         ErrorKind::BadSignature,
         ErrorKind::ForbiddenGroup,
         ErrorKind::ForbiddenScope,
+        ErrorKind::Rejected,
         ErrorKind::JwksUnavailable,
     ];
 
@@ -92,6 +96,7 @@ impl ErrorKind {
             ErrorKind::BadSignature => "bad_signature",
             ErrorKind::ForbiddenGroup => "forbidden_group",
             ErrorKind::ForbiddenScope => "forbidden_scope",
+            ErrorKind::Rejected => "rejected",
             ErrorKind::JwksUnavailable => "jwks_unavailable",
         }
     }
@@ -102,6 +107,16 @@ impl ErrorKind {
             ErrorKind::ForbiddenGroup | ErrorKind::ForbiddenScope => 403,
             ErrorKind::JwksUnavailable => 503,
             _ => 401,
+        }
+    }
+
+    /// The gRPC status code: `UNAUTHENTICATED` (16) for every 401 kind, `PERMISSION_DENIED`
+    /// (7) for the 403 kinds, `UNAVAILABLE` (14) for `jwks_unavailable`.
+    pub const fn grpc_code(self) -> u16 {
+        match self.status() {
+            403 => GRPC_PERMISSION_DENIED,
+            503 => GRPC_UNAVAILABLE,
+            _ => GRPC_UNAUTHENTICATED,
         }
     }
 
@@ -125,10 +140,16 @@ impl ErrorKind {
             ErrorKind::BadSignature => "The token's signature is not valid.",
             ErrorKind::ForbiddenGroup => "The token carries none of the groups this resource requires.",
             ErrorKind::ForbiddenScope => "The token carries none of the scopes this resource requires.",
+            ErrorKind::Rejected => "The token is not accepted by this service.",
             ErrorKind::JwksUnavailable => "The user pool's signing keys cannot be fetched right now; try again later.",
         }
     }
 }
+
+const GRPC_PERMISSION_DENIED: u16 = 7;
+const GRPC_INTERNAL: u16 = 13;
+const GRPC_UNAVAILABLE: u16 = 14;
+const GRPC_UNAUTHENTICATED: u16 = 16;
 
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -173,6 +194,32 @@ impl AuthError {
     pub(crate) fn with_message(kind: ErrorKind, message: &'static str) -> Self {
         Self {
             message: Cow::Borrowed(message),
+            ..Self::new(kind)
+        }
+    }
+
+    /// `rejected` (401) with a custom check's own sentence: what a check answers when the
+    /// token is valid but the service will not take it.
+    ///
+    /// The sentence goes to the client in the body and the `WWW-Authenticate` challenge: it
+    /// must never contain client input (a claim value, say).
+    ///
+    /// ```
+    /// use cognito_core::{AuthError, ErrorKind};
+    /// let err = AuthError::rejected("This account is suspended.");
+    /// assert_eq!((err.kind(), err.status()), (ErrorKind::Rejected, 401));
+    /// assert_eq!(err.body(), r#"{"error":"rejected","message":"This account is suspended."}"#);
+    /// ```
+    pub fn rejected(sentence: impl Into<Cow<'static, str>>) -> Self {
+        Self::because(ErrorKind::Rejected, sentence)
+    }
+
+    /// An error of `kind` with a sentence of the caller's (for a custom check that answers a
+    /// 403 `forbidden_group`, say, with its own reason). As for [`AuthError::rejected`], the
+    /// sentence must never contain client input.
+    pub fn because(kind: ErrorKind, sentence: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            message: sentence.into(),
             ..Self::new(kind)
         }
     }
@@ -270,6 +317,19 @@ impl AuthError {
     }
 }
 
+/// `grpc-message` is percent-encoded: every byte outside visible ASCII and space, and `%`
+/// itself, becomes `%XX` (the gRPC over HTTP/2 protocol), so any sentence is a valid header.
+fn grpc_percent_encode(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for byte in message.bytes() {
+        match byte {
+            b' '..=b'~' if byte != b'%' => out.push(char::from(byte)),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
 /// The content type of every error body.
 fn json_content_type() -> (&'static str, String) {
     ("content-type", "application/json".to_owned())
@@ -331,6 +391,60 @@ impl Rejection {
         match self {
             Rejection::Auth(e) => e.headers(),
             Rejection::Misconfigured(_) => vec![json_content_type()],
+        }
+    }
+
+    /// The gRPC status code: that of the kind (see [`ErrorKind::grpc_code`]), `INTERNAL` (13)
+    /// for a server that is not set up.
+    pub fn grpc_code(&self) -> u16 {
+        match self {
+            Rejection::Auth(e) => e.kind().grpc_code(),
+            Rejection::Misconfigured(_) => GRPC_INTERNAL,
+        }
+    }
+
+    /// The gRPC status message: `<error code>: <message>`, e.g. `expired: The token has expired.`
+    pub fn grpc_message(&self) -> String {
+        match self {
+            Rejection::Auth(e) => format!("{}: {}", e.kind().as_str(), e.message()),
+            Rejection::Misconfigured(_) => format!(
+                "{}: This route's authentication is not configured on the server.",
+                self.error_code()
+            ),
+        }
+    }
+
+    /// The headers of a gRPC "trailers-only" refusal (HTTP status 200, no body), as (name,
+    /// value) pairs with lowercase names: `content-type: application/grpc`, `grpc-status`,
+    /// `grpc-message` (percent-encoded as gRPC requires), and `retry-after` in seconds for
+    /// `jwks_unavailable`.
+    ///
+    /// ```
+    /// use cognito_core::{AuthError, ErrorKind, Rejection};
+    /// let refusal = Rejection::from(AuthError::new(ErrorKind::Expired));
+    /// assert_eq!(refusal.grpc_headers(), [
+    ///     ("content-type", "application/grpc".to_owned()),
+    ///     ("grpc-status", "16".to_owned()),
+    ///     ("grpc-message", "expired: The token has expired.".to_owned()),
+    /// ]);
+    /// ```
+    pub fn grpc_headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers = vec![
+            ("content-type", "application/grpc".to_owned()),
+            ("grpc-status", self.grpc_code().to_string()),
+            ("grpc-message", grpc_percent_encode(&self.grpc_message())),
+        ];
+        if let Some(secs) = self.retry_after_secs() {
+            headers.push(("retry-after", secs.to_string()));
+        }
+        headers
+    }
+
+    /// Seconds for `Retry-After` (see [`AuthError::retry_after_secs`]).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Rejection::Auth(e) => e.retry_after_secs(),
+            Rejection::Misconfigured(_) => None,
         }
     }
 
@@ -455,5 +569,31 @@ mod tests {
             let body: serde_json::Value = serde_json::from_str(&rejection.body()).unwrap();
             assert_eq!(body["error"], rejection.error_code());
         }
+    }
+
+    #[test]
+    fn grpc_codes_follow_the_http_status() {
+        for kind in ErrorKind::ALL {
+            let expected = match kind.status() {
+                401 => 16,
+                403 => 7,
+                _ => 14,
+            };
+            assert_eq!(kind.grpc_code(), expected, "{kind}");
+        }
+        assert_eq!(Rejection::Misconfigured("x".into()).grpc_code(), 13);
+        let down = Rejection::Auth(AuthError::unavailable(Duration::from_secs(3), None));
+        assert_eq!(down.grpc_headers().last(), Some(&("retry-after", "3".to_owned())));
+    }
+
+    #[test]
+    fn grpc_message_is_percent_encoded() {
+        assert_eq!(grpc_percent_encode("a 100% b\n\u{e9}"), "a 100%25 b%0A%C3%A9");
+        let refusal = Rejection::Auth(AuthError::rejected("Nope: 50% off."));
+        assert_eq!(refusal.grpc_message(), "rejected: Nope: 50% off.");
+        assert_eq!(
+            refusal.grpc_headers().get(2),
+            Some(&("grpc-message", "rejected: Nope: 50%25 off.".to_owned()))
+        );
     }
 }

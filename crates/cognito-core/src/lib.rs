@@ -12,7 +12,11 @@
 //!   coming back is recognised (the bounded verified-token cache, [`settings::TokenCacheSettings`]): no
 //!   parse, no RSA, while its `exp` and its key last.
 //! - [`CognitoAuth`]: every pool's verifier, for web-app state; [`Policy`] names a route's pool
-//!   and its [`Require`]d groups / scopes.
+//!   and its [`Require`]d groups / scopes; a [`Requirement`] is the same chosen at run time
+//!   (from configuration), with custom checks ([`Check`], [`AsyncCheck`]) that run after
+//!   every built-in check and see the [`Verified`] token.
+//! - [`Guard`]: router-wide protection, the requirement of each request by its path, for the
+//!   tower layer (`cognito-tower`) and the actix-web middleware.
 //! - [`CognitoToken`] or any `Deserialize` type of yours for the claims.
 //! - [`AuthError`] / [`ErrorKind`] / [`Rejection`]: one stable error model with its HTTP mapping.
 //!
@@ -69,8 +73,10 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod check;
 pub mod claims;
 mod error;
+mod guard;
 mod health;
 mod jose;
 mod jwks;
@@ -82,14 +88,18 @@ mod policy;
 pub mod settings;
 mod token;
 mod token_cache;
+mod verified;
 mod verify;
 
 // The root holds what every user touches; configuration details live in `settings`, claims
 // helpers in `claims`, the reports a running verifier gives in `status`.
+pub use check::{AsyncCheck, Check, CheckFuture};
 pub use claims::CognitoToken;
 pub use error::{AuthError, ConfigError, ErrorKind, Rejection};
-pub use policy::{AnyUser, Policy, Require};
+pub use guard::{Guard, Mode};
+pub use policy::{AnyUser, Policy, Require, Requirement};
 pub use settings::CognitoSettings;
+pub use verified::Verified;
 pub use verify::{CognitoAuth, Verifier};
 
 /// What a running [`CognitoAuth`] or [`Verifier`] reports about itself.

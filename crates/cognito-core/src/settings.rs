@@ -192,6 +192,11 @@ pub struct UserPool {
     pub app_client_id: Vec<String>,
     /// Accepted token types (default `any`).
     pub token_use: TokenUse,
+    /// Accepted audiences of access tokens (Cognito resource binding): when set, an access
+    /// token's `aud` must be one of them, else `wrong_client`. ID tokens are unaffected (their
+    /// `aud` is the app client). In settings: a string or a list (default: none, `aud` unread).
+    #[serde(deserialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    pub audience: Vec<String>,
     /// Where the pool's keys are (`https://`, `http://` or `file://`); see [`UserPool::key_sources`]
     /// (default: none, the keys of the issuer).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -337,6 +342,9 @@ impl UserPool {
                 "app_client_id",
                 "an app client id must not be empty",
             ));
+        }
+        if self.audience.iter().any(String::is_empty) {
+            return Err(ConfigError::invalid(pool, "audience", "an audience must not be empty"));
         }
         if let Some(issuer) = &self.issuer {
             match Url::parse(issuer) {

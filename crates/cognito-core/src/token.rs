@@ -174,6 +174,11 @@ impl<'t> Token<'t> {
         Ok(claims)
     }
 
+    /// The decoded JOSE header JSON.
+    pub(crate) fn header_json(&self) -> &[u8] {
+        self.json.get(..self.payload_at).unwrap_or_default()
+    }
+
     /// The decoded payload JSON, for deserializing the caller's claims type.
     pub(crate) fn payload(&self) -> &[u8] {
         self.json.get(self.payload_at..).unwrap_or_default()
@@ -470,7 +475,7 @@ pub(crate) struct ClaimsView<'a> {
 
 impl ClaimsView<'_> {
     /// The space-separated scopes.
-    pub(crate) fn scopes(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn scopes(&self) -> impl Iterator<Item = &str> + Clone {
         crate::policy::split_scopes(self.scope.as_deref())
     }
 }

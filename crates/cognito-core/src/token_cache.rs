@@ -89,7 +89,7 @@ impl Entry {
     }
 
     /// The space-separated scopes.
-    pub(crate) fn scopes(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn scopes(&self) -> impl Iterator<Item = &str> + Clone {
         crate::policy::split_scopes(self.scope.as_deref())
     }
 

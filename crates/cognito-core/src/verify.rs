@@ -9,15 +9,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
 
+use crate::check::{self, AsyncCheck, Check, Checker};
 use crate::error::{AuthError, ConfigError, ErrorKind, Rejection};
 use crate::health::{Health, PoolHealth};
 use crate::jose::Algorithm;
 use crate::jwks::{JwksCache, Loaded, Miss};
 use crate::observe::{self, PoolObserver};
-use crate::policy::{Policy, Require};
+use crate::policy::{Policy, Require, Requirement};
 use crate::settings::{CognitoSettings, KEYS_URL_ENV, KeySource, TokenUse, UserPool};
 use crate::token::{self, ClaimsView, Token};
 use crate::token_cache::{Entry, TokenCache, TokenCacheStats};
+use crate::verified::{Verified, misfit};
 
 /// `iat` may lie this far past now + leeway before the token counts as minted in the future.
 const IAT_GRACE_SECS: f64 = 60.0;
@@ -45,13 +47,15 @@ pub struct PoolStatus {
 /// # let _ = cognito_us; Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct Verifier(Arc<Inner>);
+pub struct Verifier(Arc<Inner>, Arc<[Checker]>);
 
 struct Inner {
     pool: String,
     /// Each trusted issuer with the cache of its keys.
     issuers: Vec<(String, Arc<JwksCache>)>,
     clients: Vec<String>,
+    /// Accepted `aud` of access tokens; empty: not checked.
+    audience: Vec<String>,
     token_use: TokenUse,
     check_expiration: bool,
     leeway: f64,
@@ -86,6 +90,97 @@ impl std::fmt::Debug for Verifier {
             .field("pool", &self.0.pool)
             .finish_non_exhaustive()
     }
+}
+
+/// What a verification asks beyond a valid token: a route's const requirements and, from a
+/// policy's named requirement or the router-wide layer, an owned one (with its checks).
+#[derive(Clone, Copy)]
+pub(crate) struct Needs<'a> {
+    require: Require<'a>,
+    owned: Option<&'a Requirement>,
+}
+
+impl<'a> From<Require<'a>> for Needs<'a> {
+    fn from(require: Require<'a>) -> Self {
+        Needs { require, owned: None }
+    }
+}
+
+impl<'a> From<&'a Requirement> for Needs<'a> {
+    fn from(requirement: &'a Requirement) -> Self {
+        Needs {
+            require: Require::NONE,
+            owned: Some(requirement),
+        }
+    }
+}
+
+impl Needs<'_> {
+    /// Step 7: both requirements' groups and scopes.
+    fn authorize<'s, G: std::ops::Deref<Target = str>>(
+        &self,
+        groups: &[G],
+        scopes: impl Iterator<Item = &'s str> + Clone,
+    ) -> Result<(), AuthError> {
+        self.require.check(groups, scopes.clone())?;
+        match self.owned {
+            Some(owned) => owned.authorize(groups, scopes),
+            None => Ok(()),
+        }
+    }
+
+    fn checks(&self) -> &[Checker] {
+        self.owned.map(Requirement::checks).unwrap_or_default()
+    }
+}
+
+/// How a verification hands back its answer: the caller's claims type, or a [`Verified`].
+trait Answer: Sized {
+    /// Whether the answer is made from a [`Verified`] even without custom checks.
+    const NEEDS_VERIFIED: bool;
+    /// From the decoded payload of a full verification (only if no `Verified` was made).
+    fn from_payload(payload: &[u8]) -> Result<Self, AuthError>;
+    /// From a token-cache hit (only if no `Verified` was made).
+    fn from_hit(entry: &Entry) -> Result<Self, AuthError>;
+    /// From the verified token, once the custom checks have passed.
+    fn from_verified(verified: Verified) -> Result<Self, AuthError>;
+}
+
+/// The caller's claims type.
+struct Claims<T>(T);
+
+impl<T: DeserializeOwned> Answer for Claims<T> {
+    const NEEDS_VERIFIED: bool = false;
+    fn from_payload(payload: &[u8]) -> Result<Self, AuthError> {
+        claims_as(payload).map(Claims)
+    }
+    fn from_hit(entry: &Entry) -> Result<Self, AuthError> {
+        claims_of_hit(entry).map(Claims)
+    }
+    fn from_verified(verified: Verified) -> Result<Self, AuthError> {
+        verified.deserialize().map(Claims)
+    }
+}
+
+impl Answer for Verified {
+    const NEEDS_VERIFIED: bool = true;
+    // Never called (NEEDS_VERIFIED): a refusal rather than a panic if that ever changed.
+    fn from_payload(_: &[u8]) -> Result<Self, AuthError> {
+        Err(misfit())
+    }
+    fn from_hit(_: &Entry) -> Result<Self, AuthError> {
+        Err(misfit())
+    }
+    fn from_verified(verified: Verified) -> Result<Self, AuthError> {
+        Ok(verified)
+    }
+}
+
+/// Where the keys come from: fetched if need be, or only the cached ones.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    MayFetch,
+    CachedOnly,
 }
 
 /// What steps 2-4 found: enough to fetch the key and check the signature.
@@ -136,20 +231,54 @@ impl Verifier {
             };
             issuers.push((issuer.clone(), cache));
         }
-        Ok(Verifier(Arc::new(Inner {
-            pool: pool.name.clone(),
-            issuers,
-            clients: pool.app_client_id.clone(),
-            token_use: pool.token_use,
-            check_expiration: settings.check_expiration,
-            leeway: settings.leeway_seconds as f64,
-            max_token_bytes: settings.max_token_bytes,
-            algorithms: settings.algorithms.clone(),
-            header_name: settings.jwt_header_name.clone(),
-            header_prefix: settings.jwt_header_prefix.clone(),
-            token_cache: TokenCache::new(&settings.token_cache),
-            observer: PoolObserver::new(&pool.name),
-        })))
+        Ok(Verifier(
+            Arc::new(Inner {
+                pool: pool.name.clone(),
+                issuers,
+                clients: pool.app_client_id.clone(),
+                audience: pool.audience.clone(),
+                token_use: pool.token_use,
+                check_expiration: settings.check_expiration,
+                leeway: settings.leeway_seconds as f64,
+                max_token_bytes: settings.max_token_bytes,
+                algorithms: settings.algorithms.clone(),
+                header_name: settings.jwt_header_name.clone(),
+                header_prefix: settings.jwt_header_prefix.clone(),
+                token_cache: TokenCache::new(&settings.token_cache),
+                observer: PoolObserver::new(&pool.name),
+            }),
+            Arc::from([]),
+        ))
+    }
+
+    /// This verifier with a custom check that runs after every built-in check of every
+    /// verification it makes (and before the route's own checks), on token-cache hits too.
+    /// The clone shares the key and token caches.
+    ///
+    /// ```
+    /// use cognito_core::{AuthError, CognitoSettings, Verified, Verifier};
+    /// # let settings = CognitoSettings::from_yaml_str(
+    /// #     "userpools: {eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a}}")?;
+    /// let verifier = Verifier::new(&settings)?.with_check(|token: &Verified| match token.sub() {
+    ///     Some("banned-user") => Err(AuthError::rejected("This user is banned.")),
+    ///     _ => Ok(()),
+    /// });
+    /// # let _ = verifier; Ok::<(), cognito_core::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn with_check(self, check: impl Check) -> Self {
+        self.with_checker(Checker::sync(check))
+    }
+
+    /// [`Verifier::with_check`] for an asynchronous check.
+    #[must_use]
+    pub fn with_check_async(self, check: impl AsyncCheck) -> Self {
+        self.with_checker(Checker::asynchronous(check))
+    }
+
+    fn with_checker(self, checker: Checker) -> Self {
+        let checks: Vec<Checker> = self.1.iter().cloned().chain([checker]).collect();
+        Verifier(self.0, checks.into())
     }
 
     /// The pool's name.
@@ -190,11 +319,56 @@ impl Verifier {
         header_values: impl IntoIterator<Item = &'h [u8]>,
         require: Require<'_>,
     ) -> Result<T, AuthError> {
-        let result = match token::from_header(header_values, &self.0.header_prefix, self.0.max_token_bytes) {
-            Ok(token) => self.check(token, require).await,
-            Err(e) => Err(e),
-        };
-        self.answered(result)
+        let claims: Claims<T> = self.authenticate_needs(header_values, require.into()).await?;
+        Ok(claims.0)
+    }
+
+    /// Required authentication under an owned [`Requirement`] (its groups, scopes and checks;
+    /// its pool is this verifier's, whatever it names).
+    pub async fn authenticate_for<'h, T: DeserializeOwned>(
+        &self,
+        header_values: impl IntoIterator<Item = &'h [u8]>,
+        requirement: &Requirement,
+    ) -> Result<T, AuthError> {
+        let claims: Claims<T> = self.authenticate_needs(header_values, requirement.into()).await?;
+        Ok(claims.0)
+    }
+
+    /// Optional authentication under an owned [`Requirement`]: `Ok(None)` only when the header
+    /// is absent or empty.
+    pub async fn authenticate_optional_for<'h, T: DeserializeOwned>(
+        &self,
+        header_values: impl IntoIterator<Item = &'h [u8]>,
+        requirement: &Requirement,
+    ) -> Result<Option<T>, AuthError> {
+        let claims: Option<Claims<T>> = self
+            .authenticate_optional_needs(header_values, requirement.into())
+            .await?;
+        Ok(claims.map(|c| c.0))
+    }
+
+    async fn authenticate_needs<'h, A: Answer>(
+        &self,
+        header_values: impl IntoIterator<Item = &'h [u8]>,
+        needs: Needs<'_>,
+    ) -> Result<A, AuthError> {
+        match token::from_header(header_values, &self.0.header_prefix, self.0.max_token_bytes) {
+            Ok(token) => self.verify_core(token, needs, Keys::MayFetch).await,
+            Err(e) => self.answered(Err(e)),
+        }
+    }
+
+    async fn authenticate_optional_needs<'h, A: Answer>(
+        &self,
+        header_values: impl IntoIterator<Item = &'h [u8]>,
+        needs: Needs<'_>,
+    ) -> Result<Option<A>, AuthError> {
+        match token::from_header(header_values, &self.0.header_prefix, self.0.max_token_bytes) {
+            Ok(token) => self.verify_core(token, needs, Keys::MayFetch).await.map(Some),
+            // No token is no verification: an anonymous request is not counted.
+            Err(e) if e.kind() == ErrorKind::MissingToken => Ok(None),
+            Err(e) => self.answered(Err(e)),
+        }
     }
 
     /// Optional authentication: `Ok(None)` when the header is absent or empty; a present but
@@ -204,13 +378,8 @@ impl Verifier {
         header_values: impl IntoIterator<Item = &'h [u8]>,
         require: Require<'_>,
     ) -> Result<Option<T>, AuthError> {
-        let result = match token::from_header(header_values, &self.0.header_prefix, self.0.max_token_bytes) {
-            Ok(token) => self.check(token, require).await,
-            // No token is no verification: an anonymous request is not counted.
-            Err(e) if e.kind() == ErrorKind::MissingToken => return Ok(None),
-            Err(e) => Err(e),
-        };
-        self.answered(result).map(Some)
+        let claims: Option<Claims<T>> = self.authenticate_optional_needs(header_values, require.into()).await?;
+        Ok(claims.map(|c| c.0))
     }
 
     /// Verifies a bare token (no header, no scheme).
@@ -220,7 +389,24 @@ impl Verifier {
 
     /// Verifies a bare token and the route's requirements.
     pub async fn verify_with<T: DeserializeOwned>(&self, token: &str, require: Require<'_>) -> Result<T, AuthError> {
-        let result = self.check(token, require).await;
+        let claims: Claims<T> = self.verify_core(token, require.into(), Keys::MayFetch).await?;
+        Ok(claims.0)
+    }
+
+    /// Verifies a bare token under an owned [`Requirement`] (its pool is this verifier's).
+    pub async fn verify_for<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        requirement: &Requirement,
+    ) -> Result<T, AuthError> {
+        let claims: Claims<T> = self.verify_core(token, requirement.into(), Keys::MayFetch).await?;
+        Ok(claims.0)
+    }
+
+    /// Every step, in order, then the custom checks (the verifier's, then the route's).
+    /// Counted and logged once (see `observe`), whatever path answers.
+    async fn verify_core<A: Answer>(&self, token: &str, needs: Needs<'_>, keys: Keys) -> Result<A, AuthError> {
+        let result = self.verify_unobserved(token, needs, keys).await;
         self.answered(result)
     }
 
@@ -236,22 +422,73 @@ impl Verifier {
         tracing::debug_span!("cognito_verify", pool = self.0.pool.as_str())
     }
 
-    /// Steps 1-7 for a bare token, unobserved: a token-cache hit, else the full path.
-    async fn check<T: DeserializeOwned>(&self, token: &str, require: Require<'_>) -> Result<T, AuthError> {
+    /// A token-cache hit, else the full path (timed, in the pool's span).
+    async fn verify_unobserved<A: Answer>(&self, token: &str, needs: Needs<'_>, keys: Keys) -> Result<A, AuthError> {
         token::check_size(token, self.0.max_token_bytes)?;
+        let wants_verified = A::NEEDS_VERIFIED || !self.1.is_empty() || !needs.checks().is_empty();
         if let Some(hit) = self.cache_hit(token) {
-            return serve_hit(&hit, require);
+            needs.authorize(&hit.groups, hit.scopes())?;
+            if !wants_verified {
+                return A::from_hit(&hit);
+            }
+            let verified = self.verified_from_hit(token, &hit)?;
+            return self.conclude(needs, verified).await;
         }
         let started = self.0.observer.start();
-        let full = async {
-            let parsed = Token::decode(token)?;
-            let checked = self.precheck(&parsed)?;
-            let keys = checked.cache.lookup(&checked.kid).await?;
-            self.finish(token, &parsed, &checked, &keys, require)
-        };
+        let full = self.verify_full(token, needs, keys, wants_verified);
         let result = tracing::Instrument::instrument(full, self.span()).await;
         self.0.observer.timed(started);
         result
+    }
+
+    /// Every step past the token cache, in order, then the custom checks.
+    async fn verify_full<A: Answer>(
+        &self,
+        token: &str,
+        needs: Needs<'_>,
+        keys: Keys,
+        wants_verified: bool,
+    ) -> Result<A, AuthError> {
+        let parsed = Token::decode(token)?;
+        let checked = self.precheck(&parsed)?;
+        let loaded = match keys {
+            Keys::MayFetch => checked.cache.lookup(&checked.kid).await?,
+            Keys::CachedOnly => checked.cache.cached(&checked.kid).map_err(|miss| match miss {
+                Miss::UnknownKid => AuthError::new(ErrorKind::UnknownKid),
+                Miss::NoKeys => AuthError::new(ErrorKind::JwksUnavailable),
+            })?,
+        };
+        self.finish(token, &parsed, &checked, &loaded)?;
+        needs.authorize(&checked.claims.groups, checked.claims.scopes())?;
+        if !wants_verified {
+            return A::from_payload(parsed.payload());
+        }
+        let verified = self.verified(parsed.header_json(), parsed.payload())?;
+        self.conclude(needs, verified).await
+    }
+
+    /// The custom checks, then the answer.
+    async fn conclude<A: Answer>(&self, needs: Needs<'_>, verified: Verified) -> Result<A, AuthError> {
+        check::run(self.1.iter().chain(needs.checks()), &verified).await?;
+        A::from_verified(verified)
+    }
+
+    fn verified(&self, header: &[u8], payload: &[u8]) -> Result<Verified, AuthError> {
+        let header = token::parse_json(header).map_err(|_| misfit())?;
+        let claims = token::parse_json(payload).map_err(|_| misfit())?;
+        Ok(Verified::new(&self.0.pool, header, claims))
+    }
+
+    /// A hit's [`Verified`]: its header decoded again from the token (only checks need it).
+    fn verified_from_hit(&self, token: &str, entry: &Entry) -> Result<Verified, AuthError> {
+        let parsed = Token::decode(token)?;
+        match &entry.claims {
+            Some(claims) => {
+                let header = token::parse_json(parsed.header_json()).map_err(|_| misfit())?;
+                Ok(Verified::new(&self.0.pool, header, claims.clone()))
+            }
+            None => self.verified(parsed.header_json(), parsed.payload()),
+        }
     }
 
     /// Like [`Verifier::verify_with`] but never waits for I/O: if the key is not cached, the
@@ -259,33 +496,17 @@ impl Verifier {
     /// usable keys; call [`Verifier::prefetch`] first). Called inside a Tokio runtime, it still
     /// starts the background refresh of keys older than `jwks.refresh_secs`, as the full path
     /// does; outside one, keys are never refreshed.
+    ///
+    /// The verifier's custom checks run too; an asynchronous one that does not answer at once
+    /// (it would have to wait) makes the answer `rejected`.
     pub fn verify_cached<T: DeserializeOwned>(&self, token: &str, require: Require<'_>) -> Result<T, AuthError> {
-        let result = self.check_cached(token, require);
-        self.answered(result)
-    }
-
-    /// [`Verifier::verify_cached`], unobserved.
-    fn check_cached<T: DeserializeOwned>(&self, token: &str, require: Require<'_>) -> Result<T, AuthError> {
-        token::check_size(token, self.0.max_token_bytes)?;
-        if let Some(hit) = self.cache_hit(token) {
-            return serve_hit(&hit, require);
+        // Without fetching, the only thing that can wait is an asynchronous check.
+        match check::poll_once(self.verify_core::<Claims<T>>(token, require.into(), Keys::CachedOnly)) {
+            Some(answer) => answer.map(|c| c.0),
+            None => Err(AuthError::rejected(
+                "A check of this service cannot answer without waiting.",
+            )),
         }
-        let started = self.0.observer.start();
-        let span = self.span();
-        let result = span.in_scope(|| self.cached_full(token, require));
-        self.0.observer.timed(started);
-        result
-    }
-
-    /// [`Verifier::verify_cached`] past the token cache.
-    fn cached_full<T: DeserializeOwned>(&self, token: &str, require: Require<'_>) -> Result<T, AuthError> {
-        let parsed = Token::decode(token)?;
-        let checked = self.precheck(&parsed)?;
-        let keys = checked.cache.cached(&checked.kid).map_err(|miss| match miss {
-            Miss::UnknownKid => AuthError::new(ErrorKind::UnknownKid),
-            Miss::NoKeys => AuthError::new(ErrorKind::JwksUnavailable),
-        })?;
-        self.finish(token, &parsed, &checked, &keys, require)
     }
 
     /// Refetches this pool's keys now, whatever their age, backoff or cool-down, and serves
@@ -378,6 +599,19 @@ impl Verifier {
         {
             return Err(ErrorKind::WrongClient.into());
         }
+        // An access token bound to a resource carries it as `aud` (ID tokens: `aud` is the client).
+        if token_use == "access"
+            && !inner.audience.is_empty()
+            && !c
+                .aud
+                .as_deref()
+                .is_some_and(|aud| inner.audience.iter().any(|a| a == aud))
+        {
+            return Err(AuthError::with_message(
+                ErrorKind::WrongClient,
+                "The token's audience is not accepted here.",
+            ));
+        }
         let times = Times {
             exp: c.exp,
             nbf: c.nbf,
@@ -446,15 +680,14 @@ impl Verifier {
         });
     }
 
-    /// Steps 5-7 once the keys are at hand, then the caller's claims type.
-    fn finish<T: DeserializeOwned>(
+    /// Steps 5-6 once the keys are at hand; a verified token is remembered.
+    fn finish(
         &self,
         token: &str,
         parsed: &Token<'_>,
         checked: &Prechecked<'_>,
         keys: &Loaded,
-        require: Require<'_>,
-    ) -> Result<T, AuthError> {
+    ) -> Result<(), AuthError> {
         keys.keys.verify(
             &checked.kid,
             checked.alg,
@@ -462,15 +695,12 @@ impl Verifier {
             &parsed.signature()?,
         )?;
         self.remember(token, parsed, checked, keys);
-        require.check(&checked.claims.groups, checked.claims.scopes())?;
-        claims_as(parsed.payload())
+        Ok(())
     }
 }
 
-/// Step 7 and the claims type for a cached verification: the same checks, the same errors,
-/// as at the end of the full path.
-fn serve_hit<T: DeserializeOwned>(entry: &Entry, require: Require<'_>) -> Result<T, AuthError> {
-    require.check(&entry.groups, entry.scopes())?;
+/// The claims type for a cached verification, as at the end of the full path.
+fn claims_of_hit<T: DeserializeOwned>(entry: &Entry) -> Result<T, AuthError> {
     // From the parsed Value when it fits; if it does not (or a Value cannot hold the claims),
     // from the text, so a hit answers exactly as the full path would even for claims types
     // that only deserialize from text (e.g. `serde_json::value::RawValue`).
@@ -483,13 +713,6 @@ fn serve_hit<T: DeserializeOwned>(entry: &Entry, require: Require<'_>) -> Result
 /// The verified claims as the caller's type.
 fn claims_as<T: DeserializeOwned>(payload: &[u8]) -> Result<T, AuthError> {
     token::parse_json(payload).map_err(|_| misfit())
-}
-
-fn misfit() -> AuthError {
-    AuthError::with_message(
-        ErrorKind::Malformed,
-        "The token's claims do not fit the claims type this service expects.",
-    )
 }
 
 /// A token's time claims, as the checks read them.
@@ -568,6 +791,8 @@ fn warn_keys_url_override<'a>(pools: impl IntoIterator<Item = &'a UserPool>) {
 pub struct CognitoAuth {
     default: Verifier,
     all: Arc<[Verifier]>,
+    /// Requirements registered by name, for policies that name one.
+    requirements: Arc<[(String, Requirement)]>,
 }
 
 impl CognitoAuth {
@@ -583,7 +808,69 @@ impl CognitoAuth {
         Ok(CognitoAuth {
             default,
             all: verifiers.into(),
+            requirements: Arc::from([]),
         })
+    }
+
+    /// Every pool's verifier with this custom check (see [`Verifier::with_check`]).
+    #[must_use]
+    pub fn with_check(self, check: impl Check) -> Self {
+        self.with_checker(Checker::sync(check))
+    }
+
+    /// Every pool's verifier with this asynchronous custom check.
+    #[must_use]
+    pub fn with_check_async(self, check: impl AsyncCheck) -> Self {
+        self.with_checker(Checker::asynchronous(check))
+    }
+
+    fn with_checker(self, checker: Checker) -> Self {
+        let all: Vec<Verifier> = self
+            .all
+            .iter()
+            .map(|v| v.clone().with_checker(checker.clone()))
+            .collect();
+        let default = all.first().cloned().unwrap_or(self.default);
+        CognitoAuth {
+            default,
+            all: all.into(),
+            requirements: self.requirements,
+        }
+    }
+
+    /// Registers `requirement` under `name` (replacing one of that name), for the routes
+    /// whose [`Policy::REQUIREMENT`] names it: their groups, scopes and checks then come from
+    /// configuration at run time.
+    ///
+    /// ```
+    /// use cognito_core::{CognitoAuth, CognitoSettings, Policy, Requirement};
+    /// struct Reports;
+    /// impl Policy for Reports {
+    ///     const REQUIREMENT: Option<&'static str> = Some("reports");
+    /// }
+    /// # let settings = CognitoSettings::from_yaml_str(
+    /// #     "userpools: {eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a}}")?;
+    /// let from_config: Requirement = serde_yaml::from_str("{groups: [finance]}").map_err(|e| e.to_string())?;
+    /// let auth = CognitoAuth::new(&settings)?.with_requirement("reports", from_config);
+    /// auth.check_policy::<Reports>()?;
+    /// assert_eq!(auth.requirement("reports").map(|r| r.groups().len()), Some(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_requirement(self, name: impl Into<String>, requirement: Requirement) -> Self {
+        let name = name.into();
+        let mut requirements: Vec<(String, Requirement)> =
+            self.requirements.iter().filter(|(n, _)| *n != name).cloned().collect();
+        requirements.push((name, requirement));
+        CognitoAuth {
+            requirements: requirements.into(),
+            ..self
+        }
+    }
+
+    /// The requirement registered under `name`.
+    pub fn requirement(&self, name: &str) -> Option<&Requirement> {
+        self.requirements.iter().find(|(n, _)| n == name).map(|(_, r)| r)
     }
 
     /// The default (first) pool's verifier.
@@ -660,15 +947,39 @@ impl CognitoAuth {
     /// assert_eq!((err.pool(), err.field()), (Some("uss"), Some("userpools")));
     /// # Ok::<(), cognito_core::ConfigError>(())
     /// ```
+    ///
+    /// A policy's [`Policy::REQUIREMENT`] must be registered, and its pool configured and in
+    /// agreement with `POOL`.
     pub fn check_policy<P: Policy>(&self) -> Result<(), ConfigError> {
-        match P::POOL {
-            Some(name) if self.pool(name).is_none() => Err(ConfigError::invalid(
+        self.route::<P>().map(|_| ()).map_err(|problem| match problem {
+            Unroutable::Pool(name) => ConfigError::invalid(
                 Some(name),
                 "userpools",
                 "a route's policy names this pool, which is not configured",
-            )),
-            _ => Ok(()),
-        }
+            ),
+            Unroutable::Requirement(name) => ConfigError::invalid(
+                None,
+                "requirements",
+                format!("a route's policy names the requirement {name:?}, which is not registered"),
+            ),
+            Unroutable::TwoPools(a, b) => ConfigError::invalid(
+                Some(b),
+                "pool",
+                format!("a route's policy names pool {a:?} and a requirement of this pool"),
+            ),
+        })
+    }
+
+    /// Checks at start-up that `requirement` can be served: its pool, if it names one, is
+    /// configured.
+    pub fn check_requirement(&self, requirement: &Requirement) -> Result<(), ConfigError> {
+        self.for_requirement(requirement).map(|_| ()).map_err(|_| {
+            ConfigError::invalid(
+                requirement.pool(),
+                "userpools",
+                "a requirement names this pool, which is not configured",
+            )
+        })
     }
 
     /// [`Verifier::refresh_keys`] for every pool, reported per pool: after an emergency key
@@ -677,13 +988,47 @@ impl CognitoAuth {
         self.per_pool(Verifier::refresh_keys).await
     }
 
-    fn for_policy<P: Policy>(&self) -> Result<&Verifier, Rejection> {
-        match P::POOL {
+    /// The verifier and the needs of a route with policy `P`.
+    fn route<P: Policy>(&self) -> Result<(&Verifier, Needs<'_>), Unroutable<'_>> {
+        let owned = match P::REQUIREMENT {
+            None => None,
+            Some(name) => Some(self.requirement(name).ok_or(Unroutable::Requirement(name))?),
+        };
+        let pool = match (P::POOL, owned.and_then(Requirement::pool)) {
+            (Some(a), Some(b)) if a != b => return Err(Unroutable::TwoPools(a, b)),
+            (Some(name), _) => Some(name),
+            (None, name) => name,
+        };
+        let verifier = match pool {
+            None => self.default_pool(),
+            Some(name) => self.pool(name).ok_or(Unroutable::Pool(name))?,
+        };
+        Ok((
+            verifier,
+            Needs {
+                require: P::REQUIRE,
+                owned,
+            },
+        ))
+    }
+
+    fn for_policy<P: Policy>(&self) -> Result<(&Verifier, Needs<'_>), Rejection> {
+        self.route::<P>().map_err(|problem| {
+            Rejection::Misconfigured(match problem {
+                Unroutable::Pool(name) => format!("the route's policy names pool {name:?}, which is not configured"),
+                Unroutable::Requirement(name) => {
+                    format!("the route's policy names requirement {name:?}, which is not registered")
+                }
+                Unroutable::TwoPools(a, b) => format!("the route's policy names two pools, {a:?} and {b:?}"),
+            })
+        })
+    }
+
+    fn for_requirement(&self, requirement: &Requirement) -> Result<&Verifier, Rejection> {
+        match requirement.pool() {
             None => Ok(self.default_pool()),
             Some(name) => self.pool(name).ok_or_else(|| {
-                Rejection::Misconfigured(format!(
-                    "the route's policy names pool {name:?}, which is not configured"
-                ))
+                Rejection::Misconfigured(format!("a requirement names pool {name:?}, which is not configured"))
             }),
         }
     }
@@ -694,8 +1039,9 @@ impl CognitoAuth {
         &self,
         header_values: impl IntoIterator<Item = &'h [u8]>,
     ) -> Result<T, Rejection> {
-        let verifier = self.for_policy::<P>()?;
-        Ok(verifier.authenticate(header_values, P::REQUIRE).await?)
+        let (verifier, needs) = self.for_policy::<P>()?;
+        let claims: Claims<T> = verifier.authenticate_needs(header_values, needs).await?;
+        Ok(claims.0)
     }
 
     /// Optional authentication for a route with policy `P`: `None` only when the header is
@@ -704,9 +1050,84 @@ impl CognitoAuth {
         &self,
         header_values: impl IntoIterator<Item = &'h [u8]>,
     ) -> Result<Option<T>, Rejection> {
-        let verifier = self.for_policy::<P>()?;
-        Ok(verifier.authenticate_optional(header_values, P::REQUIRE).await?)
+        let (verifier, needs) = self.for_policy::<P>()?;
+        let claims: Option<Claims<T>> = verifier.authenticate_optional_needs(header_values, needs).await?;
+        Ok(claims.map(|c| c.0))
     }
+
+    /// Required authentication under an owned [`Requirement`] (its pool, groups, scopes and
+    /// checks), as the router-wide layer and middleware call it: the [`Verified`] token they
+    /// leave in the request for the extractors.
+    pub async fn verify_request<'h>(
+        &self,
+        header_values: impl IntoIterator<Item = &'h [u8]>,
+        requirement: &Requirement,
+    ) -> Result<Verified, Rejection> {
+        let verifier = self.for_requirement(requirement)?;
+        Ok(verifier.authenticate_needs(header_values, requirement.into()).await?)
+    }
+
+    /// Optional authentication under an owned [`Requirement`]: `None` only when the header is
+    /// absent or empty; a present but invalid token is refused as by
+    /// [`CognitoAuth::verify_request`].
+    pub async fn verify_request_optional<'h>(
+        &self,
+        header_values: impl IntoIterator<Item = &'h [u8]>,
+        requirement: &Requirement,
+    ) -> Result<Option<Verified>, Rejection> {
+        let verifier = self.for_requirement(requirement)?;
+        Ok(verifier
+            .authenticate_optional_needs(header_values, requirement.into())
+            .await?)
+    }
+
+    /// Required authentication under an owned [`Requirement`], as the caller's claims type.
+    pub async fn authenticate_with<'h, T: DeserializeOwned>(
+        &self,
+        header_values: impl IntoIterator<Item = &'h [u8]>,
+        requirement: &Requirement,
+    ) -> Result<T, Rejection> {
+        let verifier = self.for_requirement(requirement)?;
+        Ok(verifier.authenticate_for(header_values, requirement).await?)
+    }
+
+    /// Optional authentication under an owned [`Requirement`], as the caller's claims type.
+    pub async fn authenticate_optional_with<'h, T: DeserializeOwned>(
+        &self,
+        header_values: impl IntoIterator<Item = &'h [u8]>,
+        requirement: &Requirement,
+    ) -> Result<Option<T>, Rejection> {
+        let verifier = self.for_requirement(requirement)?;
+        Ok(verifier.authenticate_optional_for(header_values, requirement).await?)
+    }
+
+    /// What an extractor with policy `P` answers from a token the router-wide layer already
+    /// verified, with no second verification: `None` if `P` uses another pool than the one
+    /// that verified it (the extractor then verifies the header itself). `P`'s groups and
+    /// scopes, and the checks of its named requirement, are checked on the verified claims;
+    /// the verifier's own checks already ran.
+    pub async fn reuse<T: DeserializeOwned, P: Policy>(&self, verified: &Verified) -> Option<Result<T, Rejection>> {
+        let (verifier, needs) = match self.for_policy::<P>() {
+            Ok(route) => route,
+            Err(e) => return Some(Err(e)),
+        };
+        if verifier.pool() != verified.pool() {
+            return None;
+        }
+        let answer = async {
+            needs.authorize(&verified.groups(), verified.scopes())?;
+            check::run(needs.checks().iter(), verified).await?;
+            verified.deserialize::<T>()
+        };
+        Some(answer.await.map_err(Rejection::from))
+    }
+}
+
+/// Why a policy cannot be served.
+enum Unroutable<'a> {
+    Pool(&'a str),
+    Requirement(&'static str),
+    TwoPools(&'a str, &'a str),
 }
 
 #[cfg(test)]

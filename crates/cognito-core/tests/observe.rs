@@ -1,5 +1,5 @@
 //! The `tracing` events of the core, captured by a test subscriber: a cold fetch, a failed
-//! refresh served stale, a rotation, a backoff, all sixteen kinds of rejection, the spans that
+//! refresh served stale, a rotation, a backoff, every kind of rejection, the spans that
 //! name the pool, and the start-up warning about `AWS_COGNITO_KEYS_URL`. Real JWKS servers on
 //! 127.0.0.1, real keys, real tokens; and no captured text holds any part of a token sent.
 
@@ -397,6 +397,14 @@ async fn every_kind_of_rejection_is_one_debug_event() -> TestResult {
                 "Bearer {}",
                 key.sign(&cognito_testkit::access_claims(&down.issuer(POOL_ID), CLIENT_A))?
             )),
+            Require::NONE,
+        ),
+        (
+            ErrorKind::Rejected,
+            main.clone().with_check(|_: &cognito_core::Verified| {
+                Err(cognito_core::AuthError::rejected("This service refuses every token."))
+            }),
+            Some(format!("Bearer {valid}")),
             Require::NONE,
         ),
     ];

@@ -1,12 +1,13 @@
 //! The actix-web demo server (`/health`, `/ready`, `/metrics`, `/`, `/optional`, `/admin`,
-//! `/scoped`, `/custom`, `/pools/{name}`, `/openapi.json`, `/docs`), as a library so the
-//! conformance suite can serve it.
+//! `/scoped`, `/custom`, `/pools/{name}`, `/openapi.json`, `/docs`, and `/guarded/{rest}`
+//! behind the router-wide middleware), as a library so the conformance suite can serve it.
+//! The same routes are served again under `/layer`, behind the middleware, for the suite.
 
 #![forbid(unsafe_code)]
 
 use actix_web::dev::Service as _;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, get, web};
-use cognito_actix::{Auth, AuthRejection, CognitoAuth, CognitoToken, OptionalAuth};
+use actix_web::{App, HttpMessage as _, HttpRequest, HttpResponse, HttpServer, get, web};
+use cognito_actix::{Auth, AuthRejection, CognitoAuth, CognitoMiddleware, CognitoToken, OptionalAuth, Verified};
 use cognito_demo_support::{self as demo, Admins, PoolRefusal, Readers, TenantClaims};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -16,8 +17,10 @@ pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Res
         demo::prometheus();
         actix_web::rt::spawn(demo::prefetch(auth.clone()));
         let openapi = demo::openapi(&auth);
+        let (guarded, layered) = (demo::guarded(&auth), demo::layer_guard(&auth));
         let auth = web::Data::new(auth);
         HttpServer::new(move || {
+            let layered_openapi = openapi.clone();
             App::new()
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
                 .route("/docs", web::get().to(|| async { web::Redirect::to("/docs/") }))
@@ -34,6 +37,23 @@ pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Res
                         Ok(response)
                     }
                 })
+                .service(
+                    web::scope("/guarded")
+                        .wrap(CognitoMiddleware::new(guarded.clone()))
+                        .route("/{rest}", web::get().to(guarded_route)),
+                )
+                .service(
+                    web::scope(demo::LAYER_PREFIX)
+                        .wrap(CognitoMiddleware::new(layered.clone()))
+                        .route(
+                            "/openapi.json",
+                            web::get().to(move || {
+                                let doc = layered_openapi.clone();
+                                async move { HttpResponse::Ok().json(doc) }
+                            }),
+                        )
+                        .configure(routes),
+                )
                 .configure(routes)
         })
         .workers(2)
@@ -55,6 +75,17 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .service(scoped)
         .service(custom)
         .service(pool);
+}
+
+/// `/guarded/{rest}`: the middleware's verified token, read straight from the request.
+async fn guarded_route(req: HttpRequest) -> Result<HttpResponse, AuthRejection> {
+    let verified = req.extensions().get::<Verified>().cloned();
+    let verified = verified.ok_or_else(|| {
+        AuthRejection(cognito_actix::Rejection::Misconfigured(
+            "the middleware did not run".to_owned(),
+        ))
+    })?;
+    Ok(HttpResponse::Ok().json(demo::guarded_body(&verified)?))
 }
 
 #[get("/health")]
@@ -108,8 +139,15 @@ async fn pool(
     name: web::Path<String>,
     auth: web::Data<CognitoAuth>,
 ) -> Result<HttpResponse, AuthRejection> {
-    let values = req.headers().get_all(auth.header_name()).map(|v| v.as_bytes());
-    match demo::named_pool(&auth, &name, values).await {
+    let verified = req.extensions().get::<Verified>().cloned();
+    let answer = match demo::named_pool_verified(&name, verified.as_ref()) {
+        Some(answer) => answer,
+        None => {
+            let values = req.headers().get_all(auth.header_name()).map(|v| v.as_bytes());
+            demo::named_pool(&auth, &name, values).await
+        }
+    };
+    match answer {
         Ok(body) => Ok(HttpResponse::Ok().json(body)),
         Err(PoolRefusal::NotFound) => Ok(HttpResponse::NotFound().json(demo::not_found_body())),
         Err(PoolRefusal::Rejected(rejection)) => Err(AuthRejection(rejection)),

@@ -1,36 +1,66 @@
 //! The axum demo server (`/health`, `/ready`, `/metrics`, `/`, `/optional`, `/admin`,
-//! `/scoped`, `/custom`, `/pools/{name}`, `/openapi.json`, `/docs`), as a library so the
-//! conformance suite can serve it.
+//! `/scoped`, `/custom`, `/pools/{name}`, `/openapi.json`, `/docs`, and `/guarded/{rest}`
+//! behind the router-wide layer), as a library so the conformance suite can serve it. The
+//! same routes are served again under `/layer`, behind the layer, for the suite.
 
 #![forbid(unsafe_code)]
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Extension, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use cognito_axum::{Auth, AuthRejection, CognitoAuth, CognitoToken, Rejection};
+use cognito_axum::{Auth, AuthRejection, CognitoAuth, CognitoLayer, CognitoToken, Rejection, Verified};
 use cognito_demo_support::{self as demo, Admins, PoolRefusal, Readers, TenantClaims};
 use serde_json::Value;
 use utoipa_swagger_ui::SwaggerUi;
 
 /// The demo's routes over `auth`.
 pub fn app(auth: CognitoAuth) -> Router {
-    let docs = SwaggerUi::new("/docs").url("/openapi.json", demo::openapi(&auth));
-    Router::new()
-        .merge(docs)
-        .route("/health", get(|| async { Json(demo::health_body()) }))
+    let openapi = demo::openapi(&auth);
+    let docs = SwaggerUi::new("/docs").url("/openapi.json", openapi.clone());
+    let guarded = Router::new()
+        .route("/guarded/{rest}", get(guarded))
+        .layer(CognitoLayer::new(demo::guarded(&auth)));
+    let layered = routes(Router::new(), demo::LAYER_PREFIX)
+        .route(
+            &format!("{}/openapi.json", demo::LAYER_PREFIX),
+            get(move || async move { Json(openapi) }),
+        )
+        .layer(CognitoLayer::new(demo::layer_guard(&auth)));
+    routes(Router::new().merge(docs), "")
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
-        .route("/", get(me))
-        .route("/optional", get(optional))
-        .route("/admin", get(admin))
-        .route("/scoped", get(scoped))
-        .route("/custom", get(custom))
-        .route("/pools/{name}", get(pool))
+        .merge(guarded)
+        .merge(layered)
         .layer(middleware::from_fn(log_rejections))
         .with_state(auth)
+}
+
+/// The demo routes under `prefix`.
+fn routes(router: Router<CognitoAuth>, prefix: &str) -> Router<CognitoAuth> {
+    let path = |route: &str| match (prefix, route) {
+        ("", route) => route.to_owned(),
+        (prefix, "/") => format!("{prefix}/"),
+        (prefix, route) => format!("{prefix}{route}"),
+    };
+    router
+        .route(&path("/health"), get(|| async { Json(demo::health_body()) }))
+        .route(&path("/"), get(me))
+        .route(&path("/optional"), get(optional))
+        .route(&path("/admin"), get(admin))
+        .route(&path("/scoped"), get(scoped))
+        .route(&path("/custom"), get(custom))
+        .route(&path("/pools/{name}"), get(pool))
+}
+
+/// `/guarded/{rest}`: the layer's verified token, read straight from the request.
+async fn guarded(Extension(verified): Extension<Verified>) -> Response {
+    match demo::guarded_body(&verified) {
+        Ok(body) => Json(body).into_response(),
+        Err(rejection) => AuthRejection(rejection).into_response(),
+    }
 }
 
 /// Serves the demo on `listener` until the process ends (its own runtime).
@@ -84,9 +114,22 @@ async fn custom(claims: Auth<TenantClaims>) -> Json<Value> {
     Json(demo::custom_body(&claims))
 }
 
-async fn pool(State(auth): State<CognitoAuth>, Path(name): Path<String>, headers: HeaderMap) -> Response {
+async fn pool(
+    State(auth): State<CognitoAuth>,
+    Path(name): Path<String>,
+    verified: Option<Extension<Verified>>,
+    headers: HeaderMap,
+) -> Response {
+    let layered = demo::named_pool_verified(&name, verified.as_ref().map(|v| &v.0));
+    if let Some(answer) = layered {
+        return pool_response(answer);
+    }
     let values = headers.get_all(auth.header_name()).iter().map(HeaderValue::as_bytes);
-    match demo::named_pool(&auth, &name, values).await {
+    pool_response(demo::named_pool(&auth, &name, values).await)
+}
+
+fn pool_response(answer: Result<Value, PoolRefusal>) -> Response {
+    match answer {
         Ok(body) => Json(body).into_response(),
         Err(PoolRefusal::NotFound) => (StatusCode::NOT_FOUND, Json(demo::not_found_body())).into_response(),
         Err(PoolRefusal::Rejected(rejection)) => AuthRejection(rejection).into_response(),

@@ -10,7 +10,9 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, Policy, Rejection, Require};
+use cognito_core::{
+    CognitoAuth, CognitoSettings, CognitoToken, Guard, Policy, Rejection, Require, Requirement, Verified,
+};
 use cognito_testkit::DevIssuer;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
@@ -93,6 +95,46 @@ pub async fn named_pool<'h>(
         .await
         .map_err(|e| PoolRefusal::Rejected(e.into()))?;
     Ok(user_body(&token))
+}
+
+/// The prefix under which the HTTP demos serve their whole route set a second time, behind
+/// the router-wide layer / middleware instead of the extractors alone (`/layer/admin`, ...):
+/// the conformance suite runs every case through both.
+pub const LAYER_PREFIX: &str = "/layer";
+
+/// The protection of `/guarded/{rest}`: required, any user of the default pool.
+pub fn guarded(auth: &CognitoAuth) -> Guard {
+    Guard::new(auth.clone())
+}
+
+/// The protection of the routes under [`LAYER_PREFIX`]: each demo route's own requirement
+/// (groups, scopes, optional mode, the named pools), as values.
+pub fn layer_guard(auth: &CognitoAuth) -> Guard {
+    let path = |route: &str| format!("{LAYER_PREFIX}{route}");
+    let mut guard = Guard::new(auth.clone())
+        .public(&path("/health"))
+        .public(&path("/openapi.json"))
+        .optional_route(&path("/optional"), Requirement::new())
+        .route(&path("/admin"), Requirement::from(Admins::REQUIRE))
+        .route(&path("/scoped"), Requirement::from(Readers::REQUIRE));
+    for verifier in auth.pools() {
+        let pool = verifier.pool();
+        guard = guard.route(&path(&format!("/pools/{pool}")), Requirement::new().in_pool(pool));
+    }
+    // Any other pool name: the handler's 404, before any authentication.
+    guard.public(&path("/pools/*"))
+}
+
+/// The body of `/guarded/{rest}` from the layer's verified token: as `/`.
+pub fn guarded_body(verified: &Verified) -> Result<Value, Rejection> {
+    Ok(user_body(&verified.deserialize::<CognitoToken>()?))
+}
+
+/// `/pools/{name}` behind the layer: the layer verified the token for that pool already.
+/// `None` when the layer verified no token of that pool (the handler then verifies itself).
+pub fn named_pool_verified(name: &str, verified: Option<&Verified>) -> Option<Result<Value, PoolRefusal>> {
+    let verified = verified.filter(|v| v.pool() == name)?;
+    Some(guarded_body(verified).map_err(PoolRefusal::Rejected))
 }
 
 /// One log line per rejected request (info): the kind, never the token.

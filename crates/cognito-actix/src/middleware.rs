@@ -1,0 +1,127 @@
+//! [`CognitoMiddleware`]: router-wide protection for an `App` or a `scope`, through `wrap`.
+
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::HttpMessage as _;
+use actix_web::body::{BoxBody, EitherBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::HeaderValue;
+use cognito_core::{Guard, Verified};
+
+use crate::AuthRejection;
+
+/// Verifies each request's token once, before the wrapped services run, and leaves the
+/// [`Verified`] token in the request's extensions, where [`Auth`](crate::Auth) and
+/// [`OptionalAuth`](crate::OptionalAuth) find it without verifying again. What each path
+/// asks for is its [`Guard`]'s (built from a `CognitoAuth`: required authentication, any
+/// user of the default pool, everywhere); paths are the request's full path.
+///
+/// A refused request never reaches the wrapped services: its response is the
+/// [`AuthRejection`]'s (401 / 403 / 503 of the error contract), and the error is on the
+/// response for logging middleware, as for the extractors.
+///
+/// ```
+/// use actix_web::{App, web};
+/// use cognito_actix::{Auth, CognitoAuth, CognitoMiddleware, CognitoSettings};
+///
+/// async fn me(user: Auth) -> String {
+///     format!("hello {}", user.username().unwrap_or("client"))
+/// }
+///
+/// # fn main() -> Result<(), cognito_actix::ConfigError> {
+/// # let settings = CognitoSettings::from_yaml_str(
+/// #     "userpools: {eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: client-a}}")?;
+/// let auth = CognitoAuth::new(&settings)?;
+/// let app = App::new()
+///     .app_data(web::Data::new(auth.clone()))
+///     .service(web::scope("/api").wrap(CognitoMiddleware::new(auth)).route("/me", web::get().to(me)));
+/// # let _ = app; Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct CognitoMiddleware {
+    guard: Arc<Guard>,
+}
+
+impl CognitoMiddleware {
+    /// Middleware running `guard` (or a `CognitoAuth`: required, default pool, every path).
+    pub fn new(guard: impl Into<Guard>) -> Self {
+        CognitoMiddleware {
+            guard: Arc::new(guard.into()),
+        }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for CognitoMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B, BoxBody>>;
+    type Error = actix_web::Error;
+    type Transform = CognitoMiddlewareService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, ()>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(CognitoMiddlewareService {
+            service: Rc::new(service),
+            guard: Arc::clone(&self.guard),
+        }))
+    }
+}
+
+/// The service [`CognitoMiddleware`] wraps around an `App` or `scope`.
+pub struct CognitoMiddlewareService<S> {
+    service: Rc<S>,
+    guard: Arc<Guard>,
+}
+
+impl<S> std::fmt::Debug for CognitoMiddlewareService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CognitoMiddlewareService")
+            .field("guard", &self.guard)
+            .finish_non_exhaustive()
+    }
+}
+
+type Answer<B> = Pin<Box<dyn Future<Output = Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error>>>>;
+
+impl<S, B> Service<ServiceRequest> for CognitoMiddlewareService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B, BoxBody>>;
+    type Error = actix_web::Error;
+    type Future = Answer<B>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let service = Rc::clone(&self.service);
+        let guard = Arc::clone(&self.guard);
+        Box::pin(async move {
+            let values: Vec<HeaderValue> = request.headers().get_all(guard.auth().header_name()).cloned().collect();
+            match guard
+                .verify(request.path(), values.iter().map(HeaderValue::as_bytes))
+                .await
+            {
+                Ok(verified) => {
+                    if let Some(verified) = verified {
+                        request.extensions_mut().insert::<Verified>(verified);
+                    }
+                    Ok(service.call(request).await?.map_into_left_body())
+                }
+                Err(rejection) => {
+                    let (request, _) = request.into_parts();
+                    let error = actix_web::Error::from(AuthRejection(rejection));
+                    Ok(ServiceResponse::from_err(error, request).map_into_right_body())
+                }
+            }
+        })
+    }
+}

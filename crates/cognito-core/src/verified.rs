@@ -1,0 +1,97 @@
+//! [`Verified`]: a token that passed verification, as custom checks read it and as the
+//! router-wide layer and middleware leave it in a request's extensions for the extractors.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{AuthError, ErrorKind};
+
+/// A verified token: its pool, its JOSE header and its claims, as JSON. Cheap to clone.
+///
+/// Only this crate makes one, after every check of the token has passed; an extractor that
+/// finds one in a request's extensions reads the claims from it instead of verifying again.
+/// Its `Debug` shows the pool and the `sub`, never a claim value of any other kind.
+#[derive(Clone)]
+pub struct Verified(Arc<Inner>);
+
+struct Inner {
+    pool: Box<str>,
+    header: Value,
+    claims: Value,
+}
+
+impl Verified {
+    pub(crate) fn new(pool: &str, header: Value, claims: Value) -> Self {
+        Verified(Arc::new(Inner {
+            pool: pool.into(),
+            header,
+            claims,
+        }))
+    }
+
+    /// The name of the pool that verified it.
+    pub fn pool(&self) -> &str {
+        &self.0.pool
+    }
+
+    /// The claims (a JSON object).
+    pub fn claims(&self) -> &Value {
+        &self.0.claims
+    }
+
+    /// The JOSE header (a JSON object: `alg`, `kid`, ...).
+    pub fn header(&self) -> &Value {
+        &self.0.header
+    }
+
+    /// One claim, by name (`"sub"`, `"custom:tenant"`).
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.0.claims.get(name)
+    }
+
+    /// `sub`.
+    pub fn sub(&self) -> Option<&str> {
+        self.claim("sub").and_then(Value::as_str)
+    }
+
+    /// The groups of `cognito:groups`.
+    pub fn groups(&self) -> Vec<&str> {
+        self.claim("cognito:groups")
+            .and_then(Value::as_array)
+            .map(|groups| groups.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// The scopes of `scope`.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> + Clone {
+        crate::policy::split_scopes(self.claim("scope").and_then(Value::as_str))
+    }
+
+    /// The claims as the caller's type; a type they do not fit is `malformed`, as for a
+    /// verification.
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, AuthError> {
+        // Types that only deserialize from text (`serde_json::value::RawValue`) get the text.
+        T::deserialize(&self.0.claims)
+            .or_else(|_| serde_json::from_str(&self.0.claims.to_string()))
+            .map_err(|_| misfit())
+    }
+}
+
+pub(crate) fn misfit() -> AuthError {
+    AuthError::with_message(
+        ErrorKind::Malformed,
+        "The token's claims do not fit the claims type this service expects.",
+    )
+}
+
+impl fmt::Debug for Verified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified")
+            .field("pool", &self.pool())
+            .field("sub", &self.sub())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,47 @@
+//! [`CognitoLayer`]: a [`Guard`] as a tower layer.
+
+use std::sync::Arc;
+
+use cognito_core::Guard;
+use tower_layer::Layer;
+
+use crate::service::CognitoService;
+
+/// A tower [`Layer`] that verifies each request's token once, before the inner service runs,
+/// and leaves the [`Verified`](cognito_core::Verified) token in the request's extensions,
+/// where the adapters' extractors (and tonic handlers, through `request.extensions()`) find
+/// it without verifying again. What each path asks for is its [`Guard`]'s: built from a
+/// `CognitoAuth` it is required authentication, any user of the default pool, everywhere.
+///
+/// A refused request never reaches the inner service: it gets the HTTP error response of the
+/// contract (401 / 403 / 503 with `WWW-Authenticate`, `Retry-After` and the JSON body), or,
+/// for a gRPC request (content type `application/grpc...`), the gRPC status
+/// (`UNAUTHENTICATED`, `PERMISSION_DENIED`, `UNAVAILABLE` with `retry-after`). The response
+/// carries the [`Rejection`](cognito_core::Rejection) as an extension, for logging.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct CognitoLayer {
+    guard: Arc<Guard>,
+}
+
+impl CognitoLayer {
+    /// A layer running `guard` (or a `CognitoAuth`: required, default pool, every path).
+    pub fn new(guard: impl Into<Guard>) -> Self {
+        CognitoLayer {
+            guard: Arc::new(guard.into()),
+        }
+    }
+
+    /// Its guard.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+}
+
+impl<S> Layer<S> for CognitoLayer {
+    type Service = CognitoService<S>;
+
+    fn layer(&self, inner: S) -> CognitoService<S> {
+        CognitoService::new(inner, Arc::clone(&self.guard))
+    }
+}

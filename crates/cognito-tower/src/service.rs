@@ -1,0 +1,82 @@
+//! [`CognitoService`]: verifies, then calls the inner service or answers the refusal.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use cognito_core::{Guard, Rejection, Verified};
+use http::{HeaderValue, Request, Response};
+use http_body_util::Either;
+use tower_service::Service;
+
+use crate::response::{RefusalBody, refusal};
+
+/// The response body of a [`CognitoService`]: the inner service's, or a refusal's.
+pub type CognitoBody<B> = Either<B, RefusalBody>;
+
+/// The future of a [`CognitoService`].
+pub type CognitoFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<CognitoBody<B>>, E>> + Send>>;
+
+/// The service of a [`CognitoLayer`](crate::CognitoLayer): verifies the request's token once,
+/// stores the [`Verified`] token in the request's extensions and calls the inner service, or
+/// answers the refusal itself.
+#[derive(Debug, Clone)]
+pub struct CognitoService<S> {
+    inner: S,
+    guard: Arc<Guard>,
+}
+
+impl<S> CognitoService<S> {
+    pub(crate) fn new(inner: S, guard: Arc<Guard>) -> Self {
+        CognitoService { inner, guard }
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CognitoService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+{
+    type Response = Response<CognitoBody<ResBody>>;
+    type Error = S::Error;
+    type Future = CognitoFuture<ResBody, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        // The clone that was polled ready serves this request; a fresh clone stays behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let guard = Arc::clone(&self.guard);
+        Box::pin(async move {
+            // Owned copies (cheap: shared bytes), so the request can move on afterwards.
+            let values: Vec<HeaderValue> = request
+                .headers()
+                .get_all(guard.auth().header_name())
+                .iter()
+                .cloned()
+                .collect();
+            let verdict = guard
+                .verify(request.uri().path(), values.iter().map(HeaderValue::as_bytes))
+                .await;
+            match verdict {
+                Ok(verified) => {
+                    if let Some(verified) = verified {
+                        request.extensions_mut().insert::<Verified>(verified);
+                    }
+                    let response = inner.call(request).await?;
+                    Ok(response.map(Either::Left))
+                }
+                Err(rejection) => Ok(refused(&request, rejection)),
+            }
+        })
+    }
+}
+
+fn refused<ReqBody, ResBody>(request: &Request<ReqBody>, rejection: Rejection) -> Response<CognitoBody<ResBody>> {
+    refusal(request.headers(), rejection).map(Either::Right)
+}

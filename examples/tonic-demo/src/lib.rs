@@ -1,0 +1,63 @@
+//! The tonic demo server: the standard `grpc.health.v1.Health` service (tonic-health) behind
+//! the cognito-tower layer, `Check` open to any user of the default pool, `Watch` to the
+//! group `admin`; `grpc.reflection.v1.ServerReflection` (tonic-reflection) without
+//! authentication. gRPC over cleartext HTTP/2. As a library so its tests can serve it.
+
+#![forbid(unsafe_code)]
+
+use cognito_core::{CognitoAuth, Guard, Requirement};
+use cognito_tower::CognitoLayer;
+use tokio_stream::wrappers::TcpListenerStream;
+
+/// The health service's `Check` method.
+pub const CHECK: &str = "/grpc.health.v1.Health/Check";
+/// The health service's `Watch` method.
+pub const WATCH: &str = "/grpc.health.v1.Health/Watch";
+/// Every method of the reflection service.
+pub const REFLECTION: &str = "/grpc.reflection.v1.ServerReflection/*";
+
+/// The largest HTTP/2 header list the demo accepts.
+pub const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
+
+/// The demo's protection: `Check` any user of the default pool, `Watch` the group `admin`,
+/// reflection open, any other method any user of the default pool.
+pub fn guard(auth: &CognitoAuth) -> Guard {
+    Guard::new(auth.clone())
+        .route(CHECK, Requirement::new())
+        .route(WATCH, Requirement::new().any_group(["admin"]))
+        .public(REFLECTION)
+}
+
+/// Serves the demo on `listener` until the process ends (its own runtime).
+pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(async move {
+            listener.set_nonblocking(true)?;
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            tokio::spawn(cognito_demo_support::prefetch(auth.clone()));
+            serve_with(listener, guard(&auth)).await
+        })
+}
+
+/// Serves the health and reflection services on `listener` behind `guard`.
+pub async fn serve_with(listener: tokio::net::TcpListener, guard: Guard) -> std::io::Result<()> {
+    // The reporter answers SERVING for the server as a whole ("") from the start.
+    let (_reporter, health) = tonic_health::server::health_reporter();
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(std::io::Error::other)?;
+    tonic::transport::Server::builder()
+        // hyper's default header-list limit (16 KiB) is below a token of `max_token_bytes`
+        // (16 KiB by default) plus its scheme: the server would answer 431 before the layer
+        // could say `too_large`. 64 KiB leaves the layer to judge.
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .layer(CognitoLayer::new(guard))
+        .add_service(health)
+        .add_service(reflection)
+        .serve_with_incoming(TcpListenerStream::new(listener))
+        .await
+        .map_err(std::io::Error::other)
+}
