@@ -54,6 +54,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod alb;
 pub mod claims;
 mod error;
 mod jose;

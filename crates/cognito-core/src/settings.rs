@@ -336,7 +336,7 @@ impl UserPool {
 }
 
 /// Whether the URL's host is loopback: `127.0.0.0/8`, `::1` or `localhost`.
-fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     let Some(host) = url.host_str() else {
         return false;
     };
