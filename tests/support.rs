@@ -6,19 +6,19 @@ use std::time::{Duration, Instant};
 
 use cognito_core::{CognitoAuth, CognitoSettings};
 
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Framework {
+pub(crate) enum Framework {
     Axum,
     Actix,
     Rocket,
 }
 
-pub const FRAMEWORKS: [Framework; 3] = [Framework::Axum, Framework::Actix, Framework::Rocket];
+pub(crate) const FRAMEWORKS: [Framework; 3] = [Framework::Axum, Framework::Actix, Framework::Rocket];
 
 impl Framework {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Framework::Axum => "axum",
             Framework::Actix => "actix",
@@ -28,7 +28,7 @@ impl Framework {
 }
 
 /// Starts the framework's demo with `settings` on a thread of its own; its address.
-pub fn spawn_demo(framework: Framework, settings: &CognitoSettings) -> Result<SocketAddr, BoxError> {
+pub(crate) fn spawn_demo(framework: Framework, settings: &CognitoSettings) -> Result<SocketAddr, BoxError> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     let auth = CognitoAuth::new(settings)?;
@@ -41,7 +41,7 @@ pub fn spawn_demo(framework: Framework, settings: &CognitoSettings) -> Result<So
 }
 
 /// Waits (at most 30 s) until the demo on `addr` answers `/health`.
-pub async fn wait_until_up(client: &reqwest::Client, addr: SocketAddr) -> Result<(), BoxError> {
+pub(crate) async fn wait_until_up(client: &reqwest::Client, addr: SocketAddr) -> Result<(), BoxError> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         match client.get(format!("http://{addr}/health")).send().await {

@@ -371,18 +371,24 @@ pub enum ConfigError {
     Parse {
         /// `"YAML"`, `"JSON"` or `"environment"`.
         format: &'static str,
-        /// The parser's message, with its line and column or field path.
+        /// The parser's message, with the field's path and the line and column when known.
         message: String,
         /// Where in the text the parser stopped (1-based line, 1-based column), when it knows.
         location: Option<(usize, usize)>,
+        /// The pool whose settings the parser stopped in, if any.
+        pool: Option<String>,
+        /// The field the parser stopped in, dotted below the top level (`jwks.timeout_ms`),
+        /// if it stopped inside one.
+        field: Option<Cow<'static, str>>,
     },
     /// A field has a value that cannot work.
     #[error("{}{field}: {problem}", pool.as_ref().map(|p| format!("userpools.{p}.")).unwrap_or_default())]
     Invalid {
         /// The pool the field belongs to; `None` for top-level fields.
         pool: Option<String>,
-        /// The field's name as written in the settings.
-        field: &'static str,
+        /// The field's name as written in the settings, dotted below the top level
+        /// (`jwks.timeout_ms`).
+        field: Cow<'static, str>,
         /// What is wrong with it.
         problem: String,
     },
@@ -392,7 +398,7 @@ impl ConfigError {
     pub(crate) fn invalid(pool: Option<&str>, field: &'static str, problem: impl Into<String>) -> Self {
         ConfigError::Invalid {
             pool: pool.map(str::to_owned),
-            field,
+            field: Cow::Borrowed(field),
             problem: problem.into(),
         }
     }
@@ -402,13 +408,9 @@ impl ConfigError {
         ConfigError::invalid(None, "userpools", "at least one pool is required")
     }
 
-    pub(crate) fn json(format: &'static str, e: &serde_json::Error) -> Self {
-        ConfigError::Parse {
-            format,
-            message: e.to_string(),
-            // serde_json says line 0 when the error has no position (e.g. a custom message).
-            location: (e.line() > 0).then(|| (e.line(), e.column())),
-        }
+    /// A pool name the settings lack: the one wording of it.
+    pub(crate) fn unknown_pool(name: &str) -> Self {
+        ConfigError::invalid(Some(name), "userpools", "no pool has this name")
     }
 
     /// Where a parse error happened: (line, column), both counted from 1.
@@ -422,8 +424,8 @@ impl ConfigError {
     /// The pool named by the error, if any.
     pub fn pool(&self) -> Option<&str> {
         match self {
-            ConfigError::Invalid { pool, .. } => pool.as_deref(),
-            _ => None,
+            ConfigError::Invalid { pool, .. } | ConfigError::Parse { pool, .. } => pool.as_deref(),
+            ConfigError::Io { .. } => None,
         }
     }
 
@@ -431,7 +433,8 @@ impl ConfigError {
     pub fn field(&self) -> Option<&str> {
         match self {
             ConfigError::Invalid { field, .. } => Some(field),
-            _ => None,
+            ConfigError::Parse { field, .. } => field.as_deref(),
+            ConfigError::Io { .. } => None,
         }
     }
 }

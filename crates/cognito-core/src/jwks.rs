@@ -263,6 +263,10 @@ pub(crate) struct JwksCache {
     refreshing: AtomicBool,
 }
 
+/// Process-wide on purpose: an app often builds its verifiers more than once from the same
+/// settings (an extractor's state, a router-wide layer, a second pool naming the same URL),
+/// and each URL should still be fetched, refreshed and backed off once. Weak entries: a cache
+/// lives as long as some verifier uses it.
 type Registry = Mutex<HashMap<(String, JwksSettings), Weak<JwksCache>>>;
 static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);
 

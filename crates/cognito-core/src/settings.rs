@@ -1,9 +1,10 @@
 //! Configuration: [`CognitoSettings`] (also at the crate root) and the types of its fields.
 //!
 //! Settings load from YAML, JSON, the environment or your own configuration, fill in a default
-//! for every field left out, and are checked as a whole: every problem is a
-//! [`ConfigError::Invalid`] naming the pool and the field,
-//! whichever format the settings came from.
+//! for every field left out, and are checked as a whole. Every problem names the pool and the
+//! field ([`ConfigError::pool`], [`ConfigError::field`]), whichever format the settings came
+//! from: a value that cannot work is a [`ConfigError::Invalid`]; a value of the wrong type is
+//! a [`ConfigError::Parse`], with its line and column too.
 //!
 //! ```
 //! use cognito_core::CognitoSettings;
@@ -20,8 +21,9 @@
 //! # Ok::<(), cognito_core::ConfigError>(())
 //! ```
 
-// Deserialization goes through a loose mirror (`RawSettings`) so that semantic problems are
-// reported by `validate` with the pool and the field, not as a parser's message.
+// Each setting is written once: a field with its doc (which states the default) and its value
+// in a `Default` impl; serde derives the rest. The loaders track the path of a field that has
+// the wrong type, so those errors name the pool and the field as `validate`'s do.
 
 use std::fmt;
 use std::path::Path;
@@ -30,6 +32,7 @@ use std::str::FromStr;
 use reqwest::Url;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_path_to_error::Segment;
 
 use crate::error::ConfigError;
 use crate::jose;
@@ -171,23 +174,33 @@ impl Default for TokenCacheSettings {
 }
 
 /// One Cognito user pool and the tokens accepted from it.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `region`, `userpool_id` and `app_client_id` are required: left out, they read as empty,
+/// which [`CognitoSettings::validate`] refuses, naming the pool and the field.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct UserPool {
     /// The name the pool is chosen by (its key under `userpools`).
+    #[serde(skip)]
     pub name: String,
-    /// AWS region, e.g. `eu-west-1`.
+    /// AWS region, e.g. `eu-west-1` (required).
     pub region: String,
-    /// User pool id, e.g. `eu-west-1_AbCdEf123`.
+    /// User pool id, e.g. `eu-west-1_AbCdEf123` (required).
     pub userpool_id: String,
-    /// Accepted app clients (non-empty). In settings: a string or a list.
+    /// Accepted app clients (required, non-empty). In settings: a string or a list.
+    #[serde(deserialize_with = "one_or_many")]
     pub app_client_id: Vec<String>,
     /// Accepted token types (default `any`).
     pub token_use: TokenUse,
-    /// Where the pool's keys are (`https://`, `http://` or `file://`); see [`UserPool::key_sources`].
+    /// Where the pool's keys are (`https://`, `http://` or `file://`); see [`UserPool::key_sources`]
+    /// (default: none, the keys of the issuer).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_url: Option<String>,
-    /// The expected `iss`, for emulators; by default both AWS issuer forms are trusted.
+    /// The expected `iss`, for emulators (default: none, both AWS issuer forms are trusted).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
-    /// The JWKS itself, inline (no fetch ever). Takes precedence over every URL.
+    /// The JWKS itself, inline (no fetch ever); takes precedence over every URL (default: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_inline: Option<serde_json::Value>,
 }
 
@@ -204,10 +217,7 @@ impl UserPool {
             region: region.into(),
             userpool_id: userpool_id.into(),
             app_client_id: app_client_ids.into_iter().map(Into::into).collect(),
-            token_use: TokenUse::Any,
-            jwks_url: None,
-            issuer: None,
-            jwks_inline: None,
+            ..Self::default()
         }
     }
 
@@ -217,8 +227,7 @@ impl UserPool {
     /// - keys: `jwks_inline`, else `jwks_url`, else env `AWS_COGNITO_KEYS_URL` (read now),
     ///   else `<issuer>/.well-known/jwks.json`, which for AWS is the default URL.
     pub fn key_sources(&self) -> Result<Vec<(String, KeySource)>, ConfigError> {
-        let env = std::env::var(KEYS_URL_ENV).ok().filter(|v| !v.is_empty());
-        self.key_sources_with_env(env.as_deref())
+        self.key_sources_with_env(keys_url_env().as_deref())
     }
 
     fn key_sources_with_env(&self, env: Option<&str>) -> Result<Vec<(String, KeySource)>, ConfigError> {
@@ -263,12 +272,19 @@ impl UserPool {
             .collect()
     }
 
-    /// Refuses a plain-HTTP JWKS URL on a non-loopback host, naming the setting it came from.
-    fn check_transport(&self) -> Result<(), ConfigError> {
-        let env = std::env::var(KEYS_URL_ENV).ok().filter(|v| !v.is_empty());
-        for (_, source, field) in self.resolve_key_sources(env.as_deref())? {
+    /// The key sources, resolved with `env` as the env override, each checked: a plain-HTTP
+    /// JWKS URL on a host that is not loopback is refused unless `insecure_ok`, naming the
+    /// setting it came from.
+    fn checked_key_sources(
+        &self,
+        env: Option<&str>,
+        insecure_ok: bool,
+    ) -> Result<Vec<(String, KeySource)>, ConfigError> {
+        let resolved = self.resolve_key_sources(env)?;
+        for (_, source, field) in &resolved {
             if let KeySource::Url(text) = source
-                && let Ok(url) = Url::parse(&text)
+                && !insecure_ok
+                && let Ok(url) = Url::parse(text)
                 && url.scheme() == "http"
                 && !is_loopback(&url)
             {
@@ -282,7 +298,10 @@ impl UserPool {
                 ));
             }
         }
-        Ok(())
+        Ok(resolved
+            .into_iter()
+            .map(|(issuer, source, _)| (issuer, source))
+            .collect())
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -330,9 +349,16 @@ impl UserPool {
             // key is then `invalid_jwk` for the tokens that name it.
             jose::jwk_set_keys(jwks).map_err(|p| ConfigError::invalid(pool, "jwks_inline", p))?;
         }
-        // Resolving checks jwks_url and the env override.
-        self.key_sources().map(drop)
+        Ok(())
     }
+}
+
+/// A pool's trusted issuers, each with where its keys come from.
+pub(crate) type KeySources = Vec<(String, KeySource)>;
+
+/// The env override of JWKS URLs, if set and not empty.
+fn keys_url_env() -> Option<String> {
+    std::env::var(KEYS_URL_ENV).ok().filter(|v| !v.is_empty())
 }
 
 /// Whether the URL's host is loopback: `127.0.0.0/8`, `::1` or `localhost`.
@@ -391,7 +417,9 @@ impl KeySource {
 /// # Ok::<(), cognito_core::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "RawSettings", into = "RawSettings")]
+// `remote = "Self"`: the derived code becomes inherent functions; the trait impls below wrap
+// them, so a `CognitoSettings` embedded in your own config is validated as it is read.
+#[serde(remote = "Self", default)]
 pub struct CognitoSettings {
     /// `false` skips only the `exp` comparison; a missing `exp` is still rejected (default true).
     pub check_expiration: bool,
@@ -410,7 +438,9 @@ pub struct CognitoSettings {
     pub jwks: JwksSettings,
     /// The verified-token cache (default on, 10000 tokens per pool).
     pub token_cache: TokenCacheSettings,
-    /// The pools in settings order; the first is the default one.
+    /// The pools in settings order; the first is the default one (required: at least one). In
+    /// settings: a map from pool name to pool, kept in document order.
+    #[serde(with = "pools")]
     pub userpools: Vec<UserPool>,
     /// Allows a plain `http://` JWKS URL on a host that is not loopback (default `false`).
     ///
@@ -422,9 +452,10 @@ pub struct CognitoSettings {
     pub allow_insecure_jwks_url: bool,
 }
 
-impl CognitoSettings {
-    /// Settings with these pools and every default.
-    pub fn new(userpools: Vec<UserPool>) -> Self {
+/// Every default, and no pools (which [`CognitoSettings::validate`] refuses): what a loader
+/// starts from, field by field.
+impl Default for CognitoSettings {
+    fn default() -> Self {
         Self {
             check_expiration: true,
             jwt_header_name: "Authorization".to_owned(),
@@ -434,8 +465,32 @@ impl CognitoSettings {
             algorithms: vec![Algorithm::RS256],
             jwks: JwksSettings::default(),
             token_cache: TokenCacheSettings::default(),
-            userpools,
+            userpools: Vec::new(),
             allow_insecure_jwks_url: false,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CognitoSettings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let settings = CognitoSettings::deserialize(deserializer)?;
+        settings.validate().map_err(de::Error::custom)?;
+        Ok(settings)
+    }
+}
+
+impl Serialize for CognitoSettings {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        CognitoSettings::serialize(self, serializer)
+    }
+}
+
+impl CognitoSettings {
+    /// Settings with these pools and every default.
+    pub fn new(userpools: Vec<UserPool>) -> Self {
+        Self {
+            userpools,
+            ..Self::default()
         }
     }
 
@@ -446,7 +501,12 @@ impl CognitoSettings {
 
     /// Parses YAML text.
     pub fn from_yaml_str(text: &str) -> Result<Self, ConfigError> {
-        yaml::from_str::<RawSettings>(text)?.try_into()
+        let read = serde_path_to_error::deserialize(serde_yaml::Deserializer::from_str(text));
+        let Unchecked(settings) = loaded("YAML", &[], read, |e: &serde_yaml::Error| {
+            e.location().map(|l| (l.line(), l.column()))
+        })?;
+        settings.validate()?;
+        Ok(settings)
     }
 
     /// Loads a JSON file.
@@ -456,9 +516,9 @@ impl CognitoSettings {
 
     /// Parses JSON text.
     pub fn from_json_str(text: &str) -> Result<Self, ConfigError> {
-        serde_json::from_str::<RawSettings>(text)
-            .map_err(|e| ConfigError::json("JSON", &e))?
-            .try_into()
+        let Unchecked(settings) = json_text("JSON", &[], text)?;
+        settings.validate()?;
+        Ok(settings)
     }
 
     /// Reads `CHECK_EXPIRATION`, `JWT_HEADER_NAME`, `JWT_HEADER_PREFIX` (each optional) and
@@ -468,43 +528,55 @@ impl CognitoSettings {
     }
 
     fn from_env_with(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut doc = serde_json::Map::new();
+        let mut settings = Self::default();
         if let Some(value) = var("CHECK_EXPIRATION") {
-            let flag = match value.trim().to_ascii_lowercase().as_str() {
+            settings.check_expiration = match value.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" | "on" => true,
                 "false" | "0" | "no" | "off" => false,
                 _ => return Err(ConfigError::invalid(None, "CHECK_EXPIRATION", "must be true or false")),
             };
-            doc.insert("check_expiration".into(), flag.into());
         }
-        for (env, field) in [
-            ("JWT_HEADER_NAME", "jwt_header_name"),
-            ("JWT_HEADER_PREFIX", "jwt_header_prefix"),
-        ] {
-            if let Some(value) = var(env) {
-                doc.insert(field.into(), value.into());
-            }
+        if let Some(value) = var("JWT_HEADER_NAME") {
+            settings.jwt_header_name = value;
         }
-        let pools = var("USERPOOLS").ok_or_else(|| ConfigError::invalid(None, "USERPOOLS", "is not set"))?;
-        let environment = |e: serde_json::Error| match ConfigError::json("environment", &e) {
-            ConfigError::Parse { message, location, .. } => ConfigError::Parse {
-                format: "environment",
-                message: format!("USERPOOLS: {message}"),
-                location,
-            },
-            other => other,
-        };
-        // USERPOOLS is parsed as its own text (its errors point into it), into the ordered map.
-        let mut raw: RawSettings =
-            serde_json::from_value(serde_json::Value::Object(doc)).map_err(|e| ConfigError::json("environment", &e))?;
-        raw.userpools = serde_json::from_str(&pools).map_err(environment)?;
-        raw.try_into()
+        if let Some(value) = var("JWT_HEADER_PREFIX") {
+            settings.jwt_header_prefix = value;
+        }
+        let text = var("USERPOOLS").ok_or_else(|| ConfigError::invalid(None, "USERPOOLS", "is not set"))?;
+        // USERPOOLS is parsed as its own text, so its errors point into it.
+        settings.userpools = json_text::<Pools>("environment", &["userpools"], &text)
+            .map_err(|e| match e {
+                // The message's path and location point into the variable's text.
+                ConfigError::Parse {
+                    format,
+                    message,
+                    location,
+                    pool,
+                    field,
+                } => ConfigError::Parse {
+                    format,
+                    message: format!("USERPOOLS: {message}"),
+                    location,
+                    pool,
+                    field,
+                },
+                other => other,
+            })?
+            .0;
+        settings.validate()?;
+        Ok(settings)
     }
 
     /// Builds settings from any configuration struct of yours that serializes with the same
     /// field names; extra fields are ignored. Pools keep their order if your map type keeps it.
     pub fn from_global_settings(settings: &impl Serialize) -> Result<Self, ConfigError> {
-        let text = serde_json::to_string(settings).map_err(|e| ConfigError::json("JSON", &e))?;
+        let text = serde_json::to_string(settings).map_err(|e| ConfigError::Parse {
+            format: "JSON",
+            message: e.to_string(),
+            location: None,
+            pool: None,
+            field: None,
+        })?;
         Self::from_json_str(&text)
     }
 
@@ -518,7 +590,7 @@ impl CognitoSettings {
         self.userpools
             .iter()
             .find(|p| p.name == name)
-            .ok_or_else(|| ConfigError::invalid(Some(name), "userpools", "no pool has this name"))
+            .ok_or_else(|| ConfigError::unknown_pool(name))
     }
 
     /// The names of the pools, in order.
@@ -531,7 +603,15 @@ impl CognitoSettings {
     /// name and prefix, a non-empty `algorithms` list, every tuning value within its range.
     /// The loaders call it; call it yourself on settings built in code (a verifier does).
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.resolve().map(drop)
+    }
+
+    /// [`CognitoSettings::validate`], giving each pool's trusted issuers and key sources in
+    /// settings order: the one pass a verifier is built from (the env override read once).
+    pub(crate) fn resolve(&self) -> Result<Vec<(&UserPool, KeySources)>, ConfigError> {
         self.default_pool()?;
+        let env = keys_url_env();
+        let mut resolved = Vec::with_capacity(self.userpools.len());
         for (i, pool) in self.userpools.iter().enumerate() {
             if self.userpools[..i].iter().any(|p| p.name == pool.name) {
                 return Err(ConfigError::invalid(
@@ -541,9 +621,10 @@ impl CognitoSettings {
                 ));
             }
             pool.validate()?;
-            if !self.allow_insecure_jwks_url {
-                pool.check_transport()?;
-            }
+            resolved.push((
+                pool,
+                pool.checked_key_sources(env.as_deref(), self.allow_insecure_jwks_url)?,
+            ));
         }
         let header_ok = !self.jwt_header_name.is_empty()
             && self
@@ -571,7 +652,8 @@ impl CognitoSettings {
                 "must allow at least one algorithm",
             ));
         }
-        self.check_tuning()
+        self.check_tuning()?;
+        Ok(resolved)
     }
 
     /// Every tuning value within its range, the one table of them: a value beyond its range
@@ -620,226 +702,160 @@ fn read(path: &Path) -> Result<String, ConfigError> {
     })
 }
 
-/// YAML lives here alone, so the YAML crate can be swapped in one place.
-mod yaml {
-    use crate::error::ConfigError;
+/// Settings as read, before `validate`: what the loaders parse into (the `Deserialize` impl
+/// of [`CognitoSettings`] validates, and its error could only be a string).
+struct Unchecked(CognitoSettings);
 
-    pub(super) fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ConfigError> {
-        serde_yaml::from_str(text).map_err(|e| ConfigError::Parse {
-            format: "YAML",
-            message: e.to_string(),
-            location: e.location().map(|l| (l.line(), l.column())),
-        })
+impl<'de> Deserialize<'de> for Unchecked {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        CognitoSettings::deserialize(deserializer).map(Unchecked)
     }
 }
 
-// ---- the loose serde mirror -------------------------------------------------------------
-
-fn yes() -> bool {
-    true
-}
-fn authorization() -> String {
-    "Authorization".to_owned()
-}
-fn bearer() -> String {
-    "Bearer".to_owned()
-}
-fn token_cap() -> usize {
-    16384
-}
-fn rs256() -> Vec<String> {
-    vec!["RS256".to_owned()]
-}
-
-#[derive(Serialize, Deserialize)]
-struct RawSettings {
-    #[serde(default = "yes")]
-    check_expiration: bool,
-    #[serde(default = "authorization")]
-    jwt_header_name: String,
-    #[serde(default = "bearer")]
-    jwt_header_prefix: String,
-    #[serde(default)]
-    leeway_seconds: u64,
-    #[serde(default = "token_cap")]
-    max_token_bytes: usize,
-    #[serde(default = "rs256")]
-    algorithms: Vec<String>,
-    #[serde(default)]
-    jwks: JwksSettings,
-    #[serde(default)]
-    token_cache: TokenCacheSettings,
-    #[serde(default)]
-    userpools: RawPools,
-    #[serde(default)]
-    allow_insecure_jwks_url: bool,
+/// JSON text read by `loaded`, with nothing but whitespace after the value.
+fn json_text<T: de::DeserializeOwned>(format: &'static str, outer: &[&str], text: &str) -> Result<T, ConfigError> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = loaded(
+        format,
+        outer,
+        serde_path_to_error::deserialize(&mut deserializer),
+        json_location,
+    )?;
+    deserializer.end().map_err(|e| ConfigError::Parse {
+        format,
+        message: e.to_string(),
+        location: json_location(&e),
+        pool: None,
+        field: None,
+    })?;
+    Ok(value)
 }
 
-#[derive(Default, Serialize, Deserialize)]
-struct RawPool {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    region: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    userpool_id: Option<String>,
-    /// A string or a list of strings; checked by hand so the error names the pool.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    app_client_id: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    token_use: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    jwks_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    issuer: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    jwks_inline: Option<serde_json::Value>,
+fn json_location(e: &serde_json::Error) -> Option<(usize, usize)> {
+    // serde_json says line 0 when the error has no position (e.g. a custom message).
+    (e.line() > 0).then(|| (e.line(), e.column()))
 }
 
-/// The `userpools` map, kept in document order (serde maps would sort or hash it).
-#[derive(Default)]
-struct RawPools(Vec<(String, RawPool)>);
+/// A loader's result as a [`ConfigError`]: the parser's message and location, and where the
+/// parser stopped inside a field (a value of the wrong type), the pool and the field, as
+/// `validate`'s errors name them. `outer` is the path of what was read within the whole
+/// settings (`USERPOOLS` holds only `userpools`).
+fn loaded<T, E: fmt::Display>(
+    format: &'static str,
+    outer: &[&str],
+    read: Result<T, serde_path_to_error::Error<E>>,
+    location: impl Fn(&E) -> Option<(usize, usize)>,
+) -> Result<T, ConfigError> {
+    let err = match read {
+        Ok(value) => return Ok(value),
+        Err(err) => err,
+    };
+    let mut names: Vec<String> = outer.iter().map(|&name| name.to_owned()).collect();
+    names.extend(err.path().iter().filter_map(|segment| match segment {
+        Segment::Map { key } => Some(key.clone()),
+        Segment::Enum { variant } => Some(variant.clone()),
+        Segment::Seq { .. } | Segment::Unknown => None,
+    }));
+    // The path within the text read, as the message shows it.
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    let mut message = inner.to_string();
+    // serde_yaml puts the path in front of its message, serde_json does not.
+    if path != "." && !message.starts_with(&path) {
+        message = format!("{path}: {message}");
+    }
+    let (pool, field) = match names.as_slice() {
+        [top, pool, field @ ..] if top == "userpools" => (Some(pool.to_owned()), field),
+        field => (None, field),
+    };
+    Err(ConfigError::Parse {
+        format,
+        message,
+        location: location(&inner),
+        pool,
+        field: (!field.is_empty()).then(|| field.join(".").into()),
+    })
+}
 
-impl<'de> Deserialize<'de> for RawPools {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+/// `app_client_id`: one string or a list of strings. Strings as written: a YAML number
+/// (`7`) is refused here as in JSON, not read as the text `"7"`.
+fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    struct OneOrMany;
+    impl<'de> Visitor<'de> for OneOrMany {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string or a list of strings")
+        }
+        fn visit_str<E: de::Error>(self, id: &str) -> Result<Vec<String>, E> {
+            Ok(vec![id.to_owned()])
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+            let mut ids = Vec::new();
+            while let Some(OneString(id)) = seq.next_element()? {
+                ids.push(id);
+            }
+            Ok(ids)
+        }
+    }
+    struct OneString(String);
+    impl<'de> Deserialize<'de> for OneString {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct StringOnly;
+            impl Visitor<'_> for StringOnly {
+                type Value = OneString;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a string")
+                }
+                fn visit_str<E: de::Error>(self, id: &str) -> Result<OneString, E> {
+                    Ok(OneString(id.to_owned()))
+                }
+            }
+            deserializer.deserialize_any(StringOnly)
+        }
+    }
+    deserializer.deserialize_any(OneOrMany)
+}
+
+/// `USERPOOLS` of the environment: the `userpools` map alone.
+struct Pools(Vec<UserPool>);
+
+impl<'de> Deserialize<'de> for Pools {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        pools::deserialize(deserializer).map(Pools)
+    }
+}
+
+/// The `userpools` map, kept in document order (serde maps would sort or hash it); each key
+/// is its pool's `name`.
+mod pools {
+    use super::*;
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<UserPool>, D::Error> {
         struct PoolsVisitor;
         impl<'de> Visitor<'de> for PoolsVisitor {
-            type Value = RawPools;
+            type Value = Vec<UserPool>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a map from pool name to pool settings")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawPools, A::Error> {
-                let mut pools: Vec<(String, RawPool)> = Vec::new();
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<UserPool>, A::Error> {
+                let mut pools: Vec<UserPool> = Vec::new();
                 while let Some(name) = map.next_key::<String>()? {
-                    if pools.iter().any(|(n, _)| *n == name) {
+                    if pools.iter().any(|p| p.name == name) {
                         return Err(de::Error::custom(format_args!(
                             "userpools.{name}: the pool name appears twice"
                         )));
                     }
-                    pools.push((name, map.next_value()?));
+                    let pool = map.next_value::<UserPool>()?;
+                    pools.push(UserPool { name, ..pool });
                 }
-                Ok(RawPools(pools))
+                Ok(pools)
             }
         }
-        d.deserialize_map(PoolsVisitor)
+        deserializer.deserialize_map(PoolsVisitor)
     }
-}
 
-impl Serialize for RawPools {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
-    }
-}
-
-impl TryFrom<RawSettings> for CognitoSettings {
-    type Error = ConfigError;
-
-    fn try_from(raw: RawSettings) -> Result<Self, ConfigError> {
-        let algorithms = raw
-            .algorithms
-            .iter()
-            .map(|a| {
-                Algorithm::from_jose(a).ok_or_else(|| {
-                    ConfigError::invalid(None, "algorithms", "only RS256, RS384 and RS512 can be allowed")
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let userpools = raw
-            .userpools
-            .0
-            .into_iter()
-            .map(|(name, p)| pool_from_raw(name, p))
-            .collect::<Result<Vec<_>, _>>()?;
-        let settings = CognitoSettings {
-            check_expiration: raw.check_expiration,
-            jwt_header_name: raw.jwt_header_name,
-            jwt_header_prefix: raw.jwt_header_prefix,
-            leeway_seconds: raw.leeway_seconds,
-            max_token_bytes: raw.max_token_bytes,
-            algorithms,
-            jwks: raw.jwks,
-            token_cache: raw.token_cache,
-            userpools,
-            allow_insecure_jwks_url: raw.allow_insecure_jwks_url,
-        };
-        settings.validate()?;
-        Ok(settings)
-    }
-}
-
-fn pool_from_raw(name: String, raw: RawPool) -> Result<UserPool, ConfigError> {
-    let pool = Some(name.as_str());
-    let required = |value: Option<String>, field: &'static str| {
-        value.ok_or_else(|| ConfigError::invalid(pool, field, "is required"))
-    };
-    let app_client_id = match raw.app_client_id {
-        Some(serde_json::Value::String(id)) => vec![id],
-        Some(serde_json::Value::Array(ids)) => ids
-            .into_iter()
-            .map(|id| match id {
-                serde_json::Value::String(id) => Ok(id),
-                _ => Err(ConfigError::invalid(
-                    pool,
-                    "app_client_id",
-                    "every app client id must be a string",
-                )),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => {
-            return Err(ConfigError::invalid(
-                pool,
-                "app_client_id",
-                "must be a string or a list of strings",
-            ));
-        }
-        None => return Err(ConfigError::invalid(pool, "app_client_id", "is required")),
-    };
-    let token_use = match raw.token_use.as_deref() {
-        None => TokenUse::Any,
-        Some(value) => value
-            .parse()
-            .map_err(|p: String| ConfigError::invalid(pool, "token_use", p))?,
-    };
-    Ok(UserPool {
-        region: required(raw.region, "region")?,
-        userpool_id: required(raw.userpool_id, "userpool_id")?,
-        app_client_id,
-        token_use,
-        jwks_url: raw.jwks_url,
-        issuer: raw.issuer,
-        jwks_inline: raw.jwks_inline,
-        name,
-    })
-}
-
-impl From<CognitoSettings> for RawSettings {
-    fn from(s: CognitoSettings) -> Self {
-        RawSettings {
-            check_expiration: s.check_expiration,
-            jwt_header_name: s.jwt_header_name,
-            jwt_header_prefix: s.jwt_header_prefix,
-            leeway_seconds: s.leeway_seconds,
-            max_token_bytes: s.max_token_bytes,
-            algorithms: s.algorithms.iter().map(|a| a.as_str().to_owned()).collect(),
-            jwks: s.jwks,
-            allow_insecure_jwks_url: s.allow_insecure_jwks_url,
-            token_cache: s.token_cache,
-            userpools: RawPools(
-                s.userpools
-                    .into_iter()
-                    .map(|p| {
-                        let raw = RawPool {
-                            region: Some(p.region),
-                            userpool_id: Some(p.userpool_id),
-                            app_client_id: Some(p.app_client_id.into()),
-                            token_use: Some(p.token_use.to_string()),
-                            jwks_url: p.jwks_url,
-                            issuer: p.issuer,
-                            jwks_inline: p.jwks_inline,
-                        };
-                        (p.name, raw)
-                    })
-                    .collect(),
-            ),
-        }
+    pub(super) fn serialize<S: Serializer>(pools: &[UserPool], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(pools.iter().map(|p| (&p.name, p)))
     }
 }
 
@@ -949,6 +965,36 @@ mod tests {
         let text = err.map(|e| e.to_string()).unwrap_or_default();
         assert!(
             text.starts_with("settings are not valid environment: USERPOOLS: "),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_its_pool_field_and_line() {
+        let yaml = "userpools:\n  eu:\n    region: eu-west-1\n    userpool_id: eu-west-1_A\n    app_client_id: c\n    token_use: refresh\n";
+        let err = CognitoSettings::from_yaml_str(yaml).err();
+        let named = err.as_ref().map(|e| (e.pool(), e.field(), e.location().map(|l| l.0)));
+        assert_eq!(named, Some((Some("eu"), Some("token_use"), Some(6))), "{err:?}");
+        let text = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            text.contains("userpools.eu.token_use: unknown variant `refresh`"),
+            "{text}"
+        );
+
+        let json = r#"{"jwks": {"timeout_ms": -1}, "userpools": {"eu": {}}}"#;
+        let err = CognitoSettings::from_json_str(json).err();
+        let named = err.as_ref().map(|e| (e.pool(), e.field(), e.location()));
+        assert_eq!(named, Some((None, Some("jwks.timeout_ms"), Some((1, 26)))), "{err:?}");
+
+        let err = CognitoSettings::from_env_with(|k| {
+            (k == "USERPOOLS").then(|| r#"{"eu": {"app_client_id": [7]}}"#.to_owned())
+        })
+        .err();
+        let named = err.as_ref().map(|e| (e.pool(), e.field()));
+        assert_eq!(named, Some((Some("eu"), Some("app_client_id"))), "{err:?}");
+        let text = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            text.contains("USERPOOLS: eu.app_client_id[0]: invalid type: integer `7`"),
             "{text}"
         );
     }

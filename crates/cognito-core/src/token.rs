@@ -119,7 +119,7 @@ pub(crate) struct Token<'t> {
 
 impl<'t> Token<'t> {
     /// The parse step, syntax: three base64url segments, no padding, no whitespace.
-    pub fn decode(token: &'t str) -> Result<Self, AuthError> {
+    pub(crate) fn decode(token: &'t str) -> Result<Self, AuthError> {
         let three_parts = || malformed("The token does not have exactly three dot-separated parts.");
         // Split at the first and the last dot (short scans from either end). A dot in between
         // would make more than three parts: '.' is not base64url, so the middle part then fails
@@ -159,13 +159,13 @@ impl<'t> Token<'t> {
     }
 
     /// The JOSE header, strictly parsed.
-    pub fn header(&self) -> Result<JoseHeader<'_>, AuthError> {
+    pub(crate) fn header(&self) -> Result<JoseHeader<'_>, AuthError> {
         parse_json(self.json.get(..self.payload_at).unwrap_or_default())
             .map_err(|_| malformed("The token header is not a valid JOSE header."))
     }
 
     /// The claims the checks read, strictly typed.
-    pub fn claims(&self) -> Result<ClaimsView<'_>, AuthError> {
+    pub(crate) fn claims(&self) -> Result<ClaimsView<'_>, AuthError> {
         let claims: ClaimsView<'_> =
             parse_json(self.payload()).map_err(|_| malformed("The token claims are not valid."))?;
         if claims.exp.is_none() {
@@ -175,12 +175,12 @@ impl<'t> Token<'t> {
     }
 
     /// The decoded payload JSON, for deserializing the caller's claims type.
-    pub fn payload(&self) -> &[u8] {
+    pub(crate) fn payload(&self) -> &[u8] {
         self.json.get(self.payload_at..).unwrap_or_default()
     }
 
     /// The decoded signature (its syntax was checked by [`Token::decode`]).
-    pub fn signature(&self) -> Result<Vec<u8>, AuthError> {
+    pub(crate) fn signature(&self) -> Result<Vec<u8>, AuthError> {
         URL_SAFE_NO_PAD.decode(self.signature_b64).map_err(|_| not_base64url())
     }
 }
@@ -470,7 +470,7 @@ pub(crate) struct ClaimsView<'a> {
 
 impl ClaimsView<'_> {
     /// The space-separated scopes.
-    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn scopes(&self) -> impl Iterator<Item = &str> {
         crate::policy::split_scopes(self.scope.as_deref())
     }
 }

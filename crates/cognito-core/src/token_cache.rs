@@ -79,7 +79,7 @@ pub(crate) struct Entry {
 
 impl Entry {
     /// The decoded claims JSON (the token verified, so its payload decodes; empty otherwise).
-    pub fn payload(&self) -> Vec<u8> {
+    pub(crate) fn payload(&self) -> Vec<u8> {
         let middle = self
             .token
             .split_once('.')
@@ -89,13 +89,13 @@ impl Entry {
     }
 
     /// The space-separated scopes.
-    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn scopes(&self) -> impl Iterator<Item = &str> {
         crate::policy::split_scopes(self.scope.as_deref())
     }
 
     /// What this entry costs in memory, as counted against `max_bytes`: an over-estimate
     /// rather than an under-estimate, so the real footprint stays below the bound.
-    pub fn charge(&self) -> usize {
+    pub(crate) fn charge(&self) -> usize {
         let text = |s: &str| s.len() + ALLOC_OVERHEAD;
         ENTRY_OVERHEAD
             + text(&self.token)

@@ -13,7 +13,7 @@ use crate::error::{AuthError, ConfigError, ErrorKind, Rejection};
 use crate::jose::Algorithm;
 use crate::jwks::{JwksCache, Loaded, Miss};
 use crate::policy::{Policy, Require};
-use crate::settings::{CognitoSettings, TokenUse, UserPool};
+use crate::settings::{CognitoSettings, KeySource, TokenUse, UserPool};
 use crate::token::{self, ClaimsView, Token};
 use crate::token_cache::{Entry, TokenCache, TokenCacheStats};
 
@@ -97,27 +97,39 @@ struct Prechecked<'t> {
 impl Verifier {
     /// A verifier for the default (first) pool (the settings are validated).
     pub fn new(settings: &CognitoSettings) -> Result<Self, ConfigError> {
-        settings.validate()?;
-        Self::from_pool(settings, settings.default_pool()?)
+        let resolved = settings.resolve()?;
+        let (pool, sources) = resolved.first().ok_or_else(ConfigError::no_pools)?;
+        Self::from_pool(settings, pool, sources)
     }
 
     /// A verifier for the pool named `name` (the settings are validated).
     pub fn for_pool(settings: &CognitoSettings, name: &str) -> Result<Self, ConfigError> {
-        settings.validate()?;
-        Self::from_pool(settings, settings.pool(name)?)
+        let resolved = settings.resolve()?;
+        let (pool, sources) = resolved
+            .iter()
+            .find(|(pool, _)| pool.name == name)
+            .ok_or_else(|| ConfigError::unknown_pool(name))?;
+        Self::from_pool(settings, pool, sources)
     }
 
-    /// A verifier for `pool` of `settings`, which the caller has validated.
-    fn from_pool(settings: &CognitoSettings, pool: &UserPool) -> Result<Self, ConfigError> {
-        let issuers = pool
-            .key_sources()?
-            .into_iter()
-            .map(|(issuer, source)| {
-                let cache = JwksCache::shared(&source, &settings.jwks)
-                    .map_err(|p| ConfigError::invalid(Some(&pool.name), "jwks_url", p))?;
-                Ok((issuer, cache))
-            })
-            .collect::<Result<_, ConfigError>>()?;
+    /// A verifier for `pool` of `settings` with the key sources `resolve` gave it.
+    fn from_pool(
+        settings: &CognitoSettings,
+        pool: &UserPool,
+        sources: &[(String, KeySource)],
+    ) -> Result<Self, ConfigError> {
+        let mut issuers: Vec<(String, Arc<JwksCache>)> = Vec::with_capacity(sources.len());
+        for (i, (issuer, source)) in sources.iter().enumerate() {
+            // Both AWS issuer forms often share one source (an inline set, an overridden
+            // URL): one cache, so inline keys are parsed once.
+            let earlier = sources[..i].iter().position(|(_, s)| s == source);
+            let cache = match earlier.and_then(|j| issuers.get(j)) {
+                Some((_, cache)) => Arc::clone(cache),
+                None => JwksCache::shared(source, &settings.jwks)
+                    .map_err(|p| ConfigError::invalid(Some(&pool.name), "jwks_url", p))?,
+            };
+            issuers.push((issuer.clone(), cache));
+        }
         Ok(Verifier(Arc::new(Inner {
             pool: pool.name.clone(),
             issuers,
@@ -483,11 +495,10 @@ pub struct CognitoAuth {
 impl CognitoAuth {
     /// Verifiers for every pool of `settings` (validated), in settings order.
     pub fn new(settings: &CognitoSettings) -> Result<Self, ConfigError> {
-        settings.validate()?;
         let verifiers = settings
-            .userpools
+            .resolve()?
             .iter()
-            .map(|pool| Verifier::from_pool(settings, pool))
+            .map(|(pool, sources)| Verifier::from_pool(settings, pool, sources))
             .collect::<Result<Vec<_>, _>>()?;
         let default = verifiers.first().cloned().ok_or_else(ConfigError::no_pools)?;
         Ok(CognitoAuth {

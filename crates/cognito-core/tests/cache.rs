@@ -383,5 +383,22 @@ async fn a_file_url_and_an_inline_jwks_need_no_network() -> TestResult {
     let stranger = SigningKey::generate("other")?.sign(&cognito_testkit::access_claims(issuer, "c"))?;
     assert_eq!(kind_of(&v, &stranger).await, Some(ErrorKind::UnknownKid));
     std::fs::remove_file(&path)?;
+
+    // Without an issuer override both AWS issuer forms are trusted; an inline set is one key
+    // set for both (loaded once, counted once), and verifies tokens of either form.
+    let aws = CognitoSettings::from_json_str(
+        &json!({"userpools": {"p": {"region": "eu-west-1", "userpool_id": "eu-west-1_P", "app_client_id": "c",
+            "jwks_inline": jwks(&[&key])}}})
+        .to_string(),
+    )?;
+    let v = Verifier::new(&aws)?;
+    assert_eq!(v.prefetch().await?, 1);
+    for issuer in [
+        "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_P",
+        "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_P",
+    ] {
+        let token = key.sign(&cognito_testkit::access_claims(issuer, "c"))?;
+        assert_eq!(kind_of(&v, &token).await, None, "{issuer}");
+    }
     Ok(())
 }

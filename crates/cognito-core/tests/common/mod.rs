@@ -7,22 +7,22 @@ use cognito_core::{AuthError, CognitoSettings, CognitoToken, ErrorKind, Require,
 use cognito_testkit::{JwksServer, SigningKey, jwks};
 use serde_json::json;
 
-pub type TestResult = Result<(), Box<dyn std::error::Error>>;
-pub type BoxError = Box<dyn std::error::Error>;
+pub(crate) type TestResult = Result<(), Box<dyn std::error::Error>>;
+pub(crate) type BoxError = Box<dyn std::error::Error>;
 
-pub const POOL_ID: &str = "eu-west-1_Test1";
-pub const CLIENT_A: &str = "client-a";
-pub const CLIENT_B: &str = "client-b";
+pub(crate) const POOL_ID: &str = "eu-west-1_Test1";
+pub(crate) const CLIENT_A: &str = "client-a";
+pub(crate) const CLIENT_B: &str = "client-b";
 
 /// A pool whose keys come from a local server: one signing key, one server.
-pub struct Fixture {
+pub(crate) struct Fixture {
     pub key: SigningKey,
     pub server: JwksServer,
     pub issuer: String,
 }
 
 impl Fixture {
-    pub async fn new() -> Result<Self, Box<dyn std::error::Error>> {
+    pub(crate) async fn new() -> Result<Self, Box<dyn std::error::Error>> {
         let key = SigningKey::generate("key-1")?;
         let server = JwksServer::start(jwks(&[&key])).await?;
         let issuer = server.issuer(POOL_ID);
@@ -30,7 +30,7 @@ impl Fixture {
     }
 
     /// The pool `main`: this server's issuer and keys, both clients.
-    pub fn pool(&self) -> serde_json::Value {
+    pub(crate) fn pool(&self) -> serde_json::Value {
         json!({
             "region": "eu-west-1",
             "userpool_id": POOL_ID,
@@ -41,35 +41,35 @@ impl Fixture {
     }
 
     /// Settings YAML for the one pool `main`, with extra top-level lines.
-    pub fn yaml(&self, extra: &str) -> Result<String, serde_yaml::Error> {
+    pub(crate) fn yaml(&self, extra: &str) -> Result<String, serde_yaml::Error> {
         settings_yaml(extra, &[("main", self.pool())])
     }
 
-    pub fn settings(&self, extra: &str) -> Result<CognitoSettings, BoxError> {
+    pub(crate) fn settings(&self, extra: &str) -> Result<CognitoSettings, BoxError> {
         Ok(CognitoSettings::from_yaml_str(&self.yaml(extra)?)?)
     }
 
-    pub fn verifier(&self, extra: &str) -> Result<Verifier, BoxError> {
+    pub(crate) fn verifier(&self, extra: &str) -> Result<Verifier, BoxError> {
         Ok(Verifier::new(&self.settings(extra)?)?)
     }
 
-    pub fn access(&self) -> serde_json::Value {
+    pub(crate) fn access(&self) -> serde_json::Value {
         cognito_testkit::access_claims(&self.issuer, CLIENT_A)
     }
 
-    pub fn access_token(&self) -> Result<String, Box<dyn std::error::Error>> {
+    pub(crate) fn access_token(&self) -> Result<String, Box<dyn std::error::Error>> {
         Ok(self.key.sign(&self.access())?)
     }
 
     /// A token over these claims, signed by the fixture's key.
-    pub fn sign(&self, claims: &serde_json::Value) -> Result<String, Box<dyn std::error::Error>> {
+    pub(crate) fn sign(&self, claims: &serde_json::Value) -> Result<String, Box<dyn std::error::Error>> {
         Ok(self.key.sign(claims)?)
     }
 }
 
 /// Settings YAML: `extra` top-level lines, then `userpools` with these pools, in this order
 /// (the first is the default).
-pub fn settings_yaml(extra: &str, pools: &[(&str, serde_json::Value)]) -> Result<String, serde_yaml::Error> {
+pub(crate) fn settings_yaml(extra: &str, pools: &[(&str, serde_json::Value)]) -> Result<String, serde_yaml::Error> {
     let mut userpools = serde_yaml::Mapping::new();
     for (name, pool) in pools {
         userpools.insert((*name).into(), serde_yaml::to_value(pool)?);
@@ -79,11 +79,11 @@ pub fn settings_yaml(extra: &str, pools: &[(&str, serde_json::Value)]) -> Result
 }
 
 /// The kind a verification failed with, or `None` if it passed.
-pub async fn kind_of(verifier: &Verifier, token: &str) -> Option<ErrorKind> {
+pub(crate) async fn kind_of(verifier: &Verifier, token: &str) -> Option<ErrorKind> {
     verifier.verify::<CognitoToken>(token).await.err().map(|e| e.kind())
 }
 
-pub async fn kind_with(verifier: &Verifier, token: &str, require: Require<'_>) -> Option<ErrorKind> {
+pub(crate) async fn kind_with(verifier: &Verifier, token: &str, require: Require<'_>) -> Option<ErrorKind> {
     verifier
         .verify_with::<CognitoToken>(token, require)
         .await
@@ -92,7 +92,7 @@ pub async fn kind_with(verifier: &Verifier, token: &str, require: Require<'_>) -
 }
 
 /// Polls `done` every `every` until it holds or `within` has passed; whether it held.
-pub async fn eventually(within: Duration, every: Duration, mut done: impl AsyncFnMut() -> bool) -> bool {
+pub(crate) async fn eventually(within: Duration, every: Duration, mut done: impl AsyncFnMut() -> bool) -> bool {
     let deadline = Instant::now() + within;
     loop {
         if done().await {
@@ -106,7 +106,7 @@ pub async fn eventually(within: Duration, every: Duration, mut done: impl AsyncF
 }
 
 /// Waits (at most 5 s) until the server has seen `n` requests; whether it has.
-pub async fn wait_for_hits(server: &JwksServer, n: usize) -> bool {
+pub(crate) async fn wait_for_hits(server: &JwksServer, n: usize) -> bool {
     eventually(Duration::from_secs(5), Duration::from_millis(10), async || {
         server.hits() >= n
     })
