@@ -308,11 +308,10 @@ impl<'t> Parsed<'t> {
 ///
 /// ```no_run
 /// use cognito_core::CognitoSettings;
-/// use cognito_core::alb::{AlbClaims, AlbSettings, AlbVerifier};
+/// use cognito_core::alb::{AlbClaims, AlbVerifier};
 /// # async fn run(header_value: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
-/// let settings = CognitoSettings::from_yaml("cognito.yaml")?;
-/// let arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188";
-/// let alb = AlbVerifier::for_alb(&AlbSettings::new("eu-west-1", [arn]), &settings)?;
+/// let settings = CognitoSettings::from_yaml("cognito.yaml")?; // with an `alb:` section
+/// let alb = AlbVerifier::new(&settings)?;
 /// let user = alb.authenticate::<AlbClaims>([header_value]).await?;
 /// println!("{:?} via {}", user.email, user.signer);
 /// # Ok(()) }
@@ -338,6 +337,16 @@ impl std::fmt::Debug for AlbVerifier {
 }
 
 impl AlbVerifier {
+    /// The verifier of `settings.alb`; an error if the settings have no `alb:` section.
+    pub fn new(settings: &CognitoSettings) -> Result<Self, ConfigError> {
+        settings.validate()?;
+        let alb = settings
+            .alb
+            .as_ref()
+            .ok_or_else(|| ConfigError::invalid(None, "alb", "is not configured"))?;
+        Self::for_alb(alb, settings)
+    }
+
     /// The verifier of `alb`, with the leeway, expiry switch, token size cap, fetch tuning
     /// (`jwks:`) and transport rule (`allow_insecure_jwks_url`) of `settings`.
     pub fn for_alb(alb: &AlbSettings, settings: &CognitoSettings) -> Result<Self, ConfigError> {

@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
 
+use crate::alb::AlbVerifier;
 use crate::error::{AuthError, ConfigError, ErrorKind, Rejection};
 use crate::jose::Algorithm;
 use crate::jwks::{JwksCache, Loaded, Miss};
@@ -490,6 +491,8 @@ fn unix_now(clock: SystemTime) -> Result<f64, AuthError> {
 pub struct CognitoAuth {
     default: Verifier,
     all: Arc<[Verifier]>,
+    /// The load balancers' verifier, when `alb:` is configured.
+    alb: Option<AlbVerifier>,
 }
 
 impl CognitoAuth {
@@ -501,10 +504,20 @@ impl CognitoAuth {
             .map(|(pool, sources)| Verifier::from_pool(settings, pool, sources))
             .collect::<Result<Vec<_>, _>>()?;
         let default = verifiers.first().cloned().ok_or_else(ConfigError::no_pools)?;
+        let alb = match &settings.alb {
+            Some(alb) => Some(AlbVerifier::for_alb(alb, settings)?),
+            None => None,
+        };
         Ok(CognitoAuth {
             default,
             all: verifiers.into(),
+            alb,
         })
+    }
+
+    /// The verifier of load-balancer user claims (`x-amzn-oidc-data`), if `alb:` is configured.
+    pub fn alb(&self) -> Option<&AlbVerifier> {
+        self.alb.as_ref()
     }
 
     /// The default (first) pool's verifier.

@@ -340,3 +340,52 @@ async fn the_header_rule_and_the_strict_parse() -> TestResult {
     assert_eq!(f.server.hits(), 0);
     Ok(())
 }
+
+#[tokio::test]
+async fn alb_settings_load_with_the_rest_and_fail_at_load() -> TestResult {
+    let f = Fixture::new().await?;
+    let pools = "userpools:\n  main: {region: eu-west-1, userpool_id: eu-west-1_Test1, app_client_id: c}\n";
+    let yaml = format!(
+        "alb:\n  region: eu-west-1\n  arns: {ALB_ARN}\n  client_ids: [{CLIENT}]\n  key_url: {}\n{pools}",
+        f.server.key_url()
+    );
+    let settings = CognitoSettings::from_yaml_str(&yaml)?;
+    let alb = settings.alb.as_ref().ok_or("no alb settings")?;
+    assert_eq!(
+        (alb.arns.as_slice(), alb.client_ids.as_slice()),
+        (&[ALB_ARN.to_owned()][..], &[CLIENT.to_owned()][..])
+    );
+    // The same settings, back and forth.
+    let again = CognitoSettings::from_json_str(&serde_json::to_string(&settings)?)?;
+    assert_eq!(again, settings);
+    let auth = cognito_core::CognitoAuth::new(&settings)?;
+    let user: AlbToken = auth.alb().ok_or("no alb verifier")?.verify(&f.token()?).await?;
+    assert_eq!(user.email.as_deref(), Some("alice@example.com"));
+    assert!(AlbVerifier::new(&settings).is_ok());
+    // Without `alb:` there is no verifier.
+    let plain = CognitoSettings::from_yaml_str(pools)?;
+    assert!(cognito_core::CognitoAuth::new(&plain)?.alb().is_none());
+    assert_eq!(
+        AlbVerifier::new(&plain).err().as_ref().and_then(|e| e.field()),
+        Some("alb")
+    );
+    for (bad, field) in [
+        ("alb:\n  region: eu-west-1\n  arns: []\n", "alb.arns"),
+        (
+            "alb:\n  region: eu-west-1\n  arns: x\n  key_url: http://keys.example.com/{kid}\n",
+            "alb.key_url",
+        ),
+        (
+            "alb:\n  region: eu-west-1\n  arns: x\n  key_url: https://keys.example.com/\n",
+            "alb.key_url",
+        ),
+        ("alb:\n  region: 'eu west'\n  arns: x\n", "alb.region"),
+    ] {
+        let err = CognitoSettings::from_yaml_str(&format!("{bad}{pools}")).err();
+        assert_eq!(err.as_ref().and_then(|e| e.field()), Some(field), "{bad}: {err:?}");
+    }
+    let insecure = "allow_insecure_jwks_url: true\nalb:\n  region: eu-west-1\n  arns: x\n  key_url: http://keys.example.com/{kid}\n";
+    assert!(CognitoSettings::from_yaml_str(&format!("{insecure}{pools}")).is_ok());
+    assert!(CognitoSettings::from_yaml_str(&format!("alb:\n  arns: x\n{pools}")).is_err());
+    Ok(())
+}
