@@ -1,5 +1,5 @@
 //! The actix-web demo server (`/health`, `/`, `/optional`, `/admin`, `/scoped`, `/custom`,
-//! `/pools/{name}`, `/openapi.json`, `/docs`), as a library so the conformance suite can
+//! `/pools/{name}`, `/alb`, `/openapi.json`, `/docs`), as a library so the conformance suite can
 //! serve it.
 
 #![forbid(unsafe_code)]
@@ -51,7 +51,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .service(admin)
         .service(scoped)
         .service(custom)
-        .service(pool);
+        .service(pool)
+        .service(alb);
 }
 
 #[get("/health")]
@@ -91,7 +92,17 @@ async fn pool(
     auth: web::Data<CognitoAuth>,
 ) -> Result<HttpResponse, AuthRejection> {
     let values = req.headers().get_all(auth.header_name()).map(|v| v.as_bytes());
-    match demo::named_pool(&auth, &name, values).await {
+    refusal_or(demo::named_pool(&auth, &name, values).await)
+}
+
+#[get("/alb")]
+async fn alb(req: HttpRequest, auth: web::Data<CognitoAuth>) -> Result<HttpResponse, AuthRejection> {
+    let values = req.headers().get_all(demo::ALB_HEADER).map(|v| v.as_bytes());
+    refusal_or(demo::alb_user(&auth, values).await)
+}
+
+fn refusal_or(result: Result<serde_json::Value, PoolRefusal>) -> Result<HttpResponse, AuthRejection> {
+    match result {
         Ok(body) => Ok(HttpResponse::Ok().json(body)),
         Err(PoolRefusal::NotFound) => Ok(HttpResponse::NotFound().json(demo::not_found_body())),
         Err(PoolRefusal::Rejected(rejection)) => Err(AuthRejection(rejection)),

@@ -1,5 +1,5 @@
 //! The axum demo server (`/health`, `/`, `/optional`, `/admin`, `/scoped`, `/custom`,
-//! `/pools/{name}`, `/openapi.json`, `/docs`), as a library so the conformance suite can
+//! `/pools/{name}`, `/alb`, `/openapi.json`, `/docs`), as a library so the conformance suite can
 //! serve it.
 
 #![forbid(unsafe_code)]
@@ -27,6 +27,7 @@ pub fn app(auth: CognitoAuth) -> Router {
         .route("/scoped", get(scoped))
         .route("/custom", get(custom))
         .route("/pools/{name}", get(pool))
+        .route("/alb", get(alb))
         .layer(middleware::from_fn(log_rejections))
         .with_state(auth)
 }
@@ -66,7 +67,16 @@ async fn custom(claims: Auth<TenantClaims>) -> Json<Value> {
 
 async fn pool(State(auth): State<CognitoAuth>, Path(name): Path<String>, headers: HeaderMap) -> Response {
     let values = headers.get_all(auth.header_name()).iter().map(HeaderValue::as_bytes);
-    match demo::named_pool(&auth, &name, values).await {
+    refusal_or(demo::named_pool(&auth, &name, values).await)
+}
+
+async fn alb(State(auth): State<CognitoAuth>, headers: HeaderMap) -> Response {
+    let values = headers.get_all(demo::ALB_HEADER).iter().map(HeaderValue::as_bytes);
+    refusal_or(demo::alb_user(&auth, values).await)
+}
+
+fn refusal_or(result: Result<Value, PoolRefusal>) -> Response {
+    match result {
         Ok(body) => Json(body).into_response(),
         Err(PoolRefusal::NotFound) => (StatusCode::NOT_FOUND, Json(demo::not_found_body())).into_response(),
         Err(PoolRefusal::Rejected(rejection)) => AuthRejection(rejection).into_response(),

@@ -1,12 +1,13 @@
 //! What the demo servers of `examples/` share, so each demo is framework glue only: start-up
 //! (settings from `COGNITO_SETTINGS` or an embedded development issuer, `BIND`), the route
-//! policies, the claims type of `/custom`, the response bodies, the log line, and the OpenAPI
+//! policies, the claims type of `/custom`, the response bodies (`/alb`'s included), the log line, and the OpenAPI
 //! document ([`openapi`]) that `/openapi.json` and `/docs` serve.
 
 #![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
 
+use cognito_core::alb::AlbToken;
 use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, Policy, Rejection, Require};
 use cognito_testkit::DevIssuer;
 use serde::Deserialize;
@@ -69,9 +70,9 @@ pub fn not_found_body() -> Value {
     json!({ "error": "not_found", "message": "There is no such resource." })
 }
 
-/// Why `/pools/{name}` refused.
+/// Why `/pools/{name}` (or `/alb`) refused.
 pub enum PoolRefusal {
-    /// No pool has this name: 404, decided before any authentication.
+    /// No pool has this name (or no `alb:` is configured): 404, decided before any authentication.
     NotFound,
     /// The pool exists; its verification refused.
     Rejected(Rejection),
@@ -89,6 +90,28 @@ pub async fn named_pool<'h>(
         .await
         .map_err(|e| PoolRefusal::Rejected(e.into()))?;
     Ok(user_body(&token))
+}
+
+/// The header `/alb` reads: the load balancer's user claims.
+pub use cognito_core::alb::ALB_HEADER;
+
+/// The body of `/alb`.
+pub fn alb_body(user: &AlbToken) -> Value {
+    json!({ "sub": user.sub, "email": user.email, "signer": user.signer })
+}
+
+/// `GET /alb`: the load balancer's user claims from the request's `x-amzn-oidc-data` values;
+/// 404 ([`PoolRefusal::NotFound`]) when the settings have no `alb:` section.
+pub async fn alb_user<'h>(
+    auth: &CognitoAuth,
+    header_values: impl IntoIterator<Item = &'h [u8]>,
+) -> Result<Value, PoolRefusal> {
+    let alb = auth.alb().ok_or(PoolRefusal::NotFound)?;
+    let user: AlbToken = alb
+        .authenticate(header_values)
+        .await
+        .map_err(|e| PoolRefusal::Rejected(e.into()))?;
+    Ok(alb_body(&user))
 }
 
 /// One log line per rejected request: the kind, never the token.
@@ -216,7 +239,7 @@ pub mod docs {
             title = "cognito-rs demo",
             description = "AWS Cognito authentication, the same in axum, actix-web and rocket."
         ),
-        paths(health, me, optional, admin, scoped, custom, pool)
+        paths(health, me, optional, admin, scoped, custom, pool, alb)
     )]
     pub struct DemoApi;
 
@@ -271,4 +294,15 @@ pub mod docs {
             (status = 404, description = "No pool has that name"),
         ))]
     pub fn pool() {}
+
+    /// The user claims an Application Load Balancer forwards (`x-amzn-oidc-data`), verified.
+    #[utoipa::path(get, path = "/alb",
+        params(("x-amzn-oidc-data" = String, Header, description = "The load balancer's user claims token")),
+        responses(
+            (status = 200, description = "`sub`, `email`, `signer`"),
+            (status = 401, description = "No valid load-balancer token"),
+            (status = 404, description = "No `alb:` in the settings"),
+            (status = 503, description = "The load balancer's key cannot be fetched"),
+        ))]
+    pub fn alb() {}
 }
