@@ -155,7 +155,23 @@ pub fn start(name: &str) -> Result<Demo, Box<dyn std::error::Error>> {
         .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
         .parse()
         .map_err(|e| format!("BIND must be host:port ({e})"))?;
-    let settings = match std::env::var("COGNITO_SETTINGS") {
+    let settings = settings(name, |token| {
+        println!("TOKEN='{token}'");
+        println!("curl -H \"Authorization: Bearer $TOKEN\" http://{bind}/\n");
+    })?;
+    let auth = CognitoAuth::new(&settings)?;
+    println!(
+        "{name} listening on http://{bind} (pools: {})",
+        settings.pool_names().collect::<Vec<_>>().join(", ")
+    );
+    Ok(Demo { auth, bind })
+}
+
+/// The settings of `COGNITO_SETTINGS` (a `.yaml`, `.yml` or `.json` file); without it, those
+/// of a development issuer started on 127.0.0.1 for the life of the process, after which
+/// `hint` is called with a token of alice (groups `admin`, scope `demo/read`) to print.
+pub fn settings(name: &str, hint: impl FnOnce(&str)) -> Result<CognitoSettings, Box<dyn std::error::Error>> {
+    Ok(match std::env::var("COGNITO_SETTINGS") {
         Ok(path) if path.ends_with(".json") => CognitoSettings::from_json(&path)?,
         Ok(path) if path.ends_with(".yaml") || path.ends_with(".yml") => CognitoSettings::from_yaml(&path)?,
         Ok(path) => return Err(format!("COGNITO_SETTINGS must name a .yaml, .yml or .json file, not {path:?}").into()),
@@ -163,17 +179,10 @@ pub fn start(name: &str) -> Result<Demo, Box<dyn std::error::Error>> {
             let (settings, token) = dev_issuer()?;
             println!("{name}: no COGNITO_SETTINGS, so a development issuer runs on 127.0.0.1 (no AWS needed).");
             println!("A token for alice (groups: admin; scope: demo/read; custom:tenant: dev), valid for an hour:\n");
-            println!("TOKEN='{token}'");
-            println!("curl -H \"Authorization: Bearer $TOKEN\" http://{bind}/\n");
+            hint(&token);
             settings
         }
-    };
-    let auth = CognitoAuth::new(&settings)?;
-    println!(
-        "{name} listening on http://{bind} (pools: {})",
-        settings.pool_names().collect::<Vec<_>>().join(", ")
-    );
-    Ok(Demo { auth, bind })
+    })
 }
 
 /// Runs a [`DevIssuer`] on a thread with its own runtime for the life of the process; returns
