@@ -15,6 +15,8 @@
 //!   and its [`Require`]d groups / scopes.
 //! - [`CognitoToken`] or any `Deserialize` type of yours for the claims.
 //! - [`AuthError`] / [`ErrorKind`] / [`Rejection`]: one stable error model with its HTTP mapping.
+//! - [`alb::AlbVerifier`] (`alb:` in the settings, [`CognitoAuth::alb`]): the user claims an
+//!   Application Load Balancer forwards in `x-amzn-oidc-data` (ES256, a PEM key per kid).
 //!
 //! ```
 //! use cognito_core::{CognitoSettings, CognitoToken, ErrorKind, Require, Verifier};
