@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cognito_core::CognitoSettings;
+use cognito_testkit::alb::{ALB_ARN, AlbKey, AlbKeyServer, AlbReply, alb_claims};
 use cognito_testkit::{
     JwksServer, Reply, SigningKey, access_claims, b64, client_credentials_claims, id_claims, jwks, now,
 };
@@ -32,6 +33,10 @@ use support::{BoxError, FRAMEWORKS, Framework, spawn_demo, wait_until_up};
 
 const CLIENT: &str = "client-a";
 const US_CLIENT: &str = "client-us";
+/// The app client the load balancer names in its tokens.
+const ALB_CLIENT: &str = "alb-client";
+/// The identity provider behind the load balancer.
+const ALB_IDP: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Alb";
 
 /// Which configuration of the demo a case talks to.
 #[derive(Clone, Copy)]
@@ -40,6 +45,8 @@ enum App {
     Standard,
     /// `X-Token: <token>`: a custom header name and an empty prefix (the raw token).
     RawToken,
+    /// `Standard`, but the load balancer's key server answers 500.
+    AlbDown,
 }
 
 /// What the response must be.
@@ -50,6 +57,8 @@ enum Expect {
     Error(&'static str),
     /// This status with this `error` member (responses the demos give before any auth).
     Status(u16, &'static str),
+    /// `Error`, and afterwards this check of what the key servers saw.
+    ErrorAnd(&'static str, fn(&Mint) -> Result<(), String>),
 }
 
 /// Request headers: name and raw value (bytes, so a value need not be UTF-8).
@@ -82,6 +91,13 @@ struct Mint {
     us_issuer: String,
     down_key: SigningKey,
     down_issuer: String,
+    /// The load balancer's key, served by `alb_keys`.
+    alb_key: AlbKey,
+    /// A UUID kid the load balancer's key server does not have.
+    alb_stranger: AlbKey,
+    alb_keys: AlbKeyServer,
+    /// The key server of `App::AlbDown`, answering 500.
+    alb_down: AlbKeyServer,
 }
 
 impl Mint {
@@ -109,6 +125,21 @@ impl Mint {
         Ok(self.main_key.sign_with_header(&header, &self.claims())?)
     }
 
+    /// A load balancer's token for alice (padded, as load balancers send it), with these
+    /// claims set over the ordinary ones, signed by `key` with this signer.
+    fn alb_with(&self, key: &AlbKey, signer: &str, changes: Value) -> Result<String, BoxError> {
+        let mut claims = alb_claims(ALB_IDP);
+        for (name, value) in changes.as_object().into_iter().flatten() {
+            claims[name] = value.clone();
+        }
+        Ok(key.sign(signer, ALB_CLIENT, &claims)?)
+    }
+
+    /// An ordinary load balancer's token for alice.
+    fn alb(&self) -> Result<String, BoxError> {
+        self.alb_with(&self.alb_key, ALB_ARN, json!({}))
+    }
+
     /// An admin's access token, signed by the impostor under `main`'s kid.
     fn forged_admin(&self) -> Result<String, BoxError> {
         let mut claims = self.claims();
@@ -125,6 +156,14 @@ fn authorization(value: impl Into<Vec<u8>>) -> Request {
     Ok(vec![("Authorization", value.into())])
 }
 
+/// The load balancer's header.
+fn oidc_data(value: impl Into<Vec<u8>>) -> Request {
+    Ok(vec![("x-amzn-oidc-data", value.into())])
+}
+
+/// The kid of the row `alb_kid_not_a_uuid`: never fetched.
+const NOT_A_UUID: &str = "not-a-uuid-kid";
+
 /// The raw-token app's header.
 fn x_token(value: impl Into<Vec<u8>>) -> Request {
     Ok(vec![("X-Token", value.into())])
@@ -139,8 +178,8 @@ fn none(_: &Mint) -> Request {
 
 #[rustfmt::skip] // a table reads best as one row per line
 fn cases() -> Vec<Case> {
-    use App::{RawToken, Standard};
-    use Expect::{Error, Status, Success};
+    use App::{AlbDown, RawToken, Standard};
+    use Expect::{Error, ErrorAnd, Status, Success};
     let case = |name, app, path, headers, expect| Case { name, app, path, headers, expect, rocket_differs: None };
     let rocket_differs = |name, app, path, headers, expect, rocket| Case { name, app, path, headers, expect, rocket_differs: Some(rocket) };
     vec![
@@ -216,6 +255,47 @@ fn cases() -> Vec<Case> {
         case("first_pool_rejects_the_second_pools_token", Standard, "/", |m| bearer(m.us_key.sign(&access_claims(&m.us_issuer, US_CLIENT))?), Error("wrong_issuer")),
         case("named_default_pool", Standard, "/pools/main", |m| bearer(m.access()?), Success(|b| b["username"] == "alice")),
         case("unknown_pool_is_404_before_auth", Standard, "/pools/nope", none, Status(404, "not_found")),
+        // Load-balancer user claims (`x-amzn-oidc-data`).
+        case("alb_valid_padded_token", Standard, "/alb", |m| oidc_data(m.alb()?), Success(|b| {
+            b == &json!({"sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "email": "alice@example.com", "signer": ALB_ARN})
+        })),
+        case("alb_valid_unpadded_token", Standard, "/alb", |m| {
+            let header = json!({"kid": m.alb_key.kid(), "alg": "ES256", "signer": ALB_ARN, "client": ALB_CLIENT, "exp": now() + 60});
+            oidc_data(m.alb_key.sign_parts(&header.to_string(), &alb_claims(ALB_IDP).to_string(), false)?)
+        }, Success(|b| b["signer"] == ALB_ARN)),
+        case("alb_missing_header", Standard, "/alb", |m| bearer(m.access()?), Error("missing_token")),
+        case("alb_expired", Standard, "/alb", |m| oidc_data(m.alb_with(&m.alb_key, ALB_ARN, json!({"exp": now() - 60}))?), Error("expired")),
+        case("alb_wrong_signer", Standard, "/alb", |m| {
+            oidc_data(m.alb_with(&m.alb_key, &ALB_ARN.replace("app/test", "app/other"), json!({}))?)
+        }, Error("wrong_issuer")),
+        case("alb_wrong_client", Standard, "/alb", |m| oidc_data(m.alb_key.sign(ALB_ARN, "someone-else", &alb_claims(ALB_IDP))?), Error("wrong_client")),
+        // At most one fetch per demo for the kid, however often it comes (a cool-down).
+        case("alb_unknown_kid", Standard, "/alb", |m| oidc_data(m.alb_with(&m.alb_stranger, ALB_ARN, json!({}))?), ErrorAnd("unknown_kid", |m| {
+            let hits = m.alb_keys.hits_for(m.alb_stranger.kid());
+            if hits <= FRAMEWORKS.len() { Ok(()) } else { Err(format!("{hits} fetches of the unknown kid")) }
+        })),
+        case("alb_kid_not_a_uuid", Standard, "/alb", |m| {
+            let rogue = AlbKey::generate_with_kid(NOT_A_UUID)?;
+            oidc_data(m.alb_with(&rogue, ALB_ARN, json!({}))?)
+        }, ErrorAnd("unknown_kid", |m| match m.alb_keys.hits_for(NOT_A_UUID) {
+            0 => Ok(()),
+            n => Err(format!("{n} fetches for a kid that is not a UUID")),
+        })),
+        case("alb_rs256_token_refused", Standard, "/alb", |m| {
+            let header = json!({"kid": m.alb_key.kid(), "alg": "RS256", "signer": ALB_ARN, "client": ALB_CLIENT, "exp": now() + 60});
+            oidc_data(m.main_key.sign_with_header(&header, &alb_claims(ALB_IDP))?)
+        }, Error("unsupported_alg")),
+        case("alb_forged_signature", Standard, "/alb", |m| {
+            let impostor = AlbKey::generate_with_kid(m.alb_key.kid())?;
+            oidc_data(m.alb_with(&impostor, ALB_ARN, json!({}))?)
+        }, Error("bad_signature")),
+        case("alb_cognito_token_in_the_alb_header", Standard, "/alb", |m| oidc_data(m.access()?), Error("unsupported_alg")),
+        // A failing key server backs off: at most one fetch per demo here.
+        case("alb_key_server_down", AlbDown, "/alb", |m| oidc_data(m.alb()?), ErrorAnd("jwks_unavailable", |m| {
+            let hits = m.alb_down.hits();
+            if hits <= FRAMEWORKS.len() { Ok(()) } else { Err(format!("{hits} fetches from a failing key server")) }
+        })),
+        case("alb_not_configured_is_404", RawToken, "/alb", |m| oidc_data(m.alb()?), Status(404, "not_found")),
         // The OpenAPI document: the security scheme behind Swagger UI's Authorize button.
         case("openapi_bearer_scheme", Standard, "/openapi.json", none, Success(|b| {
             b["components"]["securitySchemes"]["cognito"]["scheme"] == "bearer" && b["paths"]["/"]["get"]["security"] == json!([{"cognito": []}])
@@ -258,10 +338,15 @@ impl Fixture {
             .worker_threads(2)
             .enable_all()
             .build()?;
-        let (servers, settings, raw_settings, mint) = runtime.block_on(pools())?;
+        let (servers, [settings, raw_settings, alb_down_settings], mint) = runtime.block_on(pools())?;
         let mut apps = Vec::new();
         for framework in FRAMEWORKS {
-            for (app, settings) in [(App::Standard, &settings), (App::RawToken, &raw_settings)] {
+            let variants = [
+                (App::Standard, &settings),
+                (App::RawToken, &raw_settings),
+                (App::AlbDown, &alb_down_settings),
+            ];
+            for (app, settings) in variants {
                 apps.push((key(framework, app), spawn_demo(framework, settings)?));
             }
         }
@@ -333,7 +418,7 @@ impl Fixture {
                     return Err(format!("expected {expected} {error}, got {status} {body}").into());
                 }
             }
-            Expect::Error(kind) => {
+            Expect::Error(kind) | Expect::ErrorAnd(kind, _) => {
                 let (expected_status, expected_challenge) = contract(kind);
                 if status != expected_status || json["error"] != *kind {
                     return Err(format!("expected {expected_status} {kind}, got {status} {body}").into());
@@ -374,13 +459,17 @@ impl Fixture {
                 }
             }
         }
+        if let Expect::ErrorAnd(_, check) = expect {
+            check(&self.mint)?;
+        }
         Ok(())
     }
 }
 
-/// Three pools (`main`, `us`, and `down`, whose JWKS server fails), two settings variants, and
-/// what the rows mint their tokens with.
-async fn pools() -> Result<(Vec<JwksServer>, CognitoSettings, CognitoSettings, Mint), BoxError> {
+/// Three pools (`main`, `us`, and `down`, whose JWKS server fails), a load balancer, three
+/// settings variants (standard with `alb:`, raw token without, and `alb:` whose key server
+/// fails), and what the rows mint their tokens with.
+async fn pools() -> Result<(Vec<JwksServer>, [CognitoSettings; 3], Mint), BoxError> {
     let main_key = SigningKey::generate("main-key")?;
     let us_key = SigningKey::generate("us-key")?;
     let down_key = SigningKey::generate("down-key")?;
@@ -404,9 +493,20 @@ async fn pools() -> Result<(Vec<JwksServer>, CognitoSettings, CognitoSettings, M
         pool("us", "pool_us", US_CLIENT, &us),
         pool("down", "pool_down", CLIENT, &down)
     );
-    let settings = CognitoSettings::from_yaml_str(&pools)?;
+    let alb_key = AlbKey::generate()?;
+    let alb_keys = AlbKeyServer::start(&[&alb_key]).await?;
+    let alb_down = AlbKeyServer::start(&[&alb_key]).await?;
+    alb_down.set_reply(AlbReply::Status(500));
+    let alb = |server: &AlbKeyServer| {
+        format!(
+            "alb:\n  region: eu-west-1\n  arns: [{ALB_ARN}]\n  client_ids: [{ALB_CLIENT}]\n  key_url: {}\n",
+            server.key_url()
+        )
+    };
+    let settings = CognitoSettings::from_yaml_str(&format!("{}{pools}", alb(&alb_keys)))?;
     let raw_settings =
         CognitoSettings::from_yaml_str(&format!("jwt_header_name: X-Token\njwt_header_prefix: ''\n{pools}"))?;
+    let alb_down_settings = CognitoSettings::from_yaml_str(&format!("{}{pools}", alb(&alb_down)))?;
     let mint = Mint {
         main_key,
         main_issuer: main.issuer("pool_main"),
@@ -416,8 +516,12 @@ async fn pools() -> Result<(Vec<JwksServer>, CognitoSettings, CognitoSettings, M
         us_issuer: us.issuer("pool_us"),
         down_key,
         down_issuer: down.issuer("pool_down"),
+        alb_key,
+        alb_stranger: AlbKey::generate()?,
+        alb_keys,
+        alb_down,
     };
-    Ok((vec![main, us, down], settings, raw_settings, mint))
+    Ok((vec![main, us, down], [settings, raw_settings, alb_down_settings], mint))
 }
 
 fn main() -> std::process::ExitCode {

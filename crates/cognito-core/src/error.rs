@@ -233,6 +233,12 @@ impl AuthError {
         }
     }
 
+    /// The same error with a more precise message (never client input).
+    pub(crate) fn with_sentence(mut self, message: &'static str) -> Self {
+        self.message = Cow::Borrowed(message);
+        self
+    }
+
     /// Adds the operator-only detail.
     pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());

@@ -34,11 +34,17 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// `now + wait`, saturating far in the future instead of overflowing: settings bound every
 /// wait at load, so this only guards against what the bounds did not foresee.
-fn later(wait: Duration) -> Instant {
+pub(crate) fn later(wait: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(wait)
         .or_else(|| now.checked_add(Duration::from_secs(365 * 86_400)))
         .unwrap_or(now)
+}
+
+/// The wait before the next attempt after `failures` consecutive failed fetches: 1 s,
+/// doubling, at most 60 s. (The ALB key cache backs off by the same rule.)
+pub(crate) fn backoff(failures: u32) -> Duration {
+    Duration::from_secs(1u64 << failures.clamp(1, 7).saturating_sub(1)).min(MAX_BACKOFF)
 }
 
 /// JWKs in the wild sometimes pad their base64url; accept both forms for key material.
@@ -587,7 +593,7 @@ impl JwksCache {
                 }
                 Err(error) => {
                     state.failures = state.failures.saturating_add(1);
-                    let backoff = Duration::from_secs(1u64 << state.failures.min(7).saturating_sub(1)).min(MAX_BACKOFF);
+                    let backoff = backoff(state.failures);
                     state.retry_at = Some(later(backoff));
                     if let Some(observer) = &self.observer {
                         let max_stale = Duration::from_secs(self.tuning.max_stale_secs);
@@ -602,38 +608,17 @@ impl JwksCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// The operator detail of a failed request: the client's own deadline fires at the same
-    /// moment as ours and would otherwise read "error decoding response body".
-    fn describe(&self, error: &reqwest::Error, what: &str) -> String {
-        if error.is_timeout() {
-            format!("the JWKS fetch took longer than {} ms", self.tuning.timeout_ms)
-        } else {
-            // reqwest's own text stops at its outermost layer ("error decoding response
-            // body"); the innermost cause ("connection reset by peer") is what an operator needs.
-            let mut root: Option<&dyn std::error::Error> = None;
-            let mut next = std::error::Error::source(error);
-            while let Some(source) = next {
-                root = Some(source);
-                next = source.source();
-            }
-            match root {
-                Some(root) => format!("{what} ({error}: {root})"),
-                None => format!("{what} ({error})"),
-            }
-        }
-    }
-
     /// The body of one fetch; `status` is set to the HTTP status once the server answers.
     async fn fetch_bytes(&self, status: &mut Option<u16>) -> Result<Vec<u8>, String> {
         let max = self.tuning.max_bytes;
         match &self.fetcher {
             Fetcher::Http { client, url } => {
-                let mut response = client
+                let response = client
                     .get(url.clone())
                     .header(reqwest::header::ACCEPT, "application/json")
                     .send()
                     .await
-                    .map_err(|e| self.describe(&e, "the JWKS request failed"))?;
+                    .map_err(|e| describe(&e, "the JWKS", "request", self.tuning.timeout_ms))?;
                 *status = Some(response.status().as_u16());
                 if !response.status().is_success() {
                     return Err(format!("the JWKS server answered {}", response.status()));
@@ -644,18 +629,7 @@ impl JwksCache {
                 if response.content_length().is_some_and(|len| len > max as u64) {
                     return Err(format!("the JWKS is larger than {max} bytes"));
                 }
-                let mut body = Vec::new();
-                while let Some(chunk) = response
-                    .chunk()
-                    .await
-                    .map_err(|e| self.describe(&e, "the JWKS body failed"))?
-                {
-                    if body.len() + chunk.len() > max {
-                        return Err(format!("the JWKS is larger than {max} bytes"));
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(body)
+                read_capped(response, max, "the JWKS", self.tuning.timeout_ms).await
             }
             Fetcher::File(path) => {
                 use tokio::io::AsyncReadExt as _;
@@ -700,7 +674,50 @@ fn check_content_type(declared: &[u8]) -> Result<(), String> {
     }
 }
 
-fn http_client(tuning: &JwksSettings) -> Result<reqwest::Client, String> {
+/// The operator detail of a failed request: the client's own deadline fires at the same
+/// moment as ours and would otherwise read "error decoding response body".
+/// `what` names the document ("the JWKS"), `part` the step that failed ("request", "body").
+pub(crate) fn describe(error: &reqwest::Error, what: &str, part: &str, timeout_ms: u64) -> String {
+    if error.is_timeout() {
+        format!("{what} fetch took longer than {timeout_ms} ms")
+    } else {
+        // reqwest's own text stops at its outermost layer ("error decoding response
+        // body"); the innermost cause ("connection reset by peer") is what an operator needs.
+        let mut root: Option<&dyn std::error::Error> = None;
+        let mut next = std::error::Error::source(error);
+        while let Some(source) = next {
+            root = Some(source);
+            next = source.source();
+        }
+        match root {
+            Some(root) => format!("{what} {part} failed ({error}: {root})"),
+            None => format!("{what} {part} failed ({error})"),
+        }
+    }
+}
+
+/// The body of `response`, refused once it passes `max` bytes (`what` names it in errors).
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    max: usize,
+    what: &str,
+    timeout_ms: u64,
+) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| describe(&e, what, "body", timeout_ms))?
+    {
+        if body.len() + chunk.len() > max {
+            return Err(format!("{what} is larger than {max} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+pub(crate) fn http_client(tuning: &JwksSettings) -> Result<reqwest::Client, String> {
     let deadline = Duration::from_millis(tuning.timeout_ms);
     reqwest::Client::builder()
         .timeout(deadline)

@@ -19,6 +19,8 @@
 //!   tower layer (`cognito-tower`) and the actix-web middleware.
 //! - [`CognitoToken`] or any `Deserialize` type of yours for the claims.
 //! - [`AuthError`] / [`ErrorKind`] / [`Rejection`]: one stable error model with its HTTP mapping.
+//! - [`alb::AlbVerifier`] (`alb:` in the settings, [`CognitoAuth::alb`]): the user claims an
+//!   Application Load Balancer forwards in `x-amzn-oidc-data` (ES256, a PEM key per kid).
 //!
 //! ```
 //! use cognito_core::{CognitoSettings, CognitoToken, ErrorKind, Require, Verifier};
@@ -73,6 +75,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod alb;
 mod check;
 pub mod claims;
 mod error;

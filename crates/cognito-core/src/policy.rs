@@ -64,6 +64,24 @@ impl<'a> Require<'a> {
         self.scopes
     }
 
+    /// Checks a verified token's groups and scopes against this requirement, as verification
+    /// does (`forbidden_group`, then `forbidden_scope`): for callers that verified a token
+    /// without requirements and decide per route afterwards (an API Gateway authorizer that
+    /// denies with the caller's identity).
+    ///
+    /// ```
+    /// # use cognito_core::{CognitoToken, ErrorKind, Require};
+    /// # let token: CognitoToken = serde_json::from_value(serde_json::json!({
+    /// #     "iss": "i", "token_use": "access", "exp": 1, "cognito:groups": ["ops"], "scope": "a b"}))?;
+    /// assert!(Require::NONE.any_scope(&["b"]).check_token(&token).is_ok());
+    /// let err = Require::NONE.any_group(&["admin"]).check_token(&token).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::ForbiddenGroup);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn check_token(&self, token: &crate::CognitoToken) -> Result<(), AuthError> {
+        self.check(&token.groups, split_scopes(token.scope.as_deref()))
+    }
+
     pub(crate) fn check<'s, G: Deref<Target = str>>(
         &self,
         token_groups: &[G],

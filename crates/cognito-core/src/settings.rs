@@ -34,6 +34,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_path_to_error::Segment;
 
+pub use crate::alb::AlbSettings;
 use crate::error::ConfigError;
 use crate::jose;
 pub use crate::jose::Algorithm;
@@ -370,7 +371,7 @@ fn keys_url_env() -> Option<String> {
 }
 
 /// Whether the URL's host is loopback: `127.0.0.0/8`, `::1` or `localhost`.
-fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     let Some(host) = url.host_str() else {
         return false;
     };
@@ -458,6 +459,10 @@ pub struct CognitoSettings {
     /// unless its host is loopback (`127.0.0.0/8`, `::1`, `localhost`: emulators, tests) or this
     /// is `true`. Set it only for a network you trust end to end.
     pub allow_insecure_jwks_url: bool,
+    /// The Application Load Balancers whose user claims (`x-amzn-oidc-data`) are trusted
+    /// (default: none); see [`AlbSettings`] and [`crate::alb::AlbVerifier`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alb: Option<AlbSettings>,
 }
 
 /// Every default, and no pools (which [`CognitoSettings::validate`] refuses): what a loader
@@ -475,6 +480,7 @@ impl Default for CognitoSettings {
             token_cache: TokenCacheSettings::default(),
             userpools: Vec::new(),
             allow_insecure_jwks_url: false,
+            alb: None,
         }
     }
 }
@@ -661,6 +667,9 @@ impl CognitoSettings {
             ));
         }
         self.check_tuning()?;
+        if let Some(alb) = &self.alb {
+            alb.validate(self.allow_insecure_jwks_url)?;
+        }
         Ok(resolved)
     }
 

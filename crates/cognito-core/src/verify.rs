@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
 
+use crate::alb::AlbVerifier;
 use crate::check::{self, AsyncCheck, Check, Checker};
 use crate::error::{AuthError, ConfigError, ErrorKind, Rejection};
 use crate::health::{Health, PoolHealth};
@@ -793,6 +794,8 @@ pub struct CognitoAuth {
     all: Arc<[Verifier]>,
     /// Requirements registered by name, for policies that name one.
     requirements: Arc<[(String, Requirement)]>,
+    /// The load balancers' verifier, when `alb:` is configured.
+    alb: Option<AlbVerifier>,
 }
 
 impl CognitoAuth {
@@ -805,10 +808,15 @@ impl CognitoAuth {
             .map(|(pool, sources)| Verifier::from_pool(settings, pool, sources))
             .collect::<Result<Vec<_>, _>>()?;
         let default = verifiers.first().cloned().ok_or_else(ConfigError::no_pools)?;
+        let alb = match &settings.alb {
+            Some(alb) => Some(AlbVerifier::for_alb(alb, settings)?),
+            None => None,
+        };
         Ok(CognitoAuth {
             default,
             all: verifiers.into(),
             requirements: Arc::from([]),
+            alb,
         })
     }
 
@@ -835,6 +843,7 @@ impl CognitoAuth {
             default,
             all: all.into(),
             requirements: self.requirements,
+            alb: self.alb,
         }
     }
 
@@ -871,6 +880,11 @@ impl CognitoAuth {
     /// The requirement registered under `name`.
     pub fn requirement(&self, name: &str) -> Option<&Requirement> {
         self.requirements.iter().find(|(n, _)| n == name).map(|(_, r)| r)
+    }
+
+    /// The verifier of load-balancer user claims (`x-amzn-oidc-data`), if `alb:` is configured.
+    pub fn alb(&self) -> Option<&AlbVerifier> {
+        self.alb.as_ref()
     }
 
     /// The default (first) pool's verifier.

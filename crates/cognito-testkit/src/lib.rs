@@ -10,6 +10,9 @@
 //!   [`jwks`], [`JwksServer`] and [`Reply`]: full control, for tests of expiry, rotation,
 //!   forged signatures or a JWKS outage.
 //!
+//! - [`alb`]: ES256 keys, `x-amzn-oidc-data` tokens as an Application Load Balancer sends
+//!   them, and a per-kid PEM key server, for services behind a load balancer.
+//!
 //! A whole app under test, per framework (the router or app built in the test, real HTTP
 //! on 127.0.0.1 or the framework's own test client): see `tests/testkit_example.rs` in
 //! `cognito-axum`, `cognito-actix` and `cognito-rocket`.
@@ -46,6 +49,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod alb;
 mod server;
 
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -182,7 +182,7 @@ impl Shared {
 /// One connection: reads the request head, counts the request, answers as the current
 /// [`Reply`] says.
 async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
-    if !read_head(&mut stream).await {
+    if read_head(&mut stream).await.is_none() {
         return;
     }
     shared.hits.fetch_add(1, Ordering::SeqCst);
@@ -204,21 +204,21 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     }
 }
 
-/// Reads up to the end of the request head (the body of a GET is empty); false if the client
-/// hung up first or the head passed 16 KiB.
-async fn read_head(stream: &mut TcpStream) -> bool {
+/// Reads up to the end of the request head (the body of a GET is empty): the head, or `None`
+/// if the client hung up first or the head passed 16 KiB.
+pub(crate) async fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
     let mut head = Vec::with_capacity(1024);
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
         match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return false,
+            Ok(0) | Err(_) => return None,
             Ok(n) => head.extend_from_slice(buf.get(..n).unwrap_or_default()),
         }
         if head.len() > 16 * 1024 {
-            return false;
+            return None;
         }
     }
-    true
+    Some(head)
 }
 
 /// The head of a 200 JSON answer, with `Content-Length` if `length` is given.
@@ -228,7 +228,7 @@ fn json_ok_head(length: Option<usize>) -> String {
 }
 
 /// [`Reply::Keys`], [`Reply::Status`], [`Reply::Body`] and [`Reply::Delay`]: a complete answer.
-async fn respond(mut stream: TcpStream, status: u16, content_type: &str, body: &[u8]) {
+pub(crate) async fn respond(mut stream: TcpStream, status: u16, content_type: &str, body: &[u8]) {
     let head = format!(
         "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
@@ -239,7 +239,7 @@ async fn respond(mut stream: TcpStream, status: u16, content_type: &str, body: &
 }
 
 /// [`Reply::Stall`]: holds the connection for 60 s without a byte, then drops it.
-async fn stall(stream: TcpStream) {
+pub(crate) async fn stall(stream: TcpStream) {
     tokio::time::sleep(Duration::from_secs(60)).await;
     drop(stream);
 }

@@ -1,7 +1,7 @@
 //! The actix-web demo server (`/health`, `/ready`, `/metrics`, `/`, `/optional`, `/admin`,
-//! `/scoped`, `/custom`, `/pools/{name}`, `/openapi.json`, `/docs`, and `/guarded/{rest}`
-//! behind the router-wide middleware), as a library so the conformance suite can serve it.
-//! The same routes are served again under `/layer`, behind the middleware, for the suite.
+//! `/scoped`, `/custom`, `/pools/{name}`, `/alb`, `/openapi.json`, `/docs`, and
+//! `/guarded/{rest}` behind the router-wide middleware), as a library so the conformance suite
+//! can serve it. The same routes are served again under `/layer`, behind the middleware.
 
 #![forbid(unsafe_code)]
 
@@ -74,7 +74,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .service(admin)
         .service(scoped)
         .service(custom)
-        .service(pool);
+        .service(pool)
+        .service(alb);
 }
 
 /// `/guarded/{rest}`: the middleware's verified token, read straight from the request.
@@ -147,7 +148,17 @@ async fn pool(
             demo::named_pool(&auth, &name, values).await
         }
     };
-    match answer {
+    refusal_or(answer)
+}
+
+#[get("/alb")]
+async fn alb(req: HttpRequest, auth: web::Data<CognitoAuth>) -> Result<HttpResponse, AuthRejection> {
+    let values = req.headers().get_all(demo::ALB_HEADER).map(|v| v.as_bytes());
+    refusal_or(demo::alb_user(&auth, values).await)
+}
+
+fn refusal_or(result: Result<serde_json::Value, PoolRefusal>) -> Result<HttpResponse, AuthRejection> {
+    match result {
         Ok(body) => Ok(HttpResponse::Ok().json(body)),
         Err(PoolRefusal::NotFound) => Ok(HttpResponse::NotFound().json(demo::not_found_body())),
         Err(PoolRefusal::Rejected(rejection)) => Err(AuthRejection(rejection)),

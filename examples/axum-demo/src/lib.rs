@@ -1,7 +1,7 @@
 //! The axum demo server (`/health`, `/ready`, `/metrics`, `/`, `/optional`, `/admin`,
-//! `/scoped`, `/custom`, `/pools/{name}`, `/openapi.json`, `/docs`, and `/guarded/{rest}`
-//! behind the router-wide layer), as a library so the conformance suite can serve it. The
-//! same routes are served again under `/layer`, behind the layer, for the suite.
+//! `/scoped`, `/custom`, `/pools/{name}`, `/alb`, `/openapi.json`, `/docs`, and
+//! `/guarded/{rest}` behind the router-wide layer), as a library so the conformance suite can
+//! serve it. The same routes are served again under `/layer`, behind the layer, for the suite.
 
 #![forbid(unsafe_code)]
 
@@ -53,6 +53,7 @@ fn routes(router: Router<CognitoAuth>, prefix: &str) -> Router<CognitoAuth> {
         .route(&path("/scoped"), get(scoped))
         .route(&path("/custom"), get(custom))
         .route(&path("/pools/{name}"), get(pool))
+        .route(&path("/alb"), get(alb))
 }
 
 /// `/guarded/{rest}`: the layer's verified token, read straight from the request.
@@ -122,14 +123,19 @@ async fn pool(
 ) -> Response {
     let layered = demo::named_pool_verified(&name, verified.as_ref().map(|v| &v.0));
     if let Some(answer) = layered {
-        return pool_response(answer);
+        return refusal_or(answer);
     }
     let values = headers.get_all(auth.header_name()).iter().map(HeaderValue::as_bytes);
-    pool_response(demo::named_pool(&auth, &name, values).await)
+    refusal_or(demo::named_pool(&auth, &name, values).await)
 }
 
-fn pool_response(answer: Result<Value, PoolRefusal>) -> Response {
-    match answer {
+async fn alb(State(auth): State<CognitoAuth>, headers: HeaderMap) -> Response {
+    let values = headers.get_all(demo::ALB_HEADER).iter().map(HeaderValue::as_bytes);
+    refusal_or(demo::alb_user(&auth, values).await)
+}
+
+fn refusal_or(result: Result<Value, PoolRefusal>) -> Response {
+    match result {
         Ok(body) => Json(body).into_response(),
         Err(PoolRefusal::NotFound) => (StatusCode::NOT_FOUND, Json(demo::not_found_body())).into_response(),
         Err(PoolRefusal::Rejected(rejection)) => AuthRejection(rejection).into_response(),

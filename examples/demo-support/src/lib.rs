@@ -1,8 +1,9 @@
 //! What the demo servers of `examples/` share, so each demo is framework glue only: start-up
 //! (settings from `COGNITO_SETTINGS` or an embedded development issuer, `BIND`, logging through
 //! `tracing-subscriber`), the route policies, the claims type of `/custom`, the response
-//! bodies, the log line, `/metrics` ([`metrics_text`], the Prometheus recorder) and `/ready`
-//! ([`ready`]), and the OpenAPI document ([`openapi`]) that `/openapi.json` and `/docs` serve.
+//! bodies (`/alb`'s included), the log line, `/metrics` ([`metrics_text`], the Prometheus
+//! recorder) and `/ready` ([`ready`]), and the OpenAPI document ([`openapi`]) that
+//! `/openapi.json` and `/docs` serve.
 
 #![forbid(unsafe_code)]
 
@@ -10,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use cognito_core::alb::AlbToken;
 use cognito_core::{
     CognitoAuth, CognitoSettings, CognitoToken, Guard, Policy, Rejection, Require, Requirement, Verified,
 };
@@ -75,9 +77,9 @@ pub fn not_found_body() -> Value {
     json!({ "error": "not_found", "message": "There is no such resource." })
 }
 
-/// Why `/pools/{name}` refused.
+/// Why `/pools/{name}` (or `/alb`) refused.
 pub enum PoolRefusal {
-    /// No pool has this name: 404, decided before any authentication.
+    /// No pool has this name (or no `alb:` is configured): 404, decided before any authentication.
     NotFound,
     /// The pool exists; its verification refused.
     Rejected(Rejection),
@@ -114,6 +116,8 @@ pub fn layer_guard(auth: &CognitoAuth) -> Guard {
     let mut guard = Guard::new(auth.clone())
         .public(&path("/health"))
         .public(&path("/openapi.json"))
+        // The load balancer's claims come in their own header, checked by the handler.
+        .public(&path("/alb"))
         .optional_route(&path("/optional"), Requirement::new())
         .route(&path("/admin"), Requirement::from(Admins::REQUIRE))
         .route(&path("/scoped"), Requirement::from(Readers::REQUIRE));
@@ -135,6 +139,28 @@ pub fn guarded_body(verified: &Verified) -> Result<Value, Rejection> {
 pub fn named_pool_verified(name: &str, verified: Option<&Verified>) -> Option<Result<Value, PoolRefusal>> {
     let verified = verified.filter(|v| v.pool() == name)?;
     Some(guarded_body(verified).map_err(PoolRefusal::Rejected))
+}
+
+/// The header `/alb` reads: the load balancer's user claims.
+pub use cognito_core::alb::ALB_HEADER;
+
+/// The body of `/alb`.
+pub fn alb_body(user: &AlbToken) -> Value {
+    json!({ "sub": user.sub, "email": user.email, "signer": user.signer })
+}
+
+/// `GET /alb`: the load balancer's user claims from the request's `x-amzn-oidc-data` values;
+/// 404 ([`PoolRefusal::NotFound`]) when the settings have no `alb:` section.
+pub async fn alb_user<'h>(
+    auth: &CognitoAuth,
+    header_values: impl IntoIterator<Item = &'h [u8]>,
+) -> Result<Value, PoolRefusal> {
+    let alb = auth.alb().ok_or(PoolRefusal::NotFound)?;
+    let user: AlbToken = alb
+        .authenticate(header_values)
+        .await
+        .map_err(|e| PoolRefusal::Rejected(e.into()))?;
+    Ok(alb_body(&user))
 }
 
 /// One log line per rejected request (info): the kind, never the token.
@@ -268,7 +294,23 @@ pub fn start(name: &str) -> Result<Demo, Box<dyn std::error::Error>> {
         .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
         .parse()
         .map_err(|e| format!("BIND must be host:port ({e})"))?;
-    let settings = match std::env::var("COGNITO_SETTINGS") {
+    let settings = settings(name, |token| {
+        println!("TOKEN='{token}'");
+        println!("curl -H \"Authorization: Bearer $TOKEN\" http://{bind}/\n");
+    })?;
+    let auth = CognitoAuth::new(&settings)?;
+    println!(
+        "{name} listening on http://{bind} (pools: {})",
+        settings.pool_names().collect::<Vec<_>>().join(", ")
+    );
+    Ok(Demo { auth, bind })
+}
+
+/// The settings of `COGNITO_SETTINGS` (a `.yaml`, `.yml` or `.json` file); without it, those
+/// of a development issuer started on 127.0.0.1 for the life of the process, after which
+/// `hint` is called with a token of alice (groups `admin`, scope `demo/read`) to print.
+pub fn settings(name: &str, hint: impl FnOnce(&str)) -> Result<CognitoSettings, Box<dyn std::error::Error>> {
+    Ok(match std::env::var("COGNITO_SETTINGS") {
         Ok(path) if path.ends_with(".json") => CognitoSettings::from_json(&path)?,
         Ok(path) if path.ends_with(".yaml") || path.ends_with(".yml") => CognitoSettings::from_yaml(&path)?,
         Ok(path) => return Err(format!("COGNITO_SETTINGS must name a .yaml, .yml or .json file, not {path:?}").into()),
@@ -276,17 +318,10 @@ pub fn start(name: &str) -> Result<Demo, Box<dyn std::error::Error>> {
             let (settings, token) = dev_issuer()?;
             println!("{name}: no COGNITO_SETTINGS, so a development issuer runs on 127.0.0.1 (no AWS needed).");
             println!("A token for alice (groups: admin; scope: demo/read; custom:tenant: dev), valid for an hour:\n");
-            println!("TOKEN='{token}'");
-            println!("curl -H \"Authorization: Bearer $TOKEN\" http://{bind}/\n");
+            hint(&token);
             settings
         }
-    };
-    let auth = CognitoAuth::new(&settings)?;
-    println!(
-        "{name} listening on http://{bind} (pools: {})",
-        settings.pool_names().collect::<Vec<_>>().join(", ")
-    );
-    Ok(Demo { auth, bind })
+    })
 }
 
 /// Runs a [`DevIssuer`] on a thread with its own runtime for the life of the process; returns
@@ -352,7 +387,7 @@ pub mod docs {
             title = "cognito-rs demo",
             description = "AWS Cognito authentication, the same in axum, actix-web and rocket."
         ),
-        paths(health, ready, metrics, me, optional, admin, scoped, custom, pool)
+        paths(health, ready, metrics, me, optional, admin, scoped, custom, pool, alb)
     )]
     pub struct DemoApi;
 
@@ -418,4 +453,15 @@ pub mod docs {
             (status = 404, description = "No pool has that name"),
         ))]
     pub fn pool() {}
+
+    /// The user claims an Application Load Balancer forwards (`x-amzn-oidc-data`), verified.
+    #[utoipa::path(get, path = "/alb",
+        params(("x-amzn-oidc-data" = String, Header, description = "The load balancer's user claims token")),
+        responses(
+            (status = 200, description = "`sub`, `email`, `signer`"),
+            (status = 401, description = "No valid load-balancer token"),
+            (status = 404, description = "No `alb:` in the settings"),
+            (status = 503, description = "The load balancer's key cannot be fetched"),
+        ))]
+    pub fn alb() {}
 }

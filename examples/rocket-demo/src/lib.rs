@@ -1,6 +1,6 @@
 //! The rocket demo server (`/health`, `/ready`, `/metrics`, `/`, `/optional`, `/admin`,
-//! `/scoped`, `/custom`, `/pools/{name}`, `/openapi.json`, `/docs`), as a library so the
-//! conformance suite can serve it.
+//! `/scoped`, `/custom`, `/pools/{name}`, `/alb`, `/openapi.json`, `/docs`), as a library so
+//! the conformance suite can serve it.
 
 #![forbid(unsafe_code)]
 
@@ -57,6 +57,7 @@ pub fn rocket(auth: CognitoAuth, config: rocket::Config) -> Rocket<Build> {
                 scoped,
                 custom,
                 pool,
+                alb,
                 openapi_json,
                 docs
             ],
@@ -122,7 +123,7 @@ fn custom(claims: Auth<TenantClaims>) -> JsonBody {
     json(demo::custom_body(&claims))
 }
 
-/// Every header of the request (for `/pools/<name>`, which picks its pool at run time).
+/// Every header of the request (for `/pools/<name>`, which picks its pool at run time, and `/alb`).
 struct Headers<'r>(&'r HeaderMap<'r>);
 
 #[rocket::async_trait]
@@ -151,7 +152,17 @@ impl<'r> Responder<'r, 'static> for Refused {
 #[get("/pools/<name>")]
 async fn pool(name: &str, auth: &State<CognitoAuth>, headers: Headers<'_>) -> Result<JsonBody, Refused> {
     let values = headers.0.get(auth.header_name()).map(str::as_bytes);
-    match demo::named_pool(auth, name, values).await {
+    refusal_or(demo::named_pool(auth, name, values).await)
+}
+
+#[get("/alb")]
+async fn alb(auth: &State<CognitoAuth>, headers: Headers<'_>) -> Result<JsonBody, Refused> {
+    let values = headers.0.get(demo::ALB_HEADER).map(str::as_bytes);
+    refusal_or(demo::alb_user(auth, values).await)
+}
+
+fn refusal_or(result: Result<Value, PoolRefusal>) -> Result<JsonBody, Refused> {
+    match result {
         Ok(body) => Ok(json(body)),
         Err(PoolRefusal::NotFound) => Err(Refused::NotFound),
         Err(PoolRefusal::Rejected(rejection)) => Err(Refused::Rejected(AuthRejection(rejection))),

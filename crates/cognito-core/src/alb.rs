@@ -1,0 +1,764 @@
+//! The user claims an Application Load Balancer sends after its `authenticate-cognito` or
+//! `authenticate-oidc` action: an ES256 token in the `x-amzn-oidc-data` header, whose JOSE
+//! header names the load balancer (`signer`), the app client (`client`), the issuer (`iss`)
+//! and the expiry (`exp`), and whose key is a PEM file of its own per `kid`.
+//!
+//! [`AlbVerifier`] checks, in this order, cheap first: the header (absent -> `missing_token`,
+//! twice or with a space -> `invalid_header`, too long -> `too_large`); the parse (three parts;
+//! base64url or standard base64, padded or not, since load balancers pad; JSON objects without
+//! duplicate members -> else `malformed`); `alg` exactly `ES256` (-> `unsupported_alg`: an
+//! RS256 token is not a load balancer's); a `kid` shaped like a UUID (-> `unknown_kid`,
+//! before any URL is built from it); `signer` one of the configured ARNs (-> `wrong_issuer`);
+//! `iss` and `client` when configured (-> `wrong_issuer`, `wrong_client`); `exp` with the
+//! leeway (-> `expired`; a missing `exp` is `malformed`); then the key, fetched once per kid
+//! (a 404 -> `unknown_kid`; the key server failing -> `jwks_unavailable`; a key that is not
+//! P-256 -> `invalid_jwk`); then the signature (-> `bad_signature`). No `iat` is required.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::signature::{self, ParsedPublicKey};
+use base64::Engine as _;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use reqwest::Url;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::{AuthError, ConfigError, ErrorKind};
+use crate::jwks::{backoff, http_client, later, read_capped};
+use crate::settings::{CognitoSettings, JwksSettings};
+use crate::token;
+
+/// The header an Application Load Balancer puts the user's claims in.
+pub const ALB_HEADER: &str = "x-amzn-oidc-data";
+
+/// Where AWS publishes a region's load-balancer keys, one PEM per kid.
+const AWS_KEY_URL: &str = "https://public-keys.auth.elb.{region}.amazonaws.com/{kid}";
+
+/// The settings of `alb:`: which load balancers' user claims are trusted.
+///
+/// ```
+/// use cognito_core::alb::AlbSettings;
+/// let alb: AlbSettings = serde_yaml::from_str(r#"
+/// region: eu-west-1
+/// arns: arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188
+/// client_ids: [my-app-client]
+/// "#).unwrap();
+/// assert_eq!(alb.arns.len(), 1);
+/// assert_eq!(
+///     alb.key_url_for("11111111-2222-3333-4444-555555555555").ok(),
+///     Some("https://public-keys.auth.elb.eu-west-1.amazonaws.com/11111111-2222-3333-4444-555555555555".to_owned())
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlbSettings {
+    /// The load balancers' AWS region, e.g. `eu-west-1` (it names the key URL).
+    pub region: String,
+    /// The ARNs of the trusted load balancers (one or more; a string or a list in settings):
+    /// a token whose `signer` is none of them is `wrong_issuer`.
+    #[serde(deserialize_with = "one_or_many")]
+    pub arns: Vec<String>,
+    /// The accepted app clients (the token header's `client`); empty (the default) accepts any.
+    #[serde(default, deserialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    pub client_ids: Vec<String>,
+    /// The expected `iss` (the identity provider); `None` (the default) accepts any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Where the keys are, a URL template with `{kid}` (for tests and emulators); by default
+    /// `https://public-keys.auth.elb.<region>.amazonaws.com/{kid}`. Plain `http` only on
+    /// loopback, unless `allow_insecure_jwks_url` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_url: Option<String>,
+    /// The most keys kept (default 64; 1 to 4096); the oldest goes first.
+    #[serde(default = "default_max_keys")]
+    pub max_keys: usize,
+}
+
+fn default_max_keys() -> usize {
+    64
+}
+
+/// A string or a list of strings.
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(one) => vec![one],
+        OneOrMany::Many(many) => many,
+    })
+}
+
+impl AlbSettings {
+    /// Settings that trust these load balancers of `region`, any client and issuer, AWS's keys.
+    pub fn new(region: impl Into<String>, arns: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            region: region.into(),
+            arns: arns.into_iter().map(Into::into).collect(),
+            client_ids: Vec::new(),
+            issuer: None,
+            key_url: None,
+            max_keys: default_max_keys(),
+        }
+    }
+
+    /// The URL of the key `kid`, which must look like a UUID (a kid is never put into a URL
+    /// otherwise).
+    pub fn key_url_for(&self, kid: &str) -> Result<String, AuthError> {
+        if !is_uuid(kid) {
+            return Err(unknown_kid());
+        }
+        Ok(self.template().replace("{kid}", kid))
+    }
+
+    fn template(&self) -> String {
+        match &self.key_url {
+            Some(url) => url.clone(),
+            None => AWS_KEY_URL.replace("{region}", &self.region),
+        }
+    }
+
+    /// Every rule of `alb:`; `allow_insecure` is the top-level `allow_insecure_jwks_url`.
+    pub(crate) fn validate(&self, allow_insecure: bool) -> Result<(), ConfigError> {
+        let invalid = |field, problem: &str| ConfigError::invalid(None, field, problem.to_owned());
+        if self.region.is_empty() || !self.region.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(invalid("alb.region", "must be an AWS region (letters, digits and '-')"));
+        }
+        if self.arns.is_empty() || self.arns.iter().any(String::is_empty) {
+            return Err(invalid(
+                "alb.arns",
+                "must name at least one load balancer ARN, none empty",
+            ));
+        }
+        if self.client_ids.iter().any(String::is_empty) {
+            return Err(invalid("alb.client_ids", "an app client id must not be empty"));
+        }
+        if let Some(issuer) = &self.issuer
+            && issuer.is_empty()
+        {
+            return Err(invalid("alb.issuer", "must not be empty (leave it out to accept any)"));
+        }
+        if !(1..=4096).contains(&self.max_keys) {
+            return Err(invalid(
+                "alb.max_keys",
+                &format!("must be between 1 and 4096 (got {})", self.max_keys),
+            ));
+        }
+        let template = self.template();
+        if template.matches("{kid}").count() != 1 {
+            return Err(invalid("alb.key_url", "must hold {kid} exactly once"));
+        }
+        // A kid is a UUID: check the URL with one in place of {kid}.
+        let sample = template.replace("{kid}", "00000000-0000-0000-0000-000000000000");
+        let url = Url::parse(&sample).map_err(|e| invalid("alb.key_url", &format!("is not a valid URL ({e})")))?;
+        match url.scheme() {
+            "https" if url.host().is_some() => Ok(()),
+            "http" if url.host().is_some() && (allow_insecure || crate::settings::is_loopback(&url)) => Ok(()),
+            "http" if url.host().is_some() => Err(invalid(
+                "alb.key_url",
+                "is plain http on a host that is not loopback; use https (or set \
+                 allow_insecure_jwks_url: true on a network you trust end to end)",
+            )),
+            _ => Err(invalid("alb.key_url", "must be an http(s) URL")),
+        }
+    }
+}
+
+/// Whether `kid` is a UUID in its text form: 8-4-4-4-12 hexadecimal digits.
+fn is_uuid(kid: &str) -> bool {
+    let bytes = kid.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+fn unknown_kid() -> AuthError {
+    AuthError::with_message(
+        ErrorKind::UnknownKid,
+        "The token's signing key is not a load balancer's.",
+    )
+}
+
+/// The claims of a load balancer's token that most services read; any other claim is a
+/// field of your own claims type away (see [`AlbVerifier::verify`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlbClaims {
+    /// The user's id at the identity provider.
+    #[serde(default)]
+    pub sub: Option<String>,
+    /// The user's e-mail address, if the provider shares it.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The user name, if the provider sends one.
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
+/// A verified load-balancer token: what its JOSE header says, and its claims as `T`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct AlbToken<T = AlbClaims> {
+    /// The load balancer's ARN (one of the configured ones).
+    pub signer: String,
+    /// The app client, if the header names one.
+    pub client: Option<String>,
+    /// The identity provider, if the header names one.
+    pub issuer: Option<String>,
+    /// The claims.
+    pub claims: T,
+}
+
+impl<T> std::ops::Deref for AlbToken<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.claims
+    }
+}
+
+/// Base64 as load balancers write it: the URL-safe alphabet or the standard one, padded or not.
+const LENIENT_URL: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+const LENIENT_STANDARD: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+fn decode_part(part: &str) -> Result<Vec<u8>, AuthError> {
+    LENIENT_URL
+        .decode(part)
+        .or_else(|_| LENIENT_STANDARD.decode(part))
+        .map_err(|_| AuthError::with_message(ErrorKind::Malformed, "A token part is not base64."))
+}
+
+/// The JOSE header members a load balancer sends and the checks read.
+#[derive(Deserialize)]
+struct Header {
+    alg: Option<String>,
+    kid: Option<String>,
+    signer: Option<String>,
+    iss: Option<String>,
+    client: Option<String>,
+    exp: Option<f64>,
+    /// Any `crit` is an extension this parser does not implement.
+    crit: Option<serde_json::Value>,
+}
+
+/// The claims the checks read (`exp`, when the header lacks it).
+#[derive(Deserialize)]
+struct Payload {
+    exp: Option<f64>,
+    nbf: Option<f64>,
+}
+
+/// A load-balancer token split and decoded, not yet trusted.
+struct Parsed<'t> {
+    signing_input: &'t str,
+    header: Header,
+    payload: Vec<u8>,
+    payload_times: Payload,
+    signature: Vec<u8>,
+}
+
+fn malformed(message: &'static str) -> AuthError {
+    AuthError::with_message(ErrorKind::Malformed, message)
+}
+
+/// Strict JSON: an object without duplicate members at any depth, then typed.
+fn strict_json<T: DeserializeOwned>(bytes: &[u8], message: &'static str) -> Result<T, AuthError> {
+    token::parse_json::<token::Skipped>(bytes).map_err(|_| malformed(message))?;
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(malformed(message));
+    }
+    token::parse_json(bytes).map_err(|_| malformed(message))
+}
+
+impl<'t> Parsed<'t> {
+    fn decode(text: &'t str) -> Result<Self, AuthError> {
+        let mut parts = text.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(malformed("The token does not have exactly three dot-separated parts."));
+        };
+        let header_json = decode_part(header)?;
+        let payload_json = decode_part(payload)?;
+        let jose: Header = strict_json(&header_json, "The token header is not a valid JOSE header.")?;
+        let payload_times: Payload = strict_json(&payload_json, "The token claims are not valid.")?;
+        Ok(Parsed {
+            signing_input: text.get(..header.len() + 1 + payload.len()).unwrap_or_default(),
+            header: jose,
+            payload: payload_json,
+            payload_times,
+            signature: decode_part(signature)?,
+        })
+    }
+}
+
+/// Verifies the `x-amzn-oidc-data` tokens of the configured load balancers. Cheap to clone;
+/// every clone shares one key cache.
+///
+/// ```no_run
+/// use cognito_core::CognitoSettings;
+/// use cognito_core::alb::{AlbClaims, AlbVerifier};
+/// # async fn run(header_value: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+/// let settings = CognitoSettings::from_yaml("cognito.yaml")?; // with an `alb:` section
+/// let alb = AlbVerifier::new(&settings)?;
+/// let user = alb.authenticate::<AlbClaims>([header_value]).await?;
+/// println!("{:?} via {}", user.email, user.signer);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AlbVerifier(Arc<Inner>);
+
+struct Inner {
+    settings: AlbSettings,
+    check_expiration: bool,
+    leeway: f64,
+    max_token_bytes: usize,
+    keys: KeyCache,
+}
+
+impl std::fmt::Debug for AlbVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlbVerifier")
+            .field("region", &self.0.settings.region)
+            .field("arns", &self.0.settings.arns)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AlbVerifier {
+    /// The verifier of `settings.alb`; an error if the settings have no `alb:` section.
+    pub fn new(settings: &CognitoSettings) -> Result<Self, ConfigError> {
+        settings.validate()?;
+        let alb = settings
+            .alb
+            .as_ref()
+            .ok_or_else(|| ConfigError::invalid(None, "alb", "is not configured"))?;
+        Self::for_alb(alb, settings)
+    }
+
+    /// The verifier of `alb`, with the leeway, expiry switch, token size cap, fetch tuning
+    /// (`jwks:`) and transport rule (`allow_insecure_jwks_url`) of `settings`.
+    pub fn for_alb(alb: &AlbSettings, settings: &CognitoSettings) -> Result<Self, ConfigError> {
+        alb.validate(settings.allow_insecure_jwks_url)?;
+        let keys = KeyCache::new(alb, &settings.jwks).map_err(|p| ConfigError::invalid(None, "alb.key_url", p))?;
+        Ok(Self(Arc::new(Inner {
+            settings: alb.clone(),
+            check_expiration: settings.check_expiration,
+            leeway: settings.leeway_seconds as f64,
+            max_token_bytes: settings.max_token_bytes,
+            keys,
+        })))
+    }
+
+    /// The settings this verifier enforces.
+    pub fn settings(&self) -> &AlbSettings {
+        &self.0.settings
+    }
+
+    /// Verifies the token of the `x-amzn-oidc-data` header from its values (every occurrence,
+    /// in order, as adapters pass them): absent or empty -> `missing_token`.
+    pub async fn authenticate<'h, T: DeserializeOwned>(
+        &self,
+        header_values: impl IntoIterator<Item = &'h [u8]>,
+    ) -> Result<AlbToken<T>, AuthError> {
+        let token = token::from_header(header_values, "", self.0.max_token_bytes).map_err(|e| match e.kind() {
+            ErrorKind::MissingToken => AuthError::with_message(
+                ErrorKind::MissingToken,
+                "The request carries no x-amzn-oidc-data header from a load balancer.",
+            ),
+            _ => e,
+        })?;
+        self.verify(token).await
+    }
+
+    /// Verifies a bare load-balancer token.
+    pub async fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<AlbToken<T>, AuthError> {
+        token::check_size(token, self.0.max_token_bytes)?;
+        let parsed = Parsed::decode(token)?;
+        let (kid, signer) = self.precheck(&parsed)?;
+        let key = self.0.keys.lookup(&self.0.settings, kid).await?;
+        match &*key {
+            KeyEntry::Key(key) => key
+                .verify_sig(parsed.signing_input.as_bytes(), &parsed.signature)
+                .map_err(|_| AuthError::new(ErrorKind::BadSignature))?,
+            KeyEntry::Unusable(why) => {
+                return Err(AuthError::with_message(
+                    ErrorKind::InvalidJwk,
+                    "The load balancer's key for this token cannot verify it.",
+                )
+                .with_detail(*why));
+            }
+        }
+        let claims = token::parse_json(&parsed.payload)
+            .map_err(|_| malformed("The token's claims do not fit the claims type this service expects."))?;
+        Ok(AlbToken {
+            signer: signer.to_owned(),
+            client: parsed.header.client.clone(),
+            issuer: parsed.header.iss.clone(),
+            claims,
+        })
+    }
+
+    /// Every check that needs no key, in order: alg, kid, signer, issuer, client, exp / nbf.
+    fn precheck<'p>(&self, parsed: &'p Parsed<'_>) -> Result<(&'p str, &'p str), AuthError> {
+        let inner = &*self.0;
+        let h = &parsed.header;
+        if h.crit.is_some() {
+            return Err(malformed("The token header is not a valid JOSE header."));
+        }
+        if h.alg.as_deref() != Some("ES256") {
+            return Err(AuthError::with_message(
+                ErrorKind::UnsupportedAlg,
+                "The token's signing algorithm is not a load balancer's (ES256).",
+            ));
+        }
+        let kid = h.kid.as_deref().filter(|k| is_uuid(k)).ok_or_else(unknown_kid)?;
+        let signer = h
+            .signer
+            .as_deref()
+            .filter(|s| inner.settings.arns.iter().any(|arn| arn == s))
+            .ok_or_else(|| {
+                AuthError::with_message(
+                    ErrorKind::WrongIssuer,
+                    "The token was not signed by a load balancer this service trusts.",
+                )
+            })?;
+        if let Some(expected) = &inner.settings.issuer
+            && h.iss.as_deref() != Some(expected.as_str())
+        {
+            return Err(ErrorKind::WrongIssuer.into());
+        }
+        if !inner.settings.client_ids.is_empty()
+            && !h
+                .client
+                .as_deref()
+                .is_some_and(|c| inner.settings.client_ids.iter().any(|id| id == c))
+        {
+            return Err(ErrorKind::WrongClient.into());
+        }
+        let times = [h.exp, parsed.payload_times.exp];
+        if times.iter().all(Option::is_none) {
+            return Err(malformed("The token has no exp claim."));
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .map_err(|_| AuthError::new(ErrorKind::NotYetValid))?;
+        if inner.check_expiration && times.iter().flatten().any(|exp| now >= exp + inner.leeway) {
+            return Err(ErrorKind::Expired.into());
+        }
+        if parsed.payload_times.nbf.is_some_and(|nbf| nbf > now + inner.leeway) {
+            return Err(ErrorKind::NotYetValid.into());
+        }
+        Ok((kid, signer))
+    }
+
+    /// How many keys the cache holds now (for tests and health reports).
+    pub fn cached_keys(&self) -> usize {
+        self.0.keys.len()
+    }
+}
+
+/// One kid's key, judged once when fetched.
+enum KeyEntry {
+    Key(ParsedPublicKey),
+    /// Served under this kid, but not a P-256 public key; why, for the operator.
+    Unusable(&'static str),
+}
+
+/// What is known about the kids that are not cached.
+#[derive(Default)]
+struct FetchState {
+    /// Consecutive failed fetches (the key server unreachable or failing); 0 after an answer.
+    failures: u32,
+    /// No fetch before this instant (backoff after a failure).
+    retry_at: Option<Instant>,
+    last_error: Option<String>,
+    /// Kids the key server said it does not have, each until its cool-down ends (bounded).
+    missing: HashMap<String, Instant>,
+}
+
+/// The keys of one key URL template: fetched once per kid, kept (at most `max_keys`, oldest
+/// out first), one fetch at a time (single flight), with the JWKS cache's backoff after a
+/// failure and its cool-down after a kid the server does not have.
+struct KeyCache {
+    client: reqwest::Client,
+    tuning: JwksSettings,
+    max_keys: usize,
+    keys: RwLock<HashMap<String, Arc<KeyEntry>>>,
+    /// The cached kids, oldest first.
+    order: Mutex<VecDeque<String>>,
+    state: Mutex<FetchState>,
+    /// Held for the whole of a fetch.
+    flight: tokio::sync::Mutex<()>,
+}
+
+impl KeyCache {
+    fn new(alb: &AlbSettings, tuning: &JwksSettings) -> Result<Self, String> {
+        Ok(Self {
+            client: http_client(tuning)?,
+            tuning: tuning.clone(),
+            max_keys: alb.max_keys,
+            keys: RwLock::default(),
+            order: Mutex::default(),
+            state: Mutex::default(),
+            flight: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.keys.read().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    fn cached(&self, kid: &str) -> Option<Arc<KeyEntry>> {
+        self.keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(kid)
+            .cloned()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, FetchState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The answer to give without fetching, if there is one: a backoff, or a kid in its
+    /// cool-down.
+    fn gate(&self, kid: &str) -> Option<AuthError> {
+        let now = Instant::now();
+        let mut state = self.state();
+        if let Some(at) = state.retry_at.filter(|at| *at > now) {
+            return Some(unavailable(at - now, state.last_error.clone()));
+        }
+        match state.missing.get(kid) {
+            Some(until) if *until > now => Some(unknown_kid()),
+            Some(_) => {
+                state.missing.remove(kid);
+                None
+            }
+            None => None,
+        }
+    }
+
+    async fn lookup(&self, alb: &AlbSettings, kid: &str) -> Result<Arc<KeyEntry>, AuthError> {
+        if let Some(key) = self.cached(kid) {
+            return Ok(key);
+        }
+        if let Some(refusal) = self.gate(kid) {
+            return Err(refusal);
+        }
+        let _flight = self.flight.lock().await;
+        // Whoever held the flight before may have fetched this kid, or learnt that it is
+        // missing or that the server is down: then no second fetch.
+        if let Some(key) = self.cached(kid) {
+            return Ok(key);
+        }
+        if let Some(refusal) = self.gate(kid) {
+            return Err(refusal);
+        }
+        let url = alb.key_url_for(kid)?;
+        let deadline = Duration::from_millis(self.tuning.timeout_ms);
+        let outcome = match tokio::time::timeout(deadline, self.fetch(&url)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Fetched::Failed(format!(
+                "the load balancer key fetch took longer than {} ms",
+                self.tuning.timeout_ms
+            )),
+        };
+        let mut state = self.state();
+        match outcome {
+            Fetched::Pem(body) => {
+                state.failures = 0;
+                state.retry_at = None;
+                state.last_error = None;
+                drop(state);
+                Ok(self.install(kid, judge(&body)))
+            }
+            Fetched::NotFound => {
+                state.failures = 0;
+                state.retry_at = None;
+                state.last_error = None;
+                let now = Instant::now();
+                // Bounded like the keys: expired cool-downs go first, then the map is cleared.
+                state.missing.retain(|_, until| *until > now);
+                if state.missing.len() >= self.max_keys {
+                    state.missing.clear();
+                }
+                let cooldown = later(Duration::from_secs(self.tuning.cooldown_secs));
+                state.missing.insert(kid.to_owned(), cooldown);
+                Err(unknown_kid())
+            }
+            Fetched::Failed(error) => {
+                state.failures = state.failures.saturating_add(1);
+                let wait = backoff(state.failures);
+                state.retry_at = Some(later(wait));
+                state.last_error = Some(error.clone());
+                Err(unavailable(wait, Some(error)))
+            }
+        }
+    }
+
+    /// Keeps `entry` under `kid`, dropping the oldest key past `max_keys`.
+    fn install(&self, kid: &str, entry: KeyEntry) -> Arc<KeyEntry> {
+        let entry = Arc::new(entry);
+        let mut order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);
+        while keys.len() >= self.max_keys {
+            match order.pop_front() {
+                Some(oldest) => keys.remove(&oldest),
+                None => break,
+            };
+        }
+        keys.insert(kid.to_owned(), Arc::clone(&entry));
+        order.push_back(kid.to_owned());
+        entry
+    }
+
+    async fn fetch(&self, url: &str) -> Fetched {
+        let timeout_ms = self.tuning.timeout_ms;
+        let what = "the load balancer key";
+        let response = match self.client.get(url).send().await {
+            Ok(response) => response,
+            Err(e) => return Fetched::Failed(crate::jwks::describe(&e, what, "request", timeout_ms)),
+        };
+        let status = response.status();
+        // AWS answers a kid it never issued with 403 or 404.
+        if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::FORBIDDEN {
+            return Fetched::NotFound;
+        }
+        if !status.is_success() {
+            return Fetched::Failed(format!("the load balancer key server answered {status}"));
+        }
+        match read_capped(response, self.tuning.max_bytes, what, timeout_ms).await {
+            Ok(body) if std::str::from_utf8(&body).is_ok_and(|t| t.contains("-----BEGIN ")) => Fetched::Pem(body),
+            Ok(_) => Fetched::Failed("the load balancer key server answered something that is not PEM".to_owned()),
+            Err(e) => Fetched::Failed(e),
+        }
+    }
+}
+
+/// What one key fetch gave.
+enum Fetched {
+    Pem(Vec<u8>),
+    NotFound,
+    Failed(String),
+}
+
+fn unavailable(wait: Duration, detail: Option<String>) -> AuthError {
+    AuthError::unavailable(wait, detail)
+        .with_sentence("The load balancer's signing key cannot be fetched right now; try again later.")
+}
+
+/// The key checks, once per kid: one PEM `PUBLIC KEY` block holding a P-256 public key.
+fn judge(pem: &[u8]) -> KeyEntry {
+    let text = String::from_utf8_lossy(pem);
+    let Some(body) = text
+        .split_once("-----BEGIN PUBLIC KEY-----")
+        .and_then(|(_, rest)| rest.split_once("-----END PUBLIC KEY-----"))
+        .map(|(body, _)| body)
+    else {
+        return KeyEntry::Unusable("the PEM holds no PUBLIC KEY block");
+    };
+    let b64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let Ok(der) = LENIENT_STANDARD.decode(b64) else {
+        return KeyEntry::Unusable("the PEM's body is not base64");
+    };
+    match ParsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, der) {
+        Ok(key) => KeyEntry::Key(key),
+        Err(_) => KeyEntry::Unusable("the PEM does not hold a P-256 public key"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_shapes() {
+        assert!(is_uuid("11111111-2222-3333-4444-555555555555"));
+        assert!(is_uuid("abcdefAB-cdef-abcd-efab-cdefabcdefab"));
+        for bad in [
+            "",
+            "../../etc/passwd",
+            "11111111-2222-3333-4444-55555555555",
+            "11111111-2222-3333-4444-5555555555555",
+            "11111111x2222-3333-4444-555555555555",
+            "1111111g-2222-3333-4444-555555555555",
+            "11111111-2222-3333-4444-55555555555/",
+            "11111111-2222-3333-4444-5555555555%2",
+        ] {
+            assert!(!is_uuid(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn both_alphabets_with_or_without_padding() {
+        let json = br#"{"a":"??>>"}"#;
+        for text in [
+            base64::engine::general_purpose::STANDARD.encode(json),
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(json),
+            base64::engine::general_purpose::URL_SAFE.encode(json),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json),
+        ] {
+            assert_eq!(decode_part(&text).ok().as_deref(), Some(&json[..]), "{text}");
+        }
+        assert!(decode_part("a b").is_err());
+        assert!(decode_part("A").is_err());
+    }
+
+    #[test]
+    fn key_url_template_rules() {
+        let mut alb = AlbSettings::new("eu-west-1", ["arn:x"]);
+        assert!(alb.validate(false).is_ok());
+        alb.key_url = Some("http://127.0.0.1:9/keys/{kid}".into());
+        assert!(alb.validate(false).is_ok());
+        alb.key_url = Some("http://keys.example.com/{kid}".into());
+        assert_eq!(
+            alb.validate(false).err().as_ref().and_then(ConfigError::field),
+            Some("alb.key_url")
+        );
+        assert!(alb.validate(true).is_ok());
+        alb.key_url = Some("https://keys.example.com/".into());
+        assert_eq!(
+            alb.validate(false).err().as_ref().and_then(ConfigError::field),
+            Some("alb.key_url")
+        );
+        alb.key_url = None;
+        alb.arns.clear();
+        assert_eq!(
+            alb.validate(false).err().as_ref().and_then(ConfigError::field),
+            Some("alb.arns")
+        );
+        let alb = AlbSettings::new("eu-west-1/../", ["arn:x"]);
+        assert_eq!(
+            alb.validate(false).err().as_ref().and_then(ConfigError::field),
+            Some("alb.region")
+        );
+        let mut alb = AlbSettings::new("eu-west-1", ["arn:x"]);
+        alb.max_keys = 0;
+        assert_eq!(
+            alb.validate(false).err().as_ref().and_then(ConfigError::field),
+            Some("alb.max_keys")
+        );
+    }
+
+    #[test]
+    fn a_pem_that_is_not_p256_is_unusable() {
+        assert!(matches!(judge(b"hello"), KeyEntry::Unusable(_)));
+        assert!(matches!(
+            judge(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
+            KeyEntry::Unusable(_)
+        ));
+    }
+}

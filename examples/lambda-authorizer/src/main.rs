@@ -1,0 +1,36 @@
+//! `cognito-lambda-authorizer-demo`: serves the Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`),
+//! so `cargo lambda watch` / `cargo lambda invoke` drive it locally and Lambda runs it as a
+//! `provided.al2023` function. Settings from `COGNITO_SETTINGS` (a `.yaml`, `.yml` or `.json`
+//! file); without it a development issuer starts on 127.0.0.1 and a token is printed.
+//! `HTTP_API_RESPONSE=iam_policy` answers HTTP API events with an IAM policy instead of the
+//! simple response.
+
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use cognito_core::CognitoAuth;
+use cognito_lambda_authorizer_demo::{authorizer, http_api_response};
+
+const NAME: &str = "cognito-lambda-authorizer-demo";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{NAME}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let settings = cognito_demo_support::settings(NAME, |token| {
+        println!("cargo lambda invoke {NAME} --data-ascii '{{\"type\":\"TOKEN\",\"authorizationToken\":\"Bearer {token}\",\"methodArn\":\"arn:aws:execute-api:eu-west-1:123456789012:demo/prod/GET/admin\"}}'\n");
+    })
+    .map_err(|e| e.to_string())?;
+    let response = http_api_response(std::env::var("HTTP_API_RESPONSE").ok().as_deref())?;
+    let authorizer = authorizer(CognitoAuth::new(&settings)?, response)?;
+    cognito_lambda::run(authorizer).await
+}
