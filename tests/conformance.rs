@@ -47,6 +47,9 @@ enum App {
     RawToken,
     /// `Standard`, but the load balancer's key server answers 500.
     AlbDown,
+    /// Tokens from the header, then the cookie `id_token`, then (on WebSocket upgrades only)
+    /// the query parameter `access_token`.
+    Sources,
 }
 
 /// What the response must be.
@@ -169,6 +172,20 @@ fn x_token(value: impl Into<Vec<u8>>) -> Request {
     Ok(vec![("X-Token", value.into())])
 }
 
+/// Not a header: the runner appends its value to the row's path (a token minted for the
+/// request, so it cannot be in the `&'static` path), and checks the body does not echo it.
+const QUERY_TOKEN: &str = "x-query-token";
+
+fn cookie(value: impl Into<Vec<u8>>) -> Request {
+    Ok(vec![("Cookie", value.into())])
+}
+
+/// The headers of a WebSocket opening handshake, and these.
+fn upgrade(mut headers: Headers) -> Request {
+    headers.extend([("Upgrade", b"websocket".to_vec()), ("Connection", b"Upgrade".to_vec())]);
+    Ok(headers)
+}
+
 /// A value that is not UTF-8.
 const NOT_UTF8: &[u8] = b"Bearer \xff\xfe";
 
@@ -178,7 +195,7 @@ fn none(_: &Mint) -> Request {
 
 #[rustfmt::skip] // a table reads best as one row per line
 fn cases() -> Vec<Case> {
-    use App::{AlbDown, RawToken, Standard};
+    use App::{AlbDown, RawToken, Sources, Standard};
     use Expect::{Error, ErrorAnd, Status, Success};
     let case = |name, app, path, headers, expect| Case { name, app, path, headers, expect, rocket_differs: None };
     let rocket_differs = |name, app, path, headers, expect, rocket| Case { name, app, path, headers, expect, rocket_differs: Some(rocket) };
@@ -297,6 +314,26 @@ fn cases() -> Vec<Case> {
         })),
         case("alb_not_configured_is_404", RawToken, "/alb", |m| oidc_data(m.alb()?), Status(404, "not_found")),
         // The OpenAPI document: the security scheme behind Swagger UI's Authorize button.
+        // Token sources: a cookie, and a query parameter on WebSocket upgrades only.
+        case("cookie_token", Sources, "/", |m| cookie(format!("theme=dark; id_token={}", m.access()?)), Success(|b| b["username"] == "alice")),
+        case("cookie_token_quoted", Sources, "/", |m| cookie(format!("id_token=\"{}\"", m.access()?)), Success(|b| b["username"] == "alice")),
+        case("cookie_token_expired", Sources, "/", |m| cookie(format!("id_token={}", m.access_with(json!({"exp": now() - 60}))?)), Error("expired")),
+        case("cookie_token_twice", Sources, "/", |m| {
+            let token = m.access()?;
+            cookie(format!("id_token={token}; id_token={token}"))
+        }, Error("invalid_header")),
+        case("cookie_token_optional", Sources, "/optional", |m| cookie(format!("id_token={}", m.access()?)), Success(|b| b["authenticated"] == true)),
+        case("cookie_token_without_group", Sources, "/admin", |m| cookie(format!("id_token={}", m.access()?)), Error("forbidden_group")),
+        case("cookie_not_a_source_by_default", Standard, "/", |m| cookie(format!("id_token={}", m.access()?)), Error("missing_token")),
+        case("header_before_cookie", Sources, "/", |m| {
+            let mut headers = bearer(m.access_with(json!({"exp": now() - 60}))?)?;
+            headers.push(("Cookie", format!("id_token={}", m.access()?).into()));
+            Ok(headers)
+        }, Error("expired")),
+        case("query_token_on_websocket_upgrade", Sources, "/?access_token=", |m| upgrade(vec![(QUERY_TOKEN, m.access()?.into())]), Success(|b| b["username"] == "alice")),
+        case("query_token_on_plain_get", Sources, "/?access_token=", |m| Ok(vec![(QUERY_TOKEN, m.access()?.into())]), Error("missing_token")),
+        case("query_token_on_websocket_upgrade_bad", Sources, "/?access_token=", |m| upgrade(vec![(QUERY_TOKEN, m.forged_admin()?.into())]), Error("bad_signature")),
+        case("query_not_a_source_by_default", Standard, "/?access_token=", |m| upgrade(vec![(QUERY_TOKEN, m.access()?.into())]), Error("missing_token")),
         case("openapi_bearer_scheme", Standard, "/openapi.json", none, Success(|b| {
             b["components"]["securitySchemes"]["cognito"]["scheme"] == "bearer" && b["paths"]["/"]["get"]["security"] == json!([{"cognito": []}])
         })),
@@ -338,13 +375,15 @@ impl Fixture {
             .worker_threads(2)
             .enable_all()
             .build()?;
-        let (servers, [settings, raw_settings, alb_down_settings], mint) = runtime.block_on(pools())?;
+        let (servers, [settings, raw_settings, alb_down_settings, sources_settings], mint) =
+            runtime.block_on(pools())?;
         let mut apps = Vec::new();
         for framework in FRAMEWORKS {
             let variants = [
                 (App::Standard, &settings),
                 (App::RawToken, &raw_settings),
                 (App::AlbDown, &alb_down_settings),
+                (App::Sources, &sources_settings),
             ];
             for (app, settings) in variants {
                 apps.push((key(framework, app), spawn_demo(framework, settings)?));
@@ -374,8 +413,12 @@ impl Fixture {
             .ok_or("no such app")?;
         let headers = (case.headers)(&self.mint).map_err(|e| format!("minting the request: {e}"))?;
         let prefix = if layered { LAYER_PREFIX } else { "" };
-        let mut request = self.client.get(format!("http://{addr}{prefix}{}", case.path));
-        for (name, value) in &headers {
+        let mut url = format!("http://{addr}{prefix}{}", case.path);
+        for (_, value) in headers.iter().filter(|(name, _)| *name == QUERY_TOKEN) {
+            url.push_str(std::str::from_utf8(value).map_err(|e| format!("query token: {e}"))?);
+        }
+        let mut request = self.client.get(url);
+        for (name, value) in headers.iter().filter(|(name, _)| *name != QUERY_TOKEN) {
             let value = reqwest::header::HeaderValue::from_bytes(value).map_err(|e| format!("header {name}: {e}"))?;
             request = request.header(*name, value);
         }
@@ -466,10 +509,10 @@ impl Fixture {
     }
 }
 
-/// Three pools (`main`, `us`, and `down`, whose JWKS server fails), a load balancer, three
-/// settings variants (standard with `alb:`, raw token without, and `alb:` whose key server
-/// fails), and what the rows mint their tokens with.
-async fn pools() -> Result<(Vec<JwksServer>, [CognitoSettings; 3], Mint), BoxError> {
+/// Three pools (`main`, `us`, and `down`, whose JWKS server fails), a load balancer, four
+/// settings variants (standard with `alb:`, raw token without, `alb:` whose key server fails,
+/// and the cookie and query token sources), and what the rows mint their tokens with.
+async fn pools() -> Result<(Vec<JwksServer>, [CognitoSettings; 4], Mint), BoxError> {
     let main_key = SigningKey::generate("main-key")?;
     let us_key = SigningKey::generate("us-key")?;
     let down_key = SigningKey::generate("down-key")?;
@@ -507,6 +550,9 @@ async fn pools() -> Result<(Vec<JwksServer>, [CognitoSettings; 3], Mint), BoxErr
     let raw_settings =
         CognitoSettings::from_yaml_str(&format!("jwt_header_name: X-Token\njwt_header_prefix: ''\n{pools}"))?;
     let alb_down_settings = CognitoSettings::from_yaml_str(&format!("{}{pools}", alb(&alb_down)))?;
+    let sources_settings = CognitoSettings::from_yaml_str(&format!(
+        "token_sources: [header, {{cookie: id_token}}, {{query: access_token}}]\n{pools}"
+    ))?;
     let mint = Mint {
         main_key,
         main_issuer: main.issuer("pool_main"),
@@ -521,7 +567,11 @@ async fn pools() -> Result<(Vec<JwksServer>, [CognitoSettings; 3], Mint), BoxErr
         alb_keys,
         alb_down,
     };
-    Ok((vec![main, us, down], [settings, raw_settings, alb_down_settings], mint))
+    Ok((
+        vec![main, us, down],
+        [settings, raw_settings, alb_down_settings, sources_settings],
+        mint,
+    ))
 }
 
 fn main() -> std::process::ExitCode {

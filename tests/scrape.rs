@@ -3,7 +3,8 @@
 //! issuer that this test starts on 127.0.0.1; after some requests, `/metrics` must pass
 //! `promtool check metrics` (Debian's `prometheus` package) and show the counters moved by
 //! exactly those requests; `/ready` must answer 200 with each pool's keys; stderr must hold one
-//! line per rejected request and no token text.
+//! line per rejected request and no token text. With cookie and query token sources and every
+//! event on, no token text reaches stdout or stderr either.
 //!
 //! `#[ignore]`d: it needs the demo binaries built (`cargo build -p cognito-axum-demo
 //! -p cognito-actix-demo -p cognito-rocket-demo`; `DEMO_BIN_DIR` overrides `target/debug`) and
@@ -287,6 +288,119 @@ async fn check_demo(name: &str) -> Result<(), BoxError> {
     }
     std::fs::remove_file(settings)?;
     Ok(())
+}
+
+/// Tokens from a cookie and, on a WebSocket upgrade, from the query: accepted and refused as
+/// from the header, and never in a log line, even with every event on (`RUST_LOG=trace`);
+/// a refusal's line names the path without its query.
+async fn check_token_sources(name: &str) -> Result<(), BoxError> {
+    let dev = DevIssuer::start().await?;
+    let settings = std::env::temp_dir().join(format!("sources-{name}-{}.yaml", std::process::id()));
+    std::fs::write(
+        &settings,
+        format!(
+            "token_sources: [header, {{cookie: id_token}}, {{query: access_token}}]\n{}",
+            dev.settings_yaml()
+        ),
+    )?;
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let base = format!("http://{addr}");
+    let mut child = Command::new(bin_dir()?.join(format!("cognito-{name}-demo")))
+        .env("COGNITO_SETTINGS", &settings)
+        .env("BIND", addr.to_string())
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start the {name} demo ({e}); build it first"))?;
+    let read_all = |stream: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || BufReader::new(stream).lines().map_while(Result::ok).collect::<Vec<_>>())
+    };
+    let stdout = read_all(Box::new(child.stdout.take().ok_or("no stdout")?));
+    let stderr = read_all(Box::new(child.stderr.take().ok_or("no stderr")?));
+    let demo = Demo(child);
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !get(&client, &base, "/ready", None).await.is_ok_and(|r| r.status == 200) {
+        if Instant::now() > deadline {
+            return Err(format!("{name}: never ready").into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let good = dev.access_token(&[], "openid")?;
+    let mut claims = cognito_testkit::access_claims(&dev.issuer(), DevIssuer::CLIENT_ID);
+    claims["exp"] = json!(cognito_testkit::now() - 100);
+    let expired = dev.sign(&claims)?;
+    let send = |query: Option<&str>, cookie: Option<&str>, upgrade: bool| {
+        let url = match query {
+            Some(token) => format!("{base}/?access_token={token}"),
+            None => format!("{base}/"),
+        };
+        let mut request = client.get(url);
+        if let Some(token) = cookie {
+            request = request.header("Cookie", format!("theme=dark; id_token={token}"));
+        }
+        if upgrade {
+            request = request.header("Upgrade", "websocket").header("Connection", "Upgrade");
+        }
+        async move {
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            Ok::<_, reqwest::Error>((status, response.text().await?))
+        }
+    };
+    let cases = [
+        (None, Some(&good), false, 200, "alice"),
+        (None, Some(&expired), false, 401, "expired"),
+        (Some(&good), None, true, 200, "alice"),
+        (Some(&expired), None, true, 401, "expired"),
+        (Some(&good), None, false, 401, "missing_token"),
+    ];
+    for (query, cookie, upgrade, status, body) in cases {
+        let (got, text) = send(query.map(String::as_str), cookie.map(String::as_str), upgrade).await?;
+        assert!(got == status && text.contains(body), "{name}: {got} {text}");
+    }
+    drop(demo);
+    let mut log = stdout.join().map_err(|_| "the stdout reader panicked")?;
+    log.extend(stderr.join().map_err(|_| "the stderr reader panicked")?);
+    assert!(
+        log.iter()
+            .any(|l| l.ends_with(r#"rejected GET "/": 401 missing_token"#)),
+        "{name}: the refusal of the plain GET, without its query:\n{}",
+        log.join("\n")
+    );
+    assert!(
+        log.iter().any(|l| l.contains("token rejected")),
+        "{name}: trace is on:\n{}",
+        log.join("\n")
+    );
+    for line in &log {
+        for t in [&good, &expired] {
+            for part in t.split('.') {
+                assert!(!line.contains(part), "{name}: token text in {line}");
+            }
+        }
+    }
+    std::fs::remove_file(settings)?;
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "needs the demo binaries; .ci/run runs it"]
+async fn axum_demo_token_sources_never_logged() -> Result<(), BoxError> {
+    check_token_sources("axum").await
+}
+
+#[tokio::test]
+#[ignore = "needs the demo binaries; .ci/run runs it"]
+async fn actix_demo_token_sources_never_logged() -> Result<(), BoxError> {
+    check_token_sources("actix").await
+}
+
+#[tokio::test]
+#[ignore = "needs the demo binaries; .ci/run runs it"]
+async fn rocket_demo_token_sources_never_logged() -> Result<(), BoxError> {
+    check_token_sources("rocket").await
 }
 
 #[tokio::test]

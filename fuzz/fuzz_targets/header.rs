@@ -20,14 +20,13 @@ fuzz_target!(|data: &[u8]| {
         std::process::abort();
     };
     let verifier = &common::world().verifier;
-    let values: Vec<&[u8]> = if data.is_empty() {
+    let values: Vec<(&str, &[u8])> = if data.is_empty() {
         Vec::new()
     } else {
-        data.split(|b| *b == 0).collect()
+        data.split(|b| *b == 0).map(|value| ("authorization", value)).collect()
     };
-    let required = runtime.block_on(verifier.authenticate::<CognitoToken>(values.iter().copied(), Require::NONE));
-    let optional =
-        runtime.block_on(verifier.authenticate_optional::<CognitoToken>(values.iter().copied(), Require::NONE));
+    let required = runtime.block_on(verifier.authenticate::<CognitoToken>(values.as_slice(), Require::NONE));
+    let optional = runtime.block_on(verifier.authenticate_optional::<CognitoToken>(values.as_slice(), Require::NONE));
     if let Err(e) = &required {
         let _ = (e.status(), e.www_authenticate(), e.body());
     }

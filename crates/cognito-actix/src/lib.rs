@@ -182,6 +182,7 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderValue;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use cognito_core::source::RequestView;
 use serde::de::DeserializeOwned;
 
 mod middleware;
@@ -347,9 +348,24 @@ impl ResponseError for AuthRejection {
 
 type Verification<T> = Pin<Box<dyn Future<Output = Result<T, AuthRejection>>>>;
 
-/// The app's `CognitoAuth`, this request's header values and the middleware's verified token
-/// (if it ran), owned so the future is `'static`.
-type Inputs = (CognitoAuth, Vec<HeaderValue>, Option<Verified>);
+/// An actix-web request as the verifier reads it (its headers and query string): what to
+/// hand a [`CognitoAuth`] or [`cognito_core::Verifier`] from a handler of your own.
+#[derive(Debug, Clone, Copy)]
+pub struct ActixRequest<'a>(pub &'a HttpRequest);
+
+impl RequestView for ActixRequest<'_> {
+    fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
+        self.0.headers().get_all(name).map(HeaderValue::as_bytes)
+    }
+
+    fn query(&self) -> Option<&str> {
+        Some(self.0.query_string()).filter(|q| !q.is_empty())
+    }
+}
+
+/// The app's `CognitoAuth`, the request (a cheap, shared handle) and the middleware's
+/// verified token (if it ran), owned so the future is `'static`.
+type Inputs = (CognitoAuth, HttpRequest, Option<Verified>);
 
 fn inputs(req: &HttpRequest) -> Result<Inputs, AuthRejection> {
     let auth = req
@@ -361,9 +377,8 @@ fn inputs(req: &HttpRequest) -> Result<Inputs, AuthRejection> {
                 "no CognitoAuth in the app data (App::app_data(web::Data::new(auth)))".to_owned(),
             ))
         })?;
-    let values = req.headers().get_all(auth.header_name()).cloned().collect();
     let verified = actix_web::HttpMessage::extensions(req).get::<Verified>().cloned();
-    Ok((auth, values, verified))
+    Ok((auth, req.clone(), verified))
 }
 
 /// The claims of a token [`CognitoMiddleware`] verified for this request, if it did so for
@@ -382,13 +397,11 @@ impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for Auth<T, P> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let inputs = inputs(req);
         Box::pin(async move {
-            let (auth, values, verified) = inputs?;
+            let (auth, req, verified) = inputs?;
             if let Some(answer) = reuse::<T, P>(&auth, verified.as_ref()).await {
                 return answer.map(|c| Auth(c, PhantomData)).map_err(AuthRejection);
             }
-            let claims = auth
-                .authenticate::<T, P>(values.iter().map(HeaderValue::as_bytes))
-                .await;
+            let claims = auth.authenticate::<T, P>(&ActixRequest(&req)).await;
             claims.map(|c| Auth(c, PhantomData)).map_err(AuthRejection)
         })
     }
@@ -401,15 +414,13 @@ impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for OptionalAuth<T, P
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let inputs = inputs(req);
         Box::pin(async move {
-            let (auth, values, verified) = inputs?;
+            let (auth, req, verified) = inputs?;
             if let Some(answer) = reuse::<T, P>(&auth, verified.as_ref()).await {
                 return answer
                     .map(|c| OptionalAuth(Some(c), PhantomData))
                     .map_err(AuthRejection);
             }
-            let claims = auth
-                .authenticate_optional::<T, P>(values.iter().map(HeaderValue::as_bytes))
-                .await;
+            let claims = auth.authenticate_optional::<T, P>(&ActixRequest(&req)).await;
             claims.map(|c| OptionalAuth(c, PhantomData)).map_err(AuthRejection)
         })
     }

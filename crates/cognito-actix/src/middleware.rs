@@ -8,10 +8,9 @@ use std::sync::Arc;
 use actix_web::HttpMessage as _;
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::header::HeaderValue;
 use cognito_core::{Guard, Verified};
 
-use crate::AuthRejection;
+use crate::{ActixRequest, AuthRejection};
 
 /// Verifies each request's token once, before the wrapped services run, and leaves the
 /// [`Verified`] token in the request's extensions, where [`Auth`](crate::Auth) and
@@ -105,11 +104,8 @@ where
         let service = Rc::clone(&self.service);
         let guard = Arc::clone(&self.guard);
         Box::pin(async move {
-            let values: Vec<HeaderValue> = request.headers().get_all(guard.auth().header_name()).cloned().collect();
-            match guard
-                .verify(request.path(), values.iter().map(HeaderValue::as_bytes))
-                .await
-            {
+            let verdict = guard.verify(request.path(), &ActixRequest(request.request())).await;
+            match verdict {
                 Ok(verified) => {
                     if let Some(verified) = verified {
                         request.extensions_mut().insert::<Verified>(verified);

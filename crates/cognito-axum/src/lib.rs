@@ -338,14 +338,6 @@ impl IntoResponse for AuthRejection {
     }
 }
 
-fn header_values<'a>(parts: &'a Parts, auth: &CognitoAuth) -> impl Iterator<Item = &'a [u8]> + Send + 'a {
-    parts
-        .headers
-        .get_all(auth.header_name())
-        .iter()
-        .map(HeaderValue::as_bytes)
-}
-
 /// The claims of a token the [`CognitoLayer`] verified for this request, if it did so for
 /// `P`'s pool: no second verification.
 async fn reuse<T: DeserializeOwned, P: Policy>(parts: &Parts, auth: &CognitoAuth) -> Option<Result<T, Rejection>> {
@@ -367,7 +359,7 @@ where
         if let Some(answer) = reuse::<T, P>(parts, &auth).await {
             return answer.map(|c| Auth(c, PhantomData)).map_err(AuthRejection);
         }
-        let claims = auth.authenticate::<T, P>(header_values(parts, &auth)).await;
+        let claims = auth.authenticate::<T, P>(&*parts).await;
         claims.map(|c| Auth(c, PhantomData)).map_err(AuthRejection)
     }
 }
@@ -386,7 +378,7 @@ where
         if let Some(answer) = reuse::<T, P>(parts, &auth).await {
             return answer.map(|c| Some(Auth(c, PhantomData))).map_err(AuthRejection);
         }
-        let claims = auth.authenticate_optional::<T, P>(header_values(parts, &auth)).await;
+        let claims = auth.authenticate_optional::<T, P>(&*parts).await;
         claims.map(|c| c.map(|c| Auth(c, PhantomData))).map_err(AuthRejection)
     }
 }

@@ -350,8 +350,18 @@ impl AlbVerifier {
     /// The verifier of `alb`, with the leeway, expiry switch, token size cap, fetch tuning
     /// (`jwks:`) and transport rule (`allow_insecure_jwks_url`) of `settings`.
     pub fn for_alb(alb: &AlbSettings, settings: &CognitoSettings) -> Result<Self, ConfigError> {
+        Self::for_alb_with(alb, settings, None)
+    }
+
+    /// [`AlbVerifier::for_alb`], fetching keys with `client` when given (else our own).
+    pub(crate) fn for_alb_with(
+        alb: &AlbSettings,
+        settings: &CognitoSettings,
+        client: Option<&reqwest::Client>,
+    ) -> Result<Self, ConfigError> {
         alb.validate(settings.allow_insecure_jwks_url)?;
-        let keys = KeyCache::new(alb, &settings.jwks).map_err(|p| ConfigError::invalid(None, "alb.key_url", p))?;
+        let keys =
+            KeyCache::new(alb, &settings.jwks, client).map_err(|p| ConfigError::invalid(None, "alb.key_url", p))?;
         Ok(Self(Arc::new(Inner {
             settings: alb.clone(),
             check_expiration: settings.check_expiration,
@@ -505,9 +515,12 @@ struct KeyCache {
 }
 
 impl KeyCache {
-    fn new(alb: &AlbSettings, tuning: &JwksSettings) -> Result<Self, String> {
+    fn new(alb: &AlbSettings, tuning: &JwksSettings, client: Option<&reqwest::Client>) -> Result<Self, String> {
         Ok(Self {
-            client: http_client(tuning)?,
+            client: match client {
+                Some(client) => client.clone(),
+                None => http_client(tuning)?,
+            },
             tuning: tuning.clone(),
             max_keys: alb.max_keys,
             keys: RwLock::default(),

@@ -4,6 +4,7 @@
 
 use crate::error::{ConfigError, Rejection};
 use crate::policy::Requirement;
+use crate::source::RequestView;
 use crate::verified::Verified;
 use crate::verify::CognitoAuth;
 
@@ -146,13 +147,12 @@ impl Guard {
         Ok(())
     }
 
-    /// The answer for a request to `path` with these values of the token header: the
-    /// [`Verified`] token, `None` (a public path, or no token in optional mode), or the
-    /// refusal.
-    pub async fn verify<'h>(
+    /// The answer for `request` to `path`: the [`Verified`] token, `None` (a public path, or
+    /// no token in optional mode), or the refusal.
+    pub async fn verify(
         &self,
         path: &str,
-        header_values: impl IntoIterator<Item = &'h [u8]>,
+        request: &(impl RequestView + ?Sized),
     ) -> Result<Option<Verified>, Rejection> {
         let rule = self
             .routes
@@ -161,12 +161,8 @@ impl Guard {
             .map_or(&self.default, |(_, rule)| rule);
         match rule {
             Rule::Public => Ok(None),
-            Rule::Verify(Mode::Required, requirement) => {
-                self.auth.verify_request(header_values, requirement).await.map(Some)
-            }
-            Rule::Verify(Mode::Optional, requirement) => {
-                self.auth.verify_request_optional(header_values, requirement).await
-            }
+            Rule::Verify(Mode::Required, requirement) => self.auth.verify_request(request, requirement).await.map(Some),
+            Rule::Verify(Mode::Optional, requirement) => self.auth.verify_request_optional(request, requirement).await,
         }
     }
 }

@@ -288,8 +288,14 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);
 
 impl JwksCache {
     /// The cache for this source: shared per URL (and tuning) across the whole process, so
-    /// every pool and verifier that names the same URL shares keys, fetches and backoff.
-    pub(crate) fn shared(source: &KeySource, tuning: &JwksSettings) -> Result<Arc<Self>, String> {
+    /// every pool and verifier that names the same URL shares keys, fetches and backoff. With
+    /// the caller's own HTTP `client`, a cache of its own (another client may trust other
+    /// roots or present a certificate, so its keys are not everyone's).
+    pub(crate) fn shared(
+        source: &KeySource,
+        tuning: &JwksSettings,
+        client: Option<&reqwest::Client>,
+    ) -> Result<Arc<Self>, String> {
         let url = match source {
             KeySource::Inline(doc) => {
                 let keys = KeySet::parse_value(doc)?;
@@ -299,30 +305,36 @@ impl JwksCache {
             }
             KeySource::Url(text) => Url::parse(text).map_err(|e| format!("is not a valid URL ({e})"))?,
         };
+        if let Some(client) = client {
+            return Ok(Arc::new(Self::for_url(url, tuning, || Ok(client.clone()))?));
+        }
         let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
         let key = (url.to_string(), tuning.clone());
         if let Some(cache) = registry.get(&key).and_then(Weak::upgrade) {
             return Ok(cache);
         }
+        let cache = Arc::new(Self::for_url(url, tuning, || http_client(tuning))?);
+        registry.retain(|_, weak| weak.strong_count() > 0);
+        registry.insert(key, Arc::downgrade(&cache));
+        Ok(cache)
+    }
+
+    /// A cache of the keys at `url`, fetched with `client()` (unless it is a file).
+    fn for_url(
+        url: Url,
+        tuning: &JwksSettings,
+        client: impl FnOnce() -> Result<reqwest::Client, String>,
+    ) -> Result<Self, String> {
+        let observer = Some(SourceObserver::new(url.as_str()));
         let fetcher = if url.scheme() == "file" {
             Fetcher::File(
                 url.to_file_path()
                     .map_err(|()| "the file:// URL has no usable path".to_owned())?,
             )
         } else {
-            Fetcher::Http {
-                client: http_client(tuning)?,
-                url: url.clone(),
-            }
+            Fetcher::Http { client: client()?, url }
         };
-        let cache = Arc::new(Self::new(
-            fetcher,
-            Some(SourceObserver::new(url.as_str())),
-            tuning.clone(),
-        ));
-        registry.retain(|_, weak| weak.strong_count() > 0);
-        registry.insert(key, Arc::downgrade(&cache));
-        Ok(cache)
+        Ok(Self::new(fetcher, observer, tuning.clone()))
     }
 
     fn new(fetcher: Fetcher, observer: Option<SourceObserver>, tuning: JwksSettings) -> Self {

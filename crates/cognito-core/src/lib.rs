@@ -17,6 +17,9 @@
 //!   every built-in check and see the [`Verified`] token.
 //! - [`Guard`]: router-wide protection, the requirement of each request by its path, for the
 //!   tower layer (`cognito-tower`) and the actix-web middleware.
+//! - [`source`]: where a request's token comes from, in the order `token_sources` gives:
+//!   the header (default), a cookie, or on WebSocket upgrades a query parameter, read
+//!   through [`source::RequestView`] (implemented for `http`'s request types).
 //! - [`CognitoToken`] or any `Deserialize` type of yours for the claims.
 //! - [`AuthError`] / [`ErrorKind`] / [`Rejection`]: one stable error model with its HTTP mapping.
 //! - [`alb::AlbVerifier`] (`alb:` in the settings, [`CognitoAuth::alb`]): the user claims an
@@ -37,9 +40,11 @@
 //! "#)?;
 //! let verifier = Verifier::new(&settings)?;
 //!
-//! // A request without the header: 401 with a bare `Bearer` challenge.
+//! // A request without the header: 401 with a bare `Bearer` challenge. (A request is any
+//! // `http::Request`, a framework's, or here header name-value pairs: see `source`.)
+//! let request: [(&str, &str); 0] = [];
 //! let err = verifier
-//!     .authenticate::<CognitoToken>(std::iter::empty(), Require::NONE)
+//!     .authenticate::<CognitoToken>(&request, Require::NONE)
 //!     .await
 //!     .unwrap_err();
 //! assert_eq!(err.kind(), ErrorKind::MissingToken);
@@ -89,6 +94,7 @@ mod observe;
 pub mod openapi;
 mod policy;
 pub mod settings;
+pub mod source;
 mod token;
 mod token_cache;
 mod verified;

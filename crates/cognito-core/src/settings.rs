@@ -87,6 +87,103 @@ impl fmt::Display for TokenUse {
     }
 }
 
+/// A place a request's token may come from (`token_sources:` in the settings, tried in order;
+/// default `[header]`). The first source that holds a token answers, with that token's verdict;
+/// a request with none is `missing_token`.
+///
+/// ```
+/// use cognito_core::CognitoSettings;
+/// use cognito_core::settings::TokenSource;
+/// let settings = CognitoSettings::from_yaml_str(r#"
+/// token_sources: [header, {cookie: id_token}, {query: access_token}]
+/// userpools:
+///   eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a}
+/// "#)?;
+/// assert_eq!(settings.token_sources[1], TokenSource::Cookie("id_token".into()));
+/// # Ok::<(), cognito_core::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TokenSource {
+    /// The `jwt_header_name` header, with the `jwt_header_prefix` scheme (`header`).
+    Header,
+    /// The cookie of this name, whose value is the raw token (`{cookie: <name>}`).
+    Cookie(String),
+    /// The query parameter of this name, on WebSocket upgrade requests only (`{query: <name>}`):
+    /// a browser cannot set a header on a WebSocket, and on any other request a token in the
+    /// URL would end up in access logs, proxies and browser history. Its value is the raw
+    /// token, as sent (a JWT needs no percent-encoding). Never logged by this crate; keep your
+    /// own request logs from printing query strings.
+    Query(String),
+}
+
+/// `header`, or a map of one entry `cookie: <name>` / `query: <name>`, in every format (serde
+/// YAML would otherwise want `!cookie <name>`).
+impl Serialize for TokenSource {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (kind, name) = match self {
+            TokenSource::Header => return serializer.serialize_str("header"),
+            TokenSource::Cookie(name) => ("cookie", name),
+            TokenSource::Query(name) => ("query", name),
+        };
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry(kind, name)?;
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for TokenSource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Source;
+        const EXPECTED: &str = "header, {cookie: <name>} or {query: <name>}";
+        impl<'de> Visitor<'de> for Source {
+            type Value = TokenSource;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TokenSource, E> {
+                match v {
+                    "header" => Ok(TokenSource::Header),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &EXPECTED)),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TokenSource, A::Error> {
+                let source = match map.next_entry::<String, String>()? {
+                    Some((kind, name)) if kind == "cookie" => TokenSource::Cookie(name),
+                    Some((kind, name)) if kind == "query" => TokenSource::Query(name),
+                    _ => return Err(de::Error::invalid_value(de::Unexpected::Map, &EXPECTED)),
+                };
+                if map.next_key::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::invalid_length(2, &EXPECTED));
+                }
+                Ok(source)
+            }
+        }
+        deserializer.deserialize_any(Source)
+    }
+}
+
+impl TokenSource {
+    /// The source's rule: a cookie or parameter name is a non-empty token of RFC 9110 without
+    /// `&` (so no `=`, `;`, `&` or space), so it can never match part of another.
+    fn validate(&self) -> Result<(), String> {
+        let name = match self {
+            TokenSource::Header => return Ok(()),
+            TokenSource::Cookie(name) | TokenSource::Query(name) => name,
+        };
+        if name.is_empty() || !name.bytes().all(|b| is_tchar(b) && b != b'&') {
+            return Err(format!("{name:?} is not a valid cookie or parameter name"));
+        }
+        Ok(())
+    }
+}
+
+/// A character of an HTTP token (RFC 9110 5.6.2): what header, cookie and parameter names
+/// are made of here.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
 /// JWKS fetching and caching (`jwks:` in the settings). After a failed fetch the next attempt
 /// waits 1 s, doubling to at most 60 s; a success resets the wait.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -441,6 +538,9 @@ pub struct CognitoSettings {
     pub leeway_seconds: u64,
     /// The largest token accepted, after the scheme (default 16384; 1 to 1048576).
     pub max_token_bytes: usize,
+    /// Where a request's token may come from, tried in order (default `[header]`); see
+    /// [`TokenSource`].
+    pub token_sources: Vec<TokenSource>,
     /// The `alg` allow-list (default `[RS256]`).
     pub algorithms: Vec<Algorithm>,
     /// JWKS fetch and cache tuning.
@@ -475,6 +575,7 @@ impl Default for CognitoSettings {
             jwt_header_prefix: "Bearer".to_owned(),
             leeway_seconds: 0,
             max_token_bytes: 16384,
+            token_sources: vec![TokenSource::Header],
             algorithms: vec![Algorithm::RS256],
             jwks: JwksSettings::default(),
             token_cache: TokenCacheSettings::default(),
@@ -640,11 +741,7 @@ impl CognitoSettings {
                 pool.checked_key_sources(env.as_deref(), self.allow_insecure_jwks_url)?,
             ));
         }
-        let header_ok = !self.jwt_header_name.is_empty()
-            && self
-                .jwt_header_name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        let header_ok = !self.jwt_header_name.is_empty() && self.jwt_header_name.bytes().all(is_tchar);
         if !header_ok {
             return Err(ConfigError::invalid(
                 None,
@@ -658,6 +755,21 @@ impl CognitoSettings {
                 "jwt_header_prefix",
                 "must be a single word of visible ASCII (or empty for a raw token)",
             ));
+        }
+        if self.token_sources.is_empty() {
+            return Err(ConfigError::invalid(
+                None,
+                "token_sources",
+                "must list at least one source",
+            ));
+        }
+        for (i, source) in self.token_sources.iter().enumerate() {
+            source
+                .validate()
+                .map_err(|problem| ConfigError::invalid(None, "token_sources", problem))?;
+            if self.token_sources[..i].contains(source) {
+                return Err(ConfigError::invalid(None, "token_sources", "lists a source twice"));
+            }
         }
         if self.algorithms.is_empty() {
             return Err(ConfigError::invalid(
@@ -898,6 +1010,52 @@ mod tests {
         assert_eq!(s.jwt_header_prefix, "");
         assert_eq!(s.pool_names().collect::<Vec<_>>(), ["zz", "aa"]);
         assert_eq!(s.pool("aa")?.app_client_id, ["d", "e"]);
+        Ok(())
+    }
+
+    #[test]
+    fn token_sources_load_in_order_and_bad_ones_fail_at_load() -> Result<(), ConfigError> {
+        let yaml = |sources: &str| {
+            CognitoSettings::from_yaml_str(&format!(
+                "token_sources: {sources}\nuserpools:\n  eu: {{region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: c}}"
+            ))
+        };
+        let s = yaml("[{query: access_token}, header, {cookie: id_token}]")?;
+        let expected = [
+            TokenSource::Query("access_token".into()),
+            TokenSource::Header,
+            TokenSource::Cookie("id_token".into()),
+        ];
+        assert_eq!(s.token_sources, expected);
+        assert_eq!(
+            CognitoSettings::from_yaml_str(&format!("userpools: {POOL}"))?.token_sources,
+            [TokenSource::Header]
+        );
+        // The same list in JSON, and a round trip through serialization.
+        let json = format!(r#"{{"token_sources": ["header", {{"cookie": "id_token"}}], "userpools": {POOL}}}"#);
+        let s = CognitoSettings::from_json_str(&json)?;
+        assert_eq!(s.token_sources[1], TokenSource::Cookie("id_token".into()));
+        let text = serde_json::to_string(&s).map_err(|e| ConfigError::invalid(None, "test", e.to_string()))?;
+        assert_eq!(CognitoSettings::from_json_str(&text)?, s);
+        for (bad, problem) in [
+            ("[]", "at least one source"),
+            ("[header, header]", "twice"),
+            ("[{cookie: ''}]", "not a valid cookie or parameter name"),
+            ("[{query: 'a&b'}]", "not a valid cookie or parameter name"),
+            ("[{cookie: 'a b'}]", "not a valid cookie or parameter name"),
+        ] {
+            let err = yaml(bad).err();
+            assert_eq!(
+                err.as_ref().and_then(ConfigError::field),
+                Some("token_sources"),
+                "{bad}"
+            );
+            assert!(err.is_some_and(|e| e.to_string().contains(problem)), "{bad}");
+        }
+        for bad in ["[bearer]", "[{cookie: a, query: b}]", "[{header: a}]", "header"] {
+            let err = yaml(bad).err();
+            assert!(matches!(err, Some(ConfigError::Parse { .. })), "{bad}: {err:?}");
+        }
         Ok(())
     }
 

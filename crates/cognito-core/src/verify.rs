@@ -17,7 +17,8 @@ use crate::jose::Algorithm;
 use crate::jwks::{JwksCache, Loaded, Miss};
 use crate::observe::{self, PoolObserver};
 use crate::policy::{Policy, Require, Requirement};
-use crate::settings::{CognitoSettings, KEYS_URL_ENV, KeySource, TokenUse, UserPool};
+use crate::settings::{CognitoSettings, KEYS_URL_ENV, KeySource, TokenSource, TokenUse, UserPool};
+use crate::source::{RequestView, Sources};
 use crate::token::{self, ClaimsView, Token};
 use crate::token_cache::{Entry, TokenCache, TokenCacheStats};
 use crate::verified::{Verified, misfit};
@@ -39,11 +40,11 @@ pub struct PoolStatus {
 ///
 /// ```no_run
 /// use cognito_core::{CognitoSettings, CognitoToken, Require, Verifier};
-/// # async fn run(authorization_header: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+/// # async fn run(request: http::Request<()>) -> Result<(), Box<dyn std::error::Error>> {
 /// let settings = CognitoSettings::from_yaml("cognito.yaml")?;
 /// let cognito_eu = Verifier::new(&settings)?;              // the first (default) pool
 /// let cognito_us = Verifier::for_pool(&settings, "us")?;   // a named pool
-/// let token: CognitoToken = cognito_eu.authenticate([authorization_header], Require::NONE).await?;
+/// let token: CognitoToken = cognito_eu.authenticate(&request, Require::NONE).await?;
 /// println!("hello {:?}", token.username());
 /// # let _ = cognito_us; Ok(()) }
 /// ```
@@ -60,10 +61,11 @@ struct Inner {
     token_use: TokenUse,
     check_expiration: bool,
     leeway: f64,
-    max_token_bytes: usize,
     algorithms: Vec<Algorithm>,
+    /// Where tokens come from (step 1).
+    sources: Sources,
+    /// `jwt_header_name` as configured (lookups use the lowercase name in `sources`).
     header_name: String,
-    header_prefix: String,
     /// This pool's verified tokens (`None`: switched off).
     token_cache: Option<TokenCache>,
     /// Its answers' events and metrics.
@@ -200,7 +202,7 @@ impl Verifier {
         let resolved = settings.resolve()?;
         let (pool, sources) = resolved.first().ok_or_else(ConfigError::no_pools)?;
         warn_keys_url_override([*pool]);
-        Self::from_pool(settings, pool, sources)
+        Self::from_pool(settings, pool, sources, None)
     }
 
     /// A verifier for the pool named `name` (the settings are validated).
@@ -211,14 +213,16 @@ impl Verifier {
             .find(|(pool, _)| pool.name == name)
             .ok_or_else(|| ConfigError::unknown_pool(name))?;
         warn_keys_url_override([*pool]);
-        Self::from_pool(settings, pool, sources)
+        Self::from_pool(settings, pool, sources, None)
     }
 
-    /// A verifier for `pool` of `settings` with the key sources `resolve` gave it.
+    /// A verifier for `pool` of `settings` with the key sources `resolve` gave it, fetching
+    /// with the caller's `client` if given.
     fn from_pool(
         settings: &CognitoSettings,
         pool: &UserPool,
         sources: &[(String, KeySource)],
+        client: Option<&reqwest::Client>,
     ) -> Result<Self, ConfigError> {
         let mut issuers: Vec<(String, Arc<JwksCache>)> = Vec::with_capacity(sources.len());
         for (i, (issuer, source)) in sources.iter().enumerate() {
@@ -227,7 +231,7 @@ impl Verifier {
             let earlier = sources[..i].iter().position(|(_, s)| s == source);
             let cache = match earlier.and_then(|j| issuers.get(j)) {
                 Some((_, cache)) => Arc::clone(cache),
-                None => JwksCache::shared(source, &settings.jwks)
+                None => JwksCache::shared(source, &settings.jwks, client)
                     .map_err(|p| ConfigError::invalid(Some(&pool.name), "jwks_url", p))?,
             };
             issuers.push((issuer.clone(), cache));
@@ -241,10 +245,14 @@ impl Verifier {
                 token_use: pool.token_use,
                 check_expiration: settings.check_expiration,
                 leeway: settings.leeway_seconds as f64,
-                max_token_bytes: settings.max_token_bytes,
                 algorithms: settings.algorithms.clone(),
+                sources: Sources {
+                    order: settings.token_sources.clone(),
+                    header_name: settings.jwt_header_name.to_ascii_lowercase(),
+                    header_prefix: settings.jwt_header_prefix.clone(),
+                    max_token_bytes: settings.max_token_bytes,
+                },
                 header_name: settings.jwt_header_name.clone(),
-                header_prefix: settings.jwt_header_prefix.clone(),
                 token_cache: TokenCache::new(&settings.token_cache),
                 observer: PoolObserver::new(&pool.name),
             }),
@@ -310,61 +318,64 @@ impl Verifier {
 
     /// The scheme expected before the token (`jwt_header_prefix`; empty = the raw token).
     pub fn header_prefix(&self) -> &str {
-        &self.0.header_prefix
+        &self.0.sources.header_prefix
     }
 
-    /// Required authentication from the configured header's values (every occurrence, in
-    /// order; adapters pass them straight from the request).
-    pub async fn authenticate<'h, T: DeserializeOwned>(
+    /// Where tokens are read from, in order (`token_sources`).
+    pub fn token_sources(&self) -> &[TokenSource] {
+        &self.0.sources.order
+    }
+
+    /// Required authentication of a request: its token from the configured sources (the
+    /// header by default; see [`RequestView`]), then every verification step.
+    pub async fn authenticate<T: DeserializeOwned>(
         &self,
-        header_values: impl IntoIterator<Item = &'h [u8]>,
+        request: &(impl RequestView + ?Sized),
         require: Require<'_>,
     ) -> Result<T, AuthError> {
-        let claims: Claims<T> = self.authenticate_needs(header_values, require.into()).await?;
+        let claims: Claims<T> = self.authenticate_needs(request, require.into()).await?;
         Ok(claims.0)
     }
 
     /// Required authentication under an owned [`Requirement`] (its groups, scopes and checks;
     /// its pool is this verifier's, whatever it names).
-    pub async fn authenticate_for<'h, T: DeserializeOwned>(
+    pub async fn authenticate_for<T: DeserializeOwned>(
         &self,
-        header_values: impl IntoIterator<Item = &'h [u8]>,
+        request: &(impl RequestView + ?Sized),
         requirement: &Requirement,
     ) -> Result<T, AuthError> {
-        let claims: Claims<T> = self.authenticate_needs(header_values, requirement.into()).await?;
+        let claims: Claims<T> = self.authenticate_needs(request, requirement.into()).await?;
         Ok(claims.0)
     }
 
-    /// Optional authentication under an owned [`Requirement`]: `Ok(None)` only when the header
-    /// is absent or empty.
-    pub async fn authenticate_optional_for<'h, T: DeserializeOwned>(
+    /// Optional authentication under an owned [`Requirement`]: `Ok(None)` only when the
+    /// request carries no token at all.
+    pub async fn authenticate_optional_for<T: DeserializeOwned>(
         &self,
-        header_values: impl IntoIterator<Item = &'h [u8]>,
+        request: &(impl RequestView + ?Sized),
         requirement: &Requirement,
     ) -> Result<Option<T>, AuthError> {
-        let claims: Option<Claims<T>> = self
-            .authenticate_optional_needs(header_values, requirement.into())
-            .await?;
+        let claims: Option<Claims<T>> = self.authenticate_optional_needs(request, requirement.into()).await?;
         Ok(claims.map(|c| c.0))
     }
 
-    async fn authenticate_needs<'h, A: Answer>(
+    async fn authenticate_needs<A: Answer>(
         &self,
-        header_values: impl IntoIterator<Item = &'h [u8]>,
+        request: &(impl RequestView + ?Sized),
         needs: Needs<'_>,
     ) -> Result<A, AuthError> {
-        match token::from_header(header_values, &self.0.header_prefix, self.0.max_token_bytes) {
+        match self.0.sources.find(request) {
             Ok(token) => self.verify_core(token, needs, Keys::MayFetch).await,
             Err(e) => self.answered(Err(e)),
         }
     }
 
-    async fn authenticate_optional_needs<'h, A: Answer>(
+    async fn authenticate_optional_needs<A: Answer>(
         &self,
-        header_values: impl IntoIterator<Item = &'h [u8]>,
+        request: &(impl RequestView + ?Sized),
         needs: Needs<'_>,
     ) -> Result<Option<A>, AuthError> {
-        match token::from_header(header_values, &self.0.header_prefix, self.0.max_token_bytes) {
+        match self.0.sources.find(request) {
             Ok(token) => self.verify_core(token, needs, Keys::MayFetch).await.map(Some),
             // No token is no verification: an anonymous request is not counted.
             Err(e) if e.kind() == ErrorKind::MissingToken => Ok(None),
@@ -372,14 +383,15 @@ impl Verifier {
         }
     }
 
-    /// Optional authentication: `Ok(None)` when the header is absent or empty; a present but
-    /// invalid token is the same error as for [`Verifier::authenticate`], never anonymous.
-    pub async fn authenticate_optional<'h, T: DeserializeOwned>(
+    /// Optional authentication: `Ok(None)` when the request carries no token (header absent or
+    /// empty, no token cookie, ...); a present but invalid token is the same error as for
+    /// [`Verifier::authenticate`], never anonymous.
+    pub async fn authenticate_optional<T: DeserializeOwned>(
         &self,
-        header_values: impl IntoIterator<Item = &'h [u8]>,
+        request: &(impl RequestView + ?Sized),
         require: Require<'_>,
     ) -> Result<Option<T>, AuthError> {
-        let claims: Option<Claims<T>> = self.authenticate_optional_needs(header_values, require.into()).await?;
+        let claims: Option<Claims<T>> = self.authenticate_optional_needs(request, require.into()).await?;
         Ok(claims.map(|c| c.0))
     }
 
@@ -425,7 +437,7 @@ impl Verifier {
 
     /// A token-cache hit, else the full path (timed, in the pool's span).
     async fn verify_unobserved<A: Answer>(&self, token: &str, needs: Needs<'_>, keys: Keys) -> Result<A, AuthError> {
-        token::check_size(token, self.0.max_token_bytes)?;
+        token::check_size(token, self.0.sources.max_token_bytes)?;
         let wants_verified = A::NEEDS_VERIFIED || !self.1.is_empty() || !needs.checks().is_empty();
         if let Some(hit) = self.cache_hit(token) {
             needs.authorize(&hit.groups, hit.scopes())?;
@@ -801,15 +813,39 @@ pub struct CognitoAuth {
 impl CognitoAuth {
     /// Verifiers for every pool of `settings` (validated), in settings order.
     pub fn new(settings: &CognitoSettings) -> Result<Self, ConfigError> {
+        Self::build(settings, None)
+    }
+
+    /// [`CognitoAuth::new`], fetching JWKS (and load balancer keys) with your own HTTP client:
+    /// a custom CA, a client certificate (mTLS), a proxy set in code. `jwks.timeout_ms` and
+    /// `jwks.max_bytes` still bound each fetch; your client's redirect policy applies (the
+    /// default client follows at most 3 redirects, within the same origin only).
+    ///
+    /// The key caches of this `CognitoAuth` are its own, not shared with verifiers built
+    /// without this client (another client may trust other roots); its clones share them.
+    ///
+    /// ```
+    /// use cognito_core::{CognitoAuth, CognitoSettings};
+    /// # let settings = CognitoSettings::from_yaml_str(
+    /// #     "userpools: {eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a}}")?;
+    /// let client = reqwest::Client::builder().https_only(true).build()?;
+    /// let auth = CognitoAuth::with_http_client(&settings, client)?;
+    /// # let _ = auth; Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_http_client(settings: &CognitoSettings, client: reqwest::Client) -> Result<Self, ConfigError> {
+        Self::build(settings, Some(&client))
+    }
+
+    fn build(settings: &CognitoSettings, client: Option<&reqwest::Client>) -> Result<Self, ConfigError> {
         let resolved = settings.resolve()?;
         warn_keys_url_override(resolved.iter().map(|(pool, _)| *pool));
         let verifiers = resolved
             .iter()
-            .map(|(pool, sources)| Verifier::from_pool(settings, pool, sources))
+            .map(|(pool, sources)| Verifier::from_pool(settings, pool, sources, client))
             .collect::<Result<Vec<_>, _>>()?;
         let default = verifiers.first().cloned().ok_or_else(ConfigError::no_pools)?;
         let alb = match &settings.alb {
-            Some(alb) => Some(AlbVerifier::for_alb(alb, settings)?),
+            Some(alb) => Some(AlbVerifier::for_alb_with(alb, settings, client)?),
             None => None,
         };
         Ok(CognitoAuth {
@@ -1048,71 +1084,71 @@ impl CognitoAuth {
     }
 
     /// Required authentication for a route with policy `P` (its pool and requirements): what
-    /// every adapter's required extractor calls with the header's values.
-    pub async fn authenticate<'h, T: DeserializeOwned, P: Policy>(
+    /// every adapter's required extractor calls with its request.
+    pub async fn authenticate<T: DeserializeOwned, P: Policy>(
         &self,
-        header_values: impl IntoIterator<Item = &'h [u8]>,
+        request: &(impl RequestView + ?Sized),
     ) -> Result<T, Rejection> {
         let (verifier, needs) = self.for_policy::<P>()?;
-        let claims: Claims<T> = verifier.authenticate_needs(header_values, needs).await?;
+        let claims: Claims<T> = verifier.authenticate_needs(request, needs).await?;
         Ok(claims.0)
     }
 
-    /// Optional authentication for a route with policy `P`: `None` only when the header is
-    /// absent or empty.
-    pub async fn authenticate_optional<'h, T: DeserializeOwned, P: Policy>(
+    /// Optional authentication for a route with policy `P`: `None` only when the request
+    /// carries no token.
+    pub async fn authenticate_optional<T: DeserializeOwned, P: Policy>(
         &self,
-        header_values: impl IntoIterator<Item = &'h [u8]>,
+        request: &(impl RequestView + ?Sized),
     ) -> Result<Option<T>, Rejection> {
         let (verifier, needs) = self.for_policy::<P>()?;
-        let claims: Option<Claims<T>> = verifier.authenticate_optional_needs(header_values, needs).await?;
+        let claims: Option<Claims<T>> = verifier.authenticate_optional_needs(request, needs).await?;
         Ok(claims.map(|c| c.0))
     }
 
     /// Required authentication under an owned [`Requirement`] (its pool, groups, scopes and
     /// checks), as the router-wide layer and middleware call it: the [`Verified`] token they
     /// leave in the request for the extractors.
-    pub async fn verify_request<'h>(
+    pub async fn verify_request(
         &self,
-        header_values: impl IntoIterator<Item = &'h [u8]>,
+        request: &(impl RequestView + ?Sized),
         requirement: &Requirement,
     ) -> Result<Verified, Rejection> {
         let verifier = self.for_requirement(requirement)?;
-        Ok(verifier.authenticate_needs(header_values, requirement.into()).await?)
+        Ok(verifier.authenticate_needs(request, requirement.into()).await?)
     }
 
-    /// Optional authentication under an owned [`Requirement`]: `None` only when the header is
-    /// absent or empty; a present but invalid token is refused as by
+    /// Optional authentication under an owned [`Requirement`]: `None` only when the request
+    /// carries no token; a present but invalid token is refused as by
     /// [`CognitoAuth::verify_request`].
-    pub async fn verify_request_optional<'h>(
+    pub async fn verify_request_optional(
         &self,
-        header_values: impl IntoIterator<Item = &'h [u8]>,
+        request: &(impl RequestView + ?Sized),
         requirement: &Requirement,
     ) -> Result<Option<Verified>, Rejection> {
         let verifier = self.for_requirement(requirement)?;
         Ok(verifier
-            .authenticate_optional_needs(header_values, requirement.into())
+            .authenticate_optional_needs(request, requirement.into())
             .await?)
     }
 
     /// Required authentication under an owned [`Requirement`], as the caller's claims type.
-    pub async fn authenticate_with<'h, T: DeserializeOwned>(
+    pub async fn authenticate_with<T: DeserializeOwned>(
         &self,
-        header_values: impl IntoIterator<Item = &'h [u8]>,
+        request: &(impl RequestView + ?Sized),
         requirement: &Requirement,
     ) -> Result<T, Rejection> {
         let verifier = self.for_requirement(requirement)?;
-        Ok(verifier.authenticate_for(header_values, requirement).await?)
+        Ok(verifier.authenticate_for(request, requirement).await?)
     }
 
     /// Optional authentication under an owned [`Requirement`], as the caller's claims type.
-    pub async fn authenticate_optional_with<'h, T: DeserializeOwned>(
+    pub async fn authenticate_optional_with<T: DeserializeOwned>(
         &self,
-        header_values: impl IntoIterator<Item = &'h [u8]>,
+        request: &(impl RequestView + ?Sized),
         requirement: &Requirement,
     ) -> Result<Option<T>, Rejection> {
         let verifier = self.for_requirement(requirement)?;
-        Ok(verifier.authenticate_optional_for(header_values, requirement).await?)
+        Ok(verifier.authenticate_optional_for(request, requirement).await?)
     }
 
     /// What an extractor with policy `P` answers from a token the router-wide layer already

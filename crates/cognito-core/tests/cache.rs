@@ -402,3 +402,26 @@ async fn a_file_url_and_an_inline_jwks_need_no_network() -> TestResult {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn the_callers_http_client_fetches_the_keys() -> TestResult {
+    let key = SigningKey::generate("own-client-key")?;
+    let server = JwksServer::start(jwks(&[&key])).await?;
+    // A host name only the caller's client can reach: its resolver override points it at the
+    // server on 127.0.0.1 (`.invalid` never resolves anywhere else).
+    let host = "keys.invalid";
+    let issuer = server.issuer("pool_1");
+    let url = server.jwks_url("pool_1").replace("127.0.0.1", host);
+    let settings = CognitoSettings::from_yaml_str(&format!(
+        "allow_insecure_jwks_url: true\nuserpools:\n  p:\n    region: eu-west-1\n    userpool_id: pool_1\n    app_client_id: c\n    issuer: {issuer}\n    jwks_url: {url}\n"
+    ))?;
+    let client = reqwest::Client::builder().resolve(host, server.addr()).build()?;
+    let auth = CognitoAuth::with_http_client(&settings, client)?;
+    let token = key.sign(&cognito_testkit::access_claims(&issuer, "c"))?;
+    assert_eq!(kind_of(auth.default_pool(), &token).await, None);
+    assert_eq!(server.hits(), 1);
+    // A cache of its own: a verifier without the client does not reuse those keys.
+    let plain = CognitoAuth::new(&settings)?;
+    assert_eq!(plain.default_pool().health().sources[0].keys, 0);
+    Ok(())
+}

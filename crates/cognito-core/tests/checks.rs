@@ -164,20 +164,25 @@ async fn runtime_requirements_are_read_from_a_yaml_file() -> TestResult {
     claims["cognito:groups"] = json!(["audit"]);
     let auditor = format!("Bearer {}", f.sign(&claims)?);
     let refused = auth
-        .authenticate::<CognitoToken, Reports>([plain.as_bytes()])
+        .authenticate::<CognitoToken, Reports>(&[("authorization", plain.as_bytes())])
         .await
         .err();
     assert_eq!(refused.and_then(|r| r.kind()), Some(ErrorKind::ForbiddenGroup));
-    let token: CognitoToken = auth.authenticate::<_, Reports>([auditor.as_bytes()]).await?;
+    let token: CognitoToken = auth
+        .authenticate::<_, Reports>(&[("authorization", auditor.as_bytes())])
+        .await?;
     assert_eq!(token.groups, ["audit"]);
     let typo = auth
-        .authenticate::<CognitoToken, Typo>([auditor.as_bytes()])
+        .authenticate::<CognitoToken, Typo>(&[("authorization", auditor.as_bytes())])
         .await
         .err();
     assert!(matches!(typo, Some(Rejection::Misconfigured(_))));
     // The same requirement as a value, straight to the verify entry point.
     let readers = auth.requirement("readers").ok_or("not registered")?;
-    let refused = auth.verify_request([auditor.as_bytes()], readers).await.err();
+    let refused = auth
+        .verify_request(&[("authorization", auditor.as_bytes())], readers)
+        .await
+        .err();
     assert_eq!(refused.and_then(|r| r.kind()), Some(ErrorKind::ForbiddenScope));
     Ok(())
 }
@@ -194,10 +199,16 @@ async fn a_requirement_names_its_pool_and_unknown_fields_fail_to_load() -> TestR
         Some("moon".into())
     );
     let header = format!("Bearer {}", f.access_token()?);
-    let refused = auth.verify_request([header.as_bytes()], &elsewhere).await.err();
+    let refused = auth
+        .verify_request(&[("authorization", header.as_bytes())], &elsewhere)
+        .await
+        .err();
     assert!(matches!(refused, Some(Rejection::Misconfigured(_))));
     let verified = auth
-        .verify_request([header.as_bytes()], &Requirement::new().in_pool("main"))
+        .verify_request(
+            &[("authorization", header.as_bytes())],
+            &Requirement::new().in_pool("main"),
+        )
         .await?;
     assert_eq!(
         (verified.pool(), verified.header()["kid"].as_str()),

@@ -177,7 +177,7 @@ async fn verification_counters_and_duration() -> TestResult {
     );
     // The header path counts too (missing_token), and each answer is one duration sample.
     let err = v
-        .authenticate::<CognitoToken>(std::iter::empty(), cognito_core::Require::NONE)
+        .authenticate::<CognitoToken>(&http::HeaderMap::new(), cognito_core::Require::NONE)
         .await
         .err()
         .ok_or("accepted")?;

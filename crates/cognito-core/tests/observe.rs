@@ -412,9 +412,9 @@ async fn every_kind_of_rejection_is_one_debug_event() -> TestResult {
     let mut sent = Vec::new();
     for (kind, verifier, header, require) in &tokens {
         capture.clear();
-        let values: Vec<&[u8]> = header.iter().map(|h| h.as_bytes()).collect();
+        let values: Vec<(&str, &[u8])> = header.iter().map(|h| ("authorization", h.as_bytes())).collect();
         let err = verifier
-            .authenticate::<CognitoToken>(values, *require)
+            .authenticate::<CognitoToken>(values.as_slice(), *require)
             .await
             .err()
             .ok_or("accepted")?;
@@ -454,12 +454,12 @@ async fn an_anonymous_request_is_no_rejection() -> TestResult {
     let fx = Fixture::new().await?;
     let verifier = fx.verifier("")?;
     let anonymous: Option<CognitoToken> = verifier
-        .authenticate_optional(std::iter::empty(), Require::NONE)
+        .authenticate_optional(&http::HeaderMap::new(), Require::NONE)
         .await?;
     assert!(anonymous.is_none());
     assert!(capture.with_message("token rejected").is_empty());
     let err = verifier
-        .authenticate_optional::<CognitoToken>([&b"Bearer x.y"[..]], Require::NONE)
+        .authenticate_optional::<CognitoToken>(&[("authorization", &b"Bearer x.y"[..])], Require::NONE)
         .await
         .err()
         .ok_or("accepted")?;

@@ -86,7 +86,7 @@ fn assert_rejected(w: &World, token: &str) -> Result<(), TestCaseError> {
     let header = format!("Bearer {token}");
     let via_header = w.runtime.block_on(
         w.verifier
-            .authenticate::<CognitoToken>([header.as_bytes()], Require::NONE),
+            .authenticate::<CognitoToken>(&[("authorization", header.as_bytes())], Require::NONE),
     );
     prop_assert!(via_header.is_err(), "verified through the header: {token:?}");
     if let Err(e) = &via_header {
@@ -219,11 +219,11 @@ proptest! {
     #[test]
     fn arbitrary_header_bytes_never_verify(value in prop::collection::vec(any::<u8>(), 0..600)) {
         let w = world()?;
-        let result = w.runtime.block_on(w.verifier.authenticate::<CognitoToken>([value.as_slice()], Require::NONE));
+        let result = w.runtime.block_on(w.verifier.authenticate::<CognitoToken>(&[("authorization", value.as_slice())], Require::NONE));
         prop_assert!(result.is_err());
         if let Err(e) = &result { check_rejection(e)?; }
         let optional = w.runtime.block_on(
-            w.verifier.authenticate_optional::<CognitoToken>([value.as_slice()], Require::NONE));
+            w.verifier.authenticate_optional::<CognitoToken>(&[("authorization", value.as_slice())], Require::NONE));
         prop_assert!(!matches!(optional, Ok(Some(_))));
     }
 
@@ -237,8 +237,8 @@ proptest! {
     ) {
         let w = world()?;
         let value = format!("{scheme}{spaces}{token}");
-        let values = vec![value.as_bytes(); repeat];
-        let result = w.runtime.block_on(w.verifier.authenticate::<CognitoToken>(values, Require::NONE));
+        let values = vec![("authorization", value.as_bytes()); repeat];
+        let result = w.runtime.block_on(w.verifier.authenticate::<CognitoToken>(values.as_slice(), Require::NONE));
         prop_assert!(result.is_err());
         if let Err(e) = &result { check_rejection(e)?; }
     }

@@ -44,7 +44,9 @@ async fn a_repeated_token_is_served_from_the_cache_without_a_refetch() -> TestRe
     // The no-I/O entry point and the header entry point share the cache.
     let _: CognitoToken = v.verify_cached(&token, Require::NONE)?;
     let header = format!("Bearer {token}");
-    let _: CognitoToken = v.authenticate([header.as_bytes()], Require::NONE).await?;
+    let _: CognitoToken = v
+        .authenticate(&[("authorization", header.as_bytes())], Require::NONE)
+        .await?;
     assert_eq!(cache_hits(&v), 5);
     assert_eq!(v.token_cache_stats().entries, 1);
     assert_eq!(f.server.hits(), 1, "one JWKS fetch in all");

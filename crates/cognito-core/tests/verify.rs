@@ -240,7 +240,9 @@ fn assert_http(err: &AuthError, status: u16, challenge: Option<&str>) {
 }
 
 async fn header_error(v: &Verifier, value: &[u8]) -> Option<AuthError> {
-    v.authenticate::<CognitoToken>([value], Require::NONE).await.err()
+    v.authenticate::<CognitoToken>(&[(v.header_name(), value)], Require::NONE)
+        .await
+        .err()
 }
 
 #[tokio::test]
@@ -248,7 +250,7 @@ async fn missing_token() -> TestResult {
     let f = Fixture::new().await?;
     let v = f.verifier("")?;
     for err in [
-        v.authenticate::<CognitoToken>(std::iter::empty(), Require::NONE)
+        v.authenticate::<CognitoToken>(&http::HeaderMap::new(), Require::NONE)
             .await
             .err(),
         header_error(&v, b"").await,
@@ -260,18 +262,23 @@ async fn missing_token() -> TestResult {
         assert_http(&err, 401, Some("Bearer"));
     }
     // Optional authentication: absent or empty is anonymous...
-    let none: Option<CognitoToken> = v.authenticate_optional(std::iter::empty(), Require::NONE).await?;
+    let none: Option<CognitoToken> = v.authenticate_optional(&http::HeaderMap::new(), Require::NONE).await?;
     assert!(none.is_none());
-    let none: Option<CognitoToken> = v.authenticate_optional([&b""[..]], Require::NONE).await?;
+    let none: Option<CognitoToken> = v
+        .authenticate_optional(&[("authorization", &b""[..])], Require::NONE)
+        .await?;
     assert!(none.is_none());
     // ...but a bad token never is.
     let err = v
-        .authenticate_optional::<CognitoToken>([&b"Bearer x.y.z"[..]], Require::NONE)
+        .authenticate_optional::<CognitoToken>(&[("authorization", &b"Bearer x.y.z"[..])], Require::NONE)
         .await
         .err();
     assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::Malformed));
     let ok: Option<CognitoToken> = v
-        .authenticate_optional([format!("Bearer {}", f.access_token()?).as_bytes()], Require::NONE)
+        .authenticate_optional(
+            &[("authorization", format!("Bearer {}", f.access_token()?).as_bytes())],
+            Require::NONE,
+        )
         .await?;
     assert!(ok.is_some());
     Ok(())
@@ -295,9 +302,9 @@ async fn invalid_header() -> TestResult {
     }
     let twice = v
         .authenticate::<CognitoToken>(
-            [
-                format!("Bearer {token}").as_bytes(),
-                format!("Bearer {token}").as_bytes(),
+            &[
+                ("authorization", format!("Bearer {token}").as_bytes()),
+                ("authorization", format!("Bearer {token}").as_bytes()),
             ],
             Require::NONE,
         )
@@ -563,20 +570,20 @@ async fn optional_authentication_and_the_header_settings() -> TestResult {
     let token = f.access_token()?;
     let bearer = format!("Bearer {token}");
     let none = v
-        .authenticate_optional::<CognitoToken>(std::iter::empty(), Require::NONE)
+        .authenticate_optional::<CognitoToken>(&http::HeaderMap::new(), Require::NONE)
         .await?;
     assert!(none.is_none());
     let blank = v
-        .authenticate_optional::<CognitoToken>([&b"  "[..]], Require::NONE)
+        .authenticate_optional::<CognitoToken>(&[("authorization", &b"  "[..])], Require::NONE)
         .await?;
     assert!(blank.is_none());
     let user = v
-        .authenticate_optional::<CognitoToken>([bearer.as_bytes()], Require::NONE)
+        .authenticate_optional::<CognitoToken>(&[("authorization", bearer.as_bytes())], Require::NONE)
         .await?;
     assert_eq!(user.and_then(|u| u.username().map(str::to_owned)), Some("alice".into()));
     let basic = format!("Basic {token}");
     let err = v
-        .authenticate_optional::<CognitoToken>([basic.as_bytes()], Require::NONE)
+        .authenticate_optional::<CognitoToken>(&[("authorization", basic.as_bytes())], Require::NONE)
         .await
         .err();
     assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::InvalidHeader));
@@ -584,17 +591,20 @@ async fn optional_authentication_and_the_header_settings() -> TestResult {
     claims["exp"] = json!(now() - 10);
     let expired = format!("Bearer {}", f.sign(&claims)?);
     let err = v
-        .authenticate_optional::<CognitoToken>([expired.as_bytes()], Require::NONE)
+        .authenticate_optional::<CognitoToken>(&[("authorization", expired.as_bytes())], Require::NONE)
         .await
         .err();
     assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::Expired), "never anonymous");
     let err = v
-        .authenticate_optional::<CognitoToken>([bearer.as_bytes()], Require::NONE.any_group(&["admin"]))
+        .authenticate_optional::<CognitoToken>(
+            &[("authorization", bearer.as_bytes())],
+            Require::NONE.any_group(&["admin"]),
+        )
         .await
         .err();
     assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::ForbiddenGroup));
     let user = raw
-        .authenticate_optional::<CognitoToken>([token.as_bytes()], Require::NONE)
+        .authenticate_optional::<CognitoToken>(&[("x-token", token.as_bytes())], Require::NONE)
         .await?;
     assert!(user.is_some(), "the raw-token header");
     Ok(())
@@ -972,10 +982,12 @@ async fn cognito_auth_applies_a_route_policy() -> TestResult {
     let plain = format!("Bearer {}", f.sign(&claims)?);
     claims["cognito:groups"] = json!(["admin"]);
     let admin = format!("Bearer {}", f.sign(&claims)?);
-    let user: CognitoToken = auth.authenticate::<_, AnyUser>([plain.as_bytes()]).await?;
+    let user: CognitoToken = auth
+        .authenticate::<_, AnyUser>(&[("authorization", plain.as_bytes())])
+        .await?;
     assert_eq!(user.username(), Some("alice"));
     let denied = auth
-        .authenticate::<CognitoToken, Admins>([plain.as_bytes()])
+        .authenticate::<CognitoToken, Admins>(&[("authorization", plain.as_bytes())])
         .await
         .err();
     assert_eq!(
@@ -983,16 +995,22 @@ async fn cognito_auth_applies_a_route_policy() -> TestResult {
         Some(ErrorKind::ForbiddenGroup)
     );
     assert_eq!(denied.map(|r| r.status()), Some(403));
-    let _: CognitoToken = auth.authenticate::<_, Admins>([admin.as_bytes()]).await?;
-    let anonymous: Option<CognitoToken> = auth.authenticate_optional::<_, AnyUser>(std::iter::empty()).await?;
+    let _: CognitoToken = auth
+        .authenticate::<_, Admins>(&[("authorization", admin.as_bytes())])
+        .await?;
+    let anonymous: Option<CognitoToken> = auth
+        .authenticate_optional::<_, AnyUser>(&http::HeaderMap::new())
+        .await?;
     assert!(anonymous.is_none());
-    let signed_in: Option<CognitoToken> = auth.authenticate_optional::<_, AnyUser>([plain.as_bytes()]).await?;
+    let signed_in: Option<CognitoToken> = auth
+        .authenticate_optional::<_, AnyUser>(&[("authorization", plain.as_bytes())])
+        .await?;
     assert_eq!(
         signed_in.and_then(|u| u.username().map(str::to_owned)),
         Some("alice".into())
     );
     let refused = auth
-        .authenticate_optional::<CognitoToken, Admins>([plain.as_bytes()])
+        .authenticate_optional::<CognitoToken, Admins>(&[("authorization", plain.as_bytes())])
         .await
         .err();
     assert_eq!(refused.and_then(|r| r.kind()), Some(ErrorKind::ForbiddenGroup));
@@ -1010,7 +1028,7 @@ async fn cognito_auth_applies_a_route_policy() -> TestResult {
     assert_eq!((raw.header_name(), raw.header_prefix()), ("X-Token", ""));
     // A policy naming a pool the settings lack is the server's mistake: 500, nothing revealed.
     let err = auth
-        .authenticate::<CognitoToken, Nowhere>([admin.as_bytes()])
+        .authenticate::<CognitoToken, Nowhere>(&[("authorization", admin.as_bytes())])
         .await
         .err()
         .ok_or("accepted")?;

@@ -26,14 +26,9 @@ async fn main() -> Result<(), Error> {
 /// `{"sub", "username"}` of a valid token of the default pool; otherwise the error response
 /// of the contract (401 / 403 / 503 with their headers and JSON body).
 async fn handle(auth: &CognitoAuth, request: Request) -> Result<Response<Body>, Error> {
-    let values = request
-        .headers()
-        .get_all(auth.header_name())
-        .iter()
-        .map(|v| v.as_bytes());
     let (status, headers, body) = match auth
         .default_pool()
-        .authenticate::<CognitoToken>(values, Require::NONE)
+        .authenticate::<CognitoToken>(&request, Require::NONE)
         .await
     {
         Ok(token) => (

@@ -90,6 +90,7 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
+use cognito_core::source::RequestView;
 use cognito_core::status::PoolStatus;
 use cognito_core::{AuthError, CognitoAuth, CognitoToken, ErrorKind, Require, Verifier};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
@@ -193,6 +194,49 @@ impl fmt::Debug for Authorizer {
     }
 }
 
+/// A REST API `REQUEST` event as the verifier reads it: `multiValueHeaders` holds every
+/// occurrence of a header, `headers` only the last. Its query arrives parsed, so a `query`
+/// token source finds nothing here.
+struct RestRequest<'e> {
+    headers: &'e http::HeaderMap,
+    multi_value_headers: &'e http::HeaderMap,
+}
+
+impl RequestView for RestRequest<'_> {
+    fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
+        let headers = if self.multi_value_headers.contains_key(name) {
+            self.multi_value_headers
+        } else {
+            self.headers
+        };
+        headers.get_all(name).iter().map(http::HeaderValue::as_bytes)
+    }
+
+    fn query(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// An HTTP API (payload 2.0) event as the verifier reads it: its cookies arrive apart from
+/// the headers, one `name=value` each, and are read as `Cookie` headers.
+struct HttpApiRequest<'e> {
+    headers: &'e http::HeaderMap,
+    cookies: &'e [String],
+    query: Option<&'e str>,
+}
+
+impl RequestView for HttpApiRequest<'_> {
+    fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
+        let cookies = if name == "cookie" { self.cookies } else { &[] };
+        let headers = self.headers.get_all(name).iter().map(http::HeaderValue::as_bytes);
+        headers.chain(cookies.iter().map(String::as_bytes))
+    }
+
+    fn query(&self) -> Option<&str> {
+        self.query
+    }
+}
+
 impl Authorizer {
     /// An authorizer over `auth` with no route requirements yet: every route needs any
     /// valid token of the default pool.
@@ -274,7 +318,10 @@ impl Authorizer {
     ) -> Result<ApiGatewayCustomAuthorizerResponse, AuthorizerError> {
         let arn = event.method_arn.unwrap_or_default();
         let token = event.authorization_token.unwrap_or_default();
-        let decision = self.decide(&arn, [token.as_bytes()]).await?;
+        // The token value stands for the configured header (cookie sources have nothing here).
+        let decision = self
+            .decide(&arn, &[(self.auth.header_name(), token.as_bytes())])
+            .await?;
         Ok(rest_policy(decision, arn))
     }
 
@@ -285,16 +332,11 @@ impl Authorizer {
         event: ApiGatewayCustomAuthorizerRequestTypeRequest,
     ) -> Result<ApiGatewayCustomAuthorizerResponse, AuthorizerError> {
         let arn = event.method_arn.unwrap_or_default();
-        let name = self.auth.header_name();
-        // multiValueHeaders holds every occurrence; headers only the last.
-        let headers = if event.multi_value_headers.contains_key(name) {
-            &event.multi_value_headers
-        } else {
-            &event.headers
+        let request = RestRequest {
+            headers: &event.headers,
+            multi_value_headers: &event.multi_value_headers,
         };
-        let decision = self
-            .decide(&arn, headers.get_all(name).iter().map(|v| v.as_bytes()))
-            .await?;
+        let decision = self.decide(&arn, &request).await?;
         Ok(rest_policy(decision, arn))
     }
 
@@ -305,10 +347,12 @@ impl Authorizer {
         event: ApiGatewayV2CustomAuthorizerV2Request,
     ) -> Result<HttpApiAnswer, AuthorizerError> {
         let arn = event.route_arn.unwrap_or_default();
-        let name = self.auth.header_name();
-        let decision = self
-            .decide(&arn, event.headers.get_all(name).iter().map(|v| v.as_bytes()))
-            .await?;
+        let request = HttpApiRequest {
+            headers: &event.headers,
+            cookies: &event.cookies,
+            query: event.raw_query_string.as_deref(),
+        };
+        let decision = self.decide(&arn, &request).await?;
         Ok(match self.http_api {
             HttpApiResponse::Simple => {
                 let mut simple = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
@@ -327,11 +371,7 @@ impl Authorizer {
     }
 
     /// The route's requirement (first matching pattern), the verification, the decision.
-    async fn decide<'h>(
-        &self,
-        arn: &str,
-        header_values: impl IntoIterator<Item = &'h [u8]>,
-    ) -> Result<Decision, AuthorizerError> {
+    async fn decide(&self, arn: &str, request: &(impl RequestView + ?Sized)) -> Result<Decision, AuthorizerError> {
         let (method, resource) = routes::from_arn(arn).ok_or_else(|| {
             AuthorizerError::InvalidEvent("the method or route ARN is missing or malformed".to_owned())
         })?;
@@ -357,7 +397,7 @@ impl Authorizer {
         let require = Require::NONE.any_group(&groups).any_scope(&scopes);
         // The valid token's claims, verified without the route's requirements first, so a
         // Deny can still carry who was denied.
-        let token: CognitoToken = match verifier.authenticate(header_values, Require::NONE).await {
+        let token: CognitoToken = match verifier.authenticate(request, Require::NONE).await {
             Ok(token) => token,
             Err(e) => {
                 log(method, &resource, &e);

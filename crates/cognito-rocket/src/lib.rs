@@ -236,6 +236,7 @@ use std::io::Cursor;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
+use cognito_core::source::RequestView;
 use rocket::catcher::{BoxFuture, Catcher};
 use rocket::fairing::AdHoc;
 use rocket::http::{Header, Status};
@@ -494,6 +495,44 @@ fn state<'r>(req: &'r Request<'_>) -> Result<&'r CognitoAuth, Rejection> {
     })
 }
 
+/// A rocket request as the verifier reads it (its headers and query string): what to hand a
+/// [`CognitoAuth`] or [`cognito_core::Verifier`] from a handler or guard of your own.
+///
+/// Rocket's own request log (`log_level: normal` and above) prints each request's URI,
+/// query string included: with a `query` token source, run at `critical` or `off`.
+#[derive(Clone, Copy)]
+pub struct RocketRequest<'a> {
+    headers: &'a rocket::http::HeaderMap<'a>,
+    query: Option<&'a str>,
+}
+
+impl<'a> RocketRequest<'a> {
+    /// The parts of `request` a token may come from.
+    pub fn new(request: &'a Request<'_>) -> Self {
+        RocketRequest {
+            headers: request.headers(),
+            query: request.uri().query().map(|q| q.as_str()),
+        }
+    }
+}
+
+impl fmt::Debug for RocketRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the values: they hold tokens.
+        f.debug_struct("RocketRequest").finish_non_exhaustive()
+    }
+}
+
+impl RequestView for RocketRequest<'_> {
+    fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
+        self.headers.get(name).map(str::as_bytes)
+    }
+
+    fn query(&self) -> Option<&str> {
+        self.query
+    }
+}
+
 #[rocket::async_trait]
 impl<'r, T, P> FromRequest<'r> for Auth<T, P>
 where
@@ -507,8 +546,7 @@ where
             Ok(auth) => auth,
             Err(rejection) => return fail(req, rejection),
         };
-        let values = req.headers().get(auth.header_name()).map(str::as_bytes);
-        match auth.authenticate::<T, P>(values).await {
+        match auth.authenticate::<T, P>(&RocketRequest::new(req)).await {
             Ok(claims) => Outcome::Success(Auth(claims, PhantomData)),
             Err(rejection) => fail(req, rejection),
         }
@@ -528,8 +566,7 @@ where
             Ok(auth) => auth,
             Err(rejection) => return fail(req, rejection),
         };
-        let values = req.headers().get(auth.header_name()).map(str::as_bytes);
-        match auth.authenticate_optional::<T, P>(values).await {
+        match auth.authenticate_optional::<T, P>(&RocketRequest::new(req)).await {
             Ok(claims) => Outcome::Success(OptionalAuth(claims, PhantomData)),
             Err(rejection) => fail(req, rejection),
         }

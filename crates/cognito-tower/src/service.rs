@@ -5,8 +5,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use cognito_core::{Guard, Rejection, Verified};
-use http::{HeaderValue, Request, Response};
+use cognito_core::{Guard, Verified};
+use http::{Request, Response};
 use http_body_util::Either;
 use tower_service::Service;
 
@@ -47,36 +47,25 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         // The clone that was polled ready serves this request; a fresh clone stays behind.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let guard = Arc::clone(&self.guard);
         Box::pin(async move {
-            // Owned copies (cheap: shared bytes), so the request can move on afterwards.
-            let values: Vec<HeaderValue> = request
-                .headers()
-                .get_all(guard.auth().header_name())
-                .iter()
-                .cloned()
-                .collect();
-            let verdict = guard
-                .verify(request.uri().path(), values.iter().map(HeaderValue::as_bytes))
-                .await;
+            // The verification borrows the parts only: a body need not be `Sync`.
+            let (mut parts, body) = request.into_parts();
+            let verdict = guard.verify(parts.uri.path(), &parts).await;
             match verdict {
                 Ok(verified) => {
                     if let Some(verified) = verified {
-                        request.extensions_mut().insert::<Verified>(verified);
+                        parts.extensions.insert::<Verified>(verified);
                     }
-                    let response = inner.call(request).await?;
+                    let response = inner.call(Request::from_parts(parts, body)).await?;
                     Ok(response.map(Either::Left))
                 }
-                Err(rejection) => Ok(refused(&request, rejection)),
+                Err(rejection) => Ok(refusal(&parts.headers, rejection).map(Either::Right)),
             }
         })
     }
-}
-
-fn refused<ReqBody, ResBody>(request: &Request<ReqBody>, rejection: Rejection) -> Response<CognitoBody<ResBody>> {
-    refusal(request.headers(), rejection).map(Either::Right)
 }

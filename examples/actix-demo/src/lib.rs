@@ -7,7 +7,9 @@
 
 use actix_web::dev::Service as _;
 use actix_web::{App, HttpMessage as _, HttpRequest, HttpResponse, HttpServer, get, web};
-use cognito_actix::{Auth, AuthRejection, CognitoAuth, CognitoMiddleware, CognitoToken, OptionalAuth, Verified};
+use cognito_actix::{
+    ActixRequest, Auth, AuthRejection, CognitoAuth, CognitoMiddleware, CognitoToken, OptionalAuth, Verified,
+};
 use cognito_demo_support::{self as demo, Admins, PoolRefusal, Readers, TenantClaims};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -143,10 +145,7 @@ async fn pool(
     let verified = req.extensions().get::<Verified>().cloned();
     let answer = match demo::named_pool_verified(&name, verified.as_ref()) {
         Some(answer) => answer,
-        None => {
-            let values = req.headers().get_all(auth.header_name()).map(|v| v.as_bytes());
-            demo::named_pool(&auth, &name, values).await
-        }
+        None => demo::named_pool(&auth, &name, &ActixRequest(&req)).await,
     };
     refusal_or(answer)
 }

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 use axum::extract::{Extension, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -119,14 +120,13 @@ async fn pool(
     State(auth): State<CognitoAuth>,
     Path(name): Path<String>,
     verified: Option<Extension<Verified>>,
-    headers: HeaderMap,
+    request: Parts,
 ) -> Response {
     let layered = demo::named_pool_verified(&name, verified.as_ref().map(|v| &v.0));
     if let Some(answer) = layered {
         return refusal_or(answer);
     }
-    let values = headers.get_all(auth.header_name()).iter().map(HeaderValue::as_bytes);
-    refusal_or(demo::named_pool(&auth, &name, values).await)
+    refusal_or(demo::named_pool(&auth, &name, &request).await)
 }
 
 async fn alb(State(auth): State<CognitoAuth>, headers: HeaderMap) -> Response {

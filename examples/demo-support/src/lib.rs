@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use cognito_core::alb::AlbToken;
+use cognito_core::source::RequestView;
 use cognito_core::{
     CognitoAuth, CognitoSettings, CognitoToken, Guard, Policy, Rejection, Require, Requirement, Verified,
 };
@@ -85,15 +86,15 @@ pub enum PoolRefusal {
     Rejected(Rejection),
 }
 
-/// `GET /pools/{name}`: the named pool verifies the request's header values.
-pub async fn named_pool<'h>(
+/// `GET /pools/{name}`: the named pool verifies the request.
+pub async fn named_pool(
     auth: &CognitoAuth,
     name: &str,
-    header_values: impl IntoIterator<Item = &'h [u8]>,
+    request: &(impl RequestView + ?Sized),
 ) -> Result<Value, PoolRefusal> {
     let verifier = auth.pool(name).ok_or(PoolRefusal::NotFound)?;
     let token: CognitoToken = verifier
-        .authenticate(header_values, Require::NONE)
+        .authenticate(request, Require::NONE)
         .await
         .map_err(|e| PoolRefusal::Rejected(e.into()))?;
     Ok(user_body(&token))

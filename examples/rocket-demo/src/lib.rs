@@ -5,7 +5,7 @@
 #![forbid(unsafe_code)]
 
 use cognito_demo_support::{self as demo, Admins, PoolRefusal, Readers, TenantClaims};
-use cognito_rocket::{Auth, AuthRejection, CognitoAuth, CognitoToken, OptionalAuth};
+use cognito_rocket::{Auth, AuthRejection, CognitoAuth, CognitoToken, OptionalAuth, RocketRequest};
 use rocket::fairing::AdHoc;
 use rocket::http::{ContentType, HeaderMap, Status};
 use rocket::request::{FromRequest, Outcome, Request};
@@ -126,6 +126,17 @@ fn custom(claims: Auth<TenantClaims>) -> JsonBody {
 /// Every header of the request (for `/pools/<name>`, which picks its pool at run time, and `/alb`).
 struct Headers<'r>(&'r HeaderMap<'r>);
 
+/// The whole request, for the verifier (its headers and query).
+struct Whole<'r>(RocketRequest<'r>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Whole<'r> {
+    type Error = std::convert::Infallible;
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        Outcome::Success(Whole(RocketRequest::new(req)))
+    }
+}
+
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Headers<'r> {
     type Error = std::convert::Infallible;
@@ -150,9 +161,8 @@ impl<'r> Responder<'r, 'static> for Refused {
 }
 
 #[get("/pools/<name>")]
-async fn pool(name: &str, auth: &State<CognitoAuth>, headers: Headers<'_>) -> Result<JsonBody, Refused> {
-    let values = headers.0.get(auth.header_name()).map(str::as_bytes);
-    refusal_or(demo::named_pool(auth, name, values).await)
+async fn pool(name: &str, auth: &State<CognitoAuth>, request: Whole<'_>) -> Result<JsonBody, Refused> {
+    refusal_or(demo::named_pool(auth, name, &request.0).await)
 }
 
 #[get("/alb")]

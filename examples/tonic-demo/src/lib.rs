@@ -5,9 +5,14 @@
 
 #![forbid(unsafe_code)]
 
-use cognito_core::{CognitoAuth, Guard, Requirement};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use cognito_core::{CognitoAuth, Guard, Rejection, Requirement};
 use cognito_tower::CognitoLayer;
 use tokio_stream::wrappers::TcpListenerStream;
+use tower_service::Service;
 
 /// The health service's `Check` method.
 pub const CHECK: &str = "/grpc.health.v1.Health/Check";
@@ -54,10 +59,42 @@ pub async fn serve_with(listener: tokio::net::TcpListener, guard: Guard) -> std:
         // (16 KiB by default) plus its scheme: the server would answer 431 before the layer
         // could say `too_large`. 64 KiB leaves the layer to judge.
         .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        // Outermost, so it sees the layer's refusals.
+        .layer(tower_layer::layer_fn(LogRejections))
         .layer(CognitoLayer::new(guard))
         .add_service(health)
         .add_service(reflection)
         .serve_with_incoming(TcpListenerStream::new(listener))
         .await
         .map_err(std::io::Error::other)
+}
+
+/// Logs one line per call the layer refused: the method and the kind, never the token.
+#[derive(Debug, Clone)]
+pub struct LogRejections<S>(pub S);
+
+impl<S, B, R> Service<http::Request<B>> for LogRejections<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+        let answer = self.0.call(request);
+        Box::pin(async move {
+            let response = answer.await?;
+            if let Some(rejection) = response.extensions().get::<Rejection>() {
+                cognito_demo_support::log_rejection(method.as_str(), &path, rejection);
+            }
+            Ok(response)
+        })
+    }
 }

@@ -1,0 +1,293 @@
+//! Where a request's token comes from: the configured [`TokenSource`]s, tried in order, over
+//! a [`RequestView`] of the request.
+//!
+//! Each adapter implements [`RequestView`] for its framework's request; it is implemented here
+//! for `http`'s [`Request`](http::Request), [`request::Parts`](http::request::Parts) and
+//! [`HeaderMap`](http::HeaderMap) (which has no query string), so a hyper or tower service can
+//! hand its request to a verifier as it is:
+//!
+//! ```
+//! use cognito_core::{CognitoAuth, CognitoSettings, ErrorKind, Requirement};
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let settings = CognitoSettings::from_yaml_str(r#"
+//! token_sources: [header, {cookie: id_token}]
+//! userpools:
+//!   eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a}
+//! "#)?;
+//! let auth = CognitoAuth::new(&settings)?;
+//! let request = http::Request::get("/").header("cookie", "theme=dark; id_token=x.y.z").body(())?;
+//! let refused = auth.verify_request(&request, &Requirement::new()).await.unwrap_err();
+//! assert_eq!(refused.kind(), Some(ErrorKind::Malformed)); // the cookie's token was read, and judged
+//! # Ok(()) }
+//! ```
+
+use crate::error::{AuthError, ErrorKind};
+use crate::settings::TokenSource;
+use crate::token;
+
+/// What token sources read of a request: its headers and its query string.
+pub trait RequestView {
+    /// Every value of the header `name` (given in ASCII lowercase), in request order.
+    fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]>;
+
+    /// The query string after `?`, as sent (still percent-encoded), if the request has one.
+    fn query(&self) -> Option<&str>;
+}
+
+impl RequestView for http::HeaderMap {
+    fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
+        self.get_all(name).iter().map(http::HeaderValue::as_bytes)
+    }
+
+    /// A header map has no query string.
+    fn query(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl RequestView for http::request::Parts {
+    fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
+        self.headers.header_values(name)
+    }
+
+    fn query(&self) -> Option<&str> {
+        self.uri.query()
+    }
+}
+
+impl<B> RequestView for http::Request<B> {
+    fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
+        self.headers().header_values(name)
+    }
+
+    fn query(&self) -> Option<&str> {
+        self.uri().query()
+    }
+}
+
+/// Header name-value pairs, names in any case, and no query string: the request of a
+/// framework without an adapter, or of a test.
+///
+/// ```
+/// # use cognito_core::source::RequestView;
+/// let request = [("Authorization", "Bearer x.y.z")];
+/// assert_eq!(request.header_values("authorization").collect::<Vec<_>>(), [b"Bearer x.y.z"]);
+/// ```
+impl<K: AsRef<str>, V: AsRef<[u8]>> RequestView for [(K, V)] {
+    fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
+        self.iter()
+            .filter(move |(key, _)| key.as_ref().eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_ref())
+    }
+
+    fn query(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// As for a slice of pairs.
+impl<K: AsRef<str>, V: AsRef<[u8]>, const N: usize> RequestView for [(K, V); N] {
+    fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
+        self.as_slice().header_values(name)
+    }
+
+    fn query(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// How a verifier reads tokens: its sources in order, the header's lowercase name and scheme,
+/// and the size cap.
+#[derive(Debug, Clone)]
+pub(crate) struct Sources {
+    pub(crate) order: Vec<TokenSource>,
+    pub(crate) header_name: String,
+    pub(crate) header_prefix: String,
+    pub(crate) max_token_bytes: usize,
+}
+
+impl Sources {
+    /// The first step of verification: the token from the first source that holds one (its
+    /// problem too: a present but broken token never falls through to the next source);
+    /// `missing_token` when none does.
+    pub(crate) fn find<'a>(&'a self, request: &'a (impl RequestView + ?Sized)) -> Result<&'a str, AuthError> {
+        for source in &self.order {
+            let found = match source {
+                TokenSource::Header => token::from_header(
+                    request.header_values(&self.header_name),
+                    &self.header_prefix,
+                    self.max_token_bytes,
+                ),
+                TokenSource::Cookie(name) => cookie(request, name),
+                TokenSource::Query(name) if is_websocket_upgrade(request) => query(request, name),
+                TokenSource::Query(_) => Err(ErrorKind::MissingToken.into()),
+            };
+            match found {
+                Err(e) if e.kind() == ErrorKind::MissingToken => continue,
+                Err(e) => return Err(e),
+                Ok(token) => {
+                    token::check_size(token, self.max_token_bytes)?;
+                    return Ok(token);
+                }
+            }
+        }
+        Err(ErrorKind::MissingToken.into())
+    }
+}
+
+/// The one value of `name` among `pairs`: absent or empty -> `missing_token`; twice ->
+/// `invalid_header` (which of two tokens is meant cannot be known).
+fn single<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+    name: &str,
+    twice: &'static str,
+) -> Result<&'a str, AuthError> {
+    let mut found = None;
+    for (key, value) in pairs {
+        if key == name {
+            if found.is_some() {
+                return Err(AuthError::with_message(ErrorKind::InvalidHeader, twice));
+            }
+            found = Some(value);
+        }
+    }
+    match found {
+        Some(value) if !value.is_empty() => Ok(value),
+        _ => Err(ErrorKind::MissingToken.into()),
+    }
+}
+
+/// The cookie `name` from every `Cookie` header (HTTP/2 may split them): `a=b; c=d`, a value
+/// optionally in double quotes (RFC 6265 4.2.1).
+fn cookie<'a>(request: &'a (impl RequestView + ?Sized), name: &str) -> Result<&'a str, AuthError> {
+    let pairs = request
+        .header_values("cookie")
+        .filter_map(|value| std::str::from_utf8(value).ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim_matches(' ').split_once('='))
+        .map(|(key, value)| {
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
+            (key, value)
+        });
+    single(pairs, name, "The token cookie appears more than once.")
+}
+
+/// The query parameter `name`, raw (a JWT has nothing to percent-encode; a `%` in it makes
+/// the token malformed, as it should).
+fn query<'a>(request: &'a (impl RequestView + ?Sized), name: &str) -> Result<&'a str, AuthError> {
+    let pairs = request
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")));
+    single(pairs, name, "The token parameter appears more than once.")
+}
+
+/// An HTTP/1.1 WebSocket opening handshake (RFC 6455 4.1): `Upgrade` names `websocket` and
+/// `Connection` names `upgrade`, each among comma-separated tokens, in any case.
+fn is_websocket_upgrade(request: &(impl RequestView + ?Sized)) -> bool {
+    let names = |header: &'static str, token: &'static str| {
+        request.header_values(header).any(|value| {
+            value
+                .split(|&b| b == b',')
+                .any(|part| part.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+        })
+    };
+    names("upgrade", "websocket") && names("connection", "upgrade")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(order: Vec<TokenSource>) -> Sources {
+        Sources {
+            order,
+            header_name: "authorization".into(),
+            header_prefix: "Bearer".into(),
+            max_token_bytes: 64,
+        }
+    }
+
+    fn all() -> Sources {
+        sources(vec![
+            TokenSource::Header,
+            TokenSource::Cookie("id_token".into()),
+            TokenSource::Query("access_token".into()),
+        ])
+    }
+
+    fn request(uri: &str, headers: &[(&str, &str)]) -> http::Request<()> {
+        let mut builder = http::Request::get(uri);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(()).unwrap_or_default()
+    }
+
+    const UPGRADE: [(&str, &str); 2] = [("upgrade", "websocket"), ("connection", "keep-alive, Upgrade")];
+
+    fn kind(result: Result<&str, AuthError>) -> Result<&str, ErrorKind> {
+        result.map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn the_first_source_holding_a_token_answers() {
+        let s = all();
+        let both = request("/", &[("authorization", "Bearer a.b.c"), ("cookie", "id_token=d.e.f")]);
+        assert_eq!(kind(s.find(&both)), Ok("a.b.c"));
+        let cookie = request("/", &[("cookie", "theme=dark; id_token=\"d.e.f\"; x=1")]);
+        assert_eq!(kind(s.find(&cookie)), Ok("d.e.f"));
+        // A broken header token does not fall through to the cookie.
+        let broken = request("/", &[("authorization", "Basic a.b.c"), ("cookie", "id_token=d.e.f")]);
+        assert_eq!(kind(s.find(&broken)), Err(ErrorKind::InvalidHeader));
+        assert_eq!(kind(s.find(&request("/", &[]))), Err(ErrorKind::MissingToken));
+    }
+
+    #[test]
+    fn cookies_are_matched_by_whole_name_across_headers() {
+        let s = all();
+        let split = request("/", &[("cookie", "a=1"), ("cookie", "my_id_token=x; id_token=g.h.i")]);
+        assert_eq!(kind(s.find(&split)), Ok("g.h.i"));
+        let twice = request("/", &[("cookie", "id_token=a.b.c"), ("cookie", "id_token=d.e.f")]);
+        assert_eq!(kind(s.find(&twice)), Err(ErrorKind::InvalidHeader));
+        let empty = request("/", &[("cookie", "id_token=")]);
+        assert_eq!(kind(s.find(&empty)), Err(ErrorKind::MissingToken));
+        let large = request("/", &[("cookie", &format!("id_token={}", "a".repeat(65)))]);
+        assert_eq!(kind(s.find(&large)), Err(ErrorKind::TooLarge));
+    }
+
+    #[test]
+    fn a_query_token_counts_on_websocket_upgrades_only() {
+        let s = all();
+        let plain = request("/ws?access_token=a.b.c", &[]);
+        assert_eq!(kind(s.find(&plain)), Err(ErrorKind::MissingToken));
+        let upgrade = request("/ws?x=1&access_token=a.b.c", &UPGRADE);
+        assert_eq!(kind(s.find(&upgrade)), Ok("a.b.c"));
+        let not_websocket = request(
+            "/ws?access_token=a.b.c",
+            &[("upgrade", "h2c"), ("connection", "upgrade")],
+        );
+        assert_eq!(kind(s.find(&not_websocket)), Err(ErrorKind::MissingToken));
+        let twice = request("/ws?access_token=a.b.c&access_token=d.e.f", &UPGRADE);
+        assert_eq!(kind(s.find(&twice)), Err(ErrorKind::InvalidHeader));
+        let prefixed = request("/ws?my_access_token=a.b.c", &UPGRADE);
+        assert_eq!(kind(s.find(&prefixed)), Err(ErrorKind::MissingToken));
+    }
+
+    #[test]
+    fn only_the_configured_sources_are_read() {
+        let header_only = sources(vec![TokenSource::Header]);
+        let cookie = request(
+            "/ws?access_token=a.b.c",
+            &[("cookie", "id_token=d.e.f"), UPGRADE[0], UPGRADE[1]],
+        );
+        assert_eq!(kind(header_only.find(&cookie)), Err(ErrorKind::MissingToken));
+        let cookie_first = sources(vec![TokenSource::Cookie("id_token".into()), TokenSource::Header]);
+        let both = request("/", &[("authorization", "Bearer a.b.c"), ("cookie", "id_token=d.e.f")]);
+        assert_eq!(kind(cookie_first.find(&both)), Ok("d.e.f"));
+    }
+}
