@@ -17,7 +17,12 @@ if command -v openssl >/dev/null; then
   echo "openssl speed -seconds 3 rsa2048 (CPU $CPU): $OPENSSL verify/s ($(openssl version))" >&2
 fi
 rm -rf target/criterion
-taskset -c "$CPU" cargo bench -q -p cognito-core --bench verify >&2
+# Pinned: everything but the two-thread comparison, which needs both cores.
+taskset -c "$CPU" cargo bench -q -p cognito-core --bench verify -- 'rsa_floor|valid|reject' >&2
+# The same build with the metrics feature (the Prometheus recorder installed): group valid_metrics.
+taskset -c "$CPU" cargo bench -q -p cognito-core --features metrics --bench verify -- 'valid_metrics' >&2
+# Unpinned: one thread against two.
+cargo bench -q -p cognito-core --bench verify -- 'scaling' >&2
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 # criterion's mean per iteration (ns of CPU time) -> verifications per CPU-second.
@@ -52,3 +57,13 @@ row reject/malformed_bad_base64 ">= 3,000,000"
 row reject/expired ">= 1,000,000"
 row reject/wrong_issuer ">= 1,000,000"
 row reject/wrong_client ">= 1,000,000"
+row valid_metrics/repeated_cache_on ">= 0.95 x valid/repeated_cache_on"
+row valid_metrics/distinct_cache_off ""
+echo
+one="$(rate scaling/distinct_1_thread)"
+two="$(rate scaling/distinct_2_thread)"
+echo "| scaling (wall clock, unpinned) | verifications per second | x one thread | goal |"
+echo "| --- | ---: | ---: | --- |"
+echo "| one thread | $one | 1.00 | |"
+echo "| two threads, one verifier | $two | $(awk -v a="$two" -v b="$one" 'BEGIN { printf "%.2f", a / b }') | >= 1.9 |"
+echo "| metrics recorder on / off, one token repeated (cache hits) | | $(awk -v a="$(rate valid_metrics/repeated_cache_on)" -v b="$(rate valid/repeated_cache_on)" 'BEGIN { printf "%.3f", a / b }') | >= 0.95 |"

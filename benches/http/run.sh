@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # HTTP benchmarks (a fixed token vs /health, distinct tokens vs the RSA floor, against the
-# peers, and memory under a flood of distinct tokens; see BENCHMARKS.md): the three demo
-# servers and two peers (fastapi-cognito on uvicorn, aws-jwt-verify on node:http), all on
+# peers, the router-wide layer vs the extractor, the metrics recorder on vs off, the tonic
+# demo's authenticated Check vs an open one, and memory under a flood of distinct tokens; see
+# BENCHMARKS.md): the three demo servers, the tonic demo (h2load, HTTP/2) and two peers
+# (fastapi-cognito on uvicorn, aws-jwt-verify on node:http), all on
 # 127.0.0.1, one wrk thread, 64 connections, server pinned to one core and wrk to the other. The figure that counts is
 # requests per second of SERVER CPU time (utime + stime of the server process from
 # /proc/<pid>/stat, every thread included); wall-clock req/s and p99 are printed too.
@@ -9,10 +11,10 @@
 # Usage (from anywhere):  bash benches/http/run.sh
 # Knobs (env): DURATION (s per scenario, default 10), DISTINCT (tokens, default 10000),
 # MEMORY_TOKENS (default 100000), MEMORY_REQUESTS (default 1000000; 0 skips the memory run),
-# SERVER_CPU / WRK_CPU (default 0 / 1), SERVERS (default "axum actix rocket fastapi node"),
+# SERVER_CPU / WRK_CPU (default 0 / 1), SERVERS (default "axum actix rocket tonic fastapi node"),
 # BASE_PORT (default 18080).
 #
-# Installs what it needs: wrk (Debian, apt-get), fastapi-cognito + uvicorn (pip, in a venv),
+# Installs what it needs: wrk and h2load (Debian, apt-get), fastapi-cognito + uvicorn (pip, in a venv),
 # aws-jwt-verify (npm), all under benches/http/.work (git-ignored). Builds the demos and the
 # token minter in release. Prints one markdown table at the end (also in .work/results.md).
 set -euo pipefail
@@ -26,7 +28,7 @@ MEMORY_TOKENS="${MEMORY_TOKENS:-100000}"
 MEMORY_REQUESTS="${MEMORY_REQUESTS:-1000000}"
 SERVER_CPU="${SERVER_CPU:-0}"
 WRK_CPU="${WRK_CPU:-1}"
-SERVERS="${SERVERS:-axum actix rocket fastapi node}"
+SERVERS="${SERVERS:-axum actix rocket tonic fastapi node}"
 BASE_PORT="${BASE_PORT:-18080}"
 JWKS_PORT="$BASE_PORT"
 APP_PORT="$((BASE_PORT + 1))"
@@ -41,6 +43,10 @@ if ! command -v wrk >/dev/null; then
   log "installing wrk (Debian)"
   apt-get update -qq && apt-get install -y -qq wrk >/dev/null
 fi
+if ! command -v h2load >/dev/null; then
+  log "installing h2load (Debian nghttp2-client)"
+  apt-get update -qq && apt-get install -y -qq nghttp2-client >/dev/null
+fi
 if [ ! -x "$WORK/venv/bin/uvicorn" ] || ! "$WORK/venv/bin/python" -c 'import fastapi_cognito' 2>/dev/null; then
   log "installing fastapi-cognito and uvicorn (pip, venv)"
   python3 -m venv "$WORK/venv"
@@ -53,7 +59,8 @@ fi
 
 # ---- builds and tokens ---------------------------------------------------------------------
 log "building the demos and the token minter (release)"
-cargo build -q --release -p cognito-axum-demo -p cognito-actix-demo -p cognito-rocket-demo
+cargo build -q --release -p cognito-axum-demo -p cognito-actix-demo -p cognito-rocket-demo -p cognito-tonic-demo
+cargo build -q --release -p cognito-tonic-demo --example open
 cargo build -q --release -p cognito-testkit --example mint_tokens
 TOKENS_DIR="$WORK/tokens"
 need_tokens="$MEMORY_TOKENS"
@@ -101,12 +108,47 @@ wait_up() { # url
 }
 wait_up "$JWKS_URL"
 
-start_server() { # name [settings file] -> sets SERVER_PID
-  local name="$1" settings="${2:-$WORK/settings.yaml}" bind="127.0.0.1:$APP_PORT"
+# gRPC: an empty HealthCheckRequest, framed (no compression flag, length 0).
+printf '\0\0\0\0\0' >"$WORK/grpc-check.bin"
+grpc_status() { # url [token] -> the grpc-status of one Check (trailers)
+  local auth=()
+  [ -n "${2:-}" ] && auth=(-H "authorization: Bearer $2")
+  curl -s --http2-prior-knowledge -D - -o /dev/null -H 'content-type: application/grpc' -H 'te: trailers' \
+    "${auth[@]}" --data-binary @"$WORK/grpc-check.bin" "$1" | tr -d '\r' | awk -F': ' 'tolower($1) == "grpc-status" { s = $2 } END { print s }'
+}
+wait_port() {
+  for _ in $(seq 1 200); do
+    (echo >"/dev/tcp/127.0.0.1/$APP_PORT") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  log "not up: port $APP_PORT"; return 1
+}
+
+start_server() { # name [settings file] [env assignment] -> sets SERVER_PID
+  local name="$1" settings="${2:-$WORK/settings.yaml}" bind="127.0.0.1:$APP_PORT" extra="${3:-DEMO_BENCH=1}"
   case "$name" in
     axum | actix | rocket)
-      COGNITO_SETTINGS="$settings" BIND="$bind" \
+      env "$extra" COGNITO_SETTINGS="$settings" BIND="$bind" \
         taskset -c "$SERVER_CPU" "$ROOT/target/release/cognito-$name-demo" >"$WORK/$name.log" 2>&1 &
+      ;;
+    tonic | tonic_open)
+      local bin="$ROOT/target/release/cognito-tonic-demo"
+      [ "$name" = tonic_open ] && bin="$ROOT/target/release/examples/open"
+      COGNITO_SETTINGS="$settings" BIND="$bind" taskset -c "$SERVER_CPU" "$bin" >"$WORK/$name.log" 2>&1 &
+      SERVER_PID="$!"
+      PIDS+=("$SERVER_PID")
+      wait_port
+      local check="http://$bind/grpc.health.v1.Health/Check" status
+      if [ "$name" = tonic ]; then
+        status="$(grpc_status "$check" "$TOKEN")"
+        [ "$status" = 0 ] || { log "$name refused the token (grpc-status $status)"; return 1; }
+        status="$(grpc_status "$check")"
+        [ "$status" = 16 ] || { log "$name let a call without a token through (grpc-status $status)"; return 1; }
+      else
+        status="$(grpc_status "$check")"
+        [ "$status" = 0 ] || { log "$name refused an open call (grpc-status $status)"; return 1; }
+      fi
+      return 0
       ;;
     fastapi)
       (cd "$HERE" && REGION="$REGION" USERPOOL_ID="$USERPOOL_ID" CLIENT_ID="$CLIENT_ID" JWKS_URL="$JWKS_URL" \
@@ -168,14 +210,54 @@ run_wrk() {
   log "$name $scenario: $requests requests, $rps req/s, p99 ${p99} ms, server CPU ${cpu} s, $per_cpu req/CPU-s, non-2xx $errors"
 }
 
+# run_h2load name scenario [h2load args...]: as run_wrk, over HTTP/2 (one thread, 64
+# connections, 10 streams each); h2load gives no percentiles, so p99 is "-".
+run_h2load() {
+  local name="$1" scenario="$2"; shift 2
+  local before after out requests rps cpu per_cpu errors
+  before="$(cpu_ticks "$SERVER_PID")"
+  out="$(taskset -c "$WRK_CPU" h2load -t1 -c64 -m10 -D "$DURATION" "$@")"
+  after="$(cpu_ticks "$SERVER_PID")"
+  echo "$out" >"$WORK/h2load-$name-$scenario.txt"
+  requests="$(echo "$out" | awk '/^requests:/ { print $8 }')"
+  rps="$(echo "$out" | awk '/^finished in/ { printf "%d", $4 }')"
+  errors="$(echo "$out" | awk '/^requests:/ { print $10 + $12 }')"
+  cpu="$(awk -v a="$before" -v b="$after" -v t="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / t }')"
+  per_cpu="$(awk -v r="$requests" -v c="$cpu" 'BEGIN { if (c > 0) printf "%d", r / c; else print "n/a" }')"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$scenario" "$requests" "$rps" "-" "$cpu" "$per_cpu" "$errors" >>"$RESULTS"
+  log "$name $scenario: $requests requests, $rps req/s, server CPU ${cpu} s, $per_cpu req/CPU-s, failed $errors"
+}
+
 URL="http://127.0.0.1:$APP_PORT"
+GRPC_ARGS=(-d "$WORK/grpc-check.bin" -H 'content-type: application/grpc' -H 'te: trailers' "$URL/grpc.health.v1.Health/Check")
 for name in $SERVERS; do
   log "server: $name"
+  if [ "$name" = tonic ]; then
+    # Authenticated Check (a fixed token: cache hits) against the same server and layer with
+    # every method public.
+    start_server tonic
+    run_h2load tonic check -H "authorization: Bearer $TOKEN" "${GRPC_ARGS[@]}"
+    stop_server
+    start_server tonic_open
+    run_h2load tonic check_open "${GRPC_ARGS[@]}"
+    stop_server
+    continue
+  fi
   start_server "$name"
   run_wrk "$name" health "$URL/health"
   run_wrk "$name" repeated -H "Authorization: Bearer $TOKEN" "$URL/"
   case "$name" in
+    axum | actix)
+      # The same route behind the router-wide layer / middleware (the handler reads its result).
+      run_wrk "$name" layered -H "Authorization: Bearer $TOKEN" "$URL/layer/"
+      ;;
+  esac
+  case "$name" in
     axum | actix | rocket)
+      stop_server
+      # No metrics recorder: what recording costs a cache hit.
+      start_server "$name" "$WORK/settings.yaml" DEMO_METRICS=off
+      run_wrk "$name" repeated_nometrics -H "Authorization: Bearer $TOKEN" "$URL/"
       stop_server
       start_server "$name" "$WORK/settings-nocache.yaml"
       ;;
@@ -222,9 +304,9 @@ FLOOR="$(taskset -c "$SERVER_CPU" openssl speed -seconds 3 rsa2048 2>/dev/null |
     END {
       print "| server | scenario | requests | req/s (wall) | p99 ms | server CPU s | req per server CPU-s | x own /health | x RSA floor | x aws-jwt-verify | x fastapi-cognito | non-2xx |"
       print "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-      split("health repeated distinct", scen, " ")
+      split("health repeated layered repeated_nometrics distinct check check_open", scen, " ")
       # distinct: the Rust demos run with token_cache.enabled: false, so every request verifies.
-      for (i = 1; i <= n; i++) for (j = 1; j <= 3; j++) {
+      for (i = 1; i <= n; i++) for (j = 1; j <= 7; j++) {
         s = order[i]; k = s "/" scen[j]; if (!(k in req)) continue
         h = per[s "/health"]; nd = per["node/" scen[j]]; fa = per["fastapi/" scen[j]]
         own = (scen[j] != "health" && h > 0) ? sprintf("%.2f", per[k] / h) : "-"
@@ -234,6 +316,40 @@ FLOOR="$(taskset -c "$SERVER_CPU" openssl speed -seconds 3 rsa2048 2>/dev/null |
         printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s, scen[j], req[k], rps[k], p99[k], cpu[k], per[k], own, fl, xn, xf, err[k]
       }
     }' "$RESULTS"
+  # The targets: each demo against its own limit for a distinct token (one RSA verification
+  # plus its own cost of a request: 1 / (1/floor + 1/health), per server CPU-s), a fixed token
+  # against its own /health, the layer against the extractor, the recorder on against off,
+  # and the authenticated gRPC Check against an open one.
+  echo
+  python3 - "$RESULTS" "${FLOOR:-0}" <<'PY'
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, scen, *_, per, _err = line.rstrip("\n").split("\t")
+    try:
+        rows[(name, scen)] = float(per)
+    except ValueError:
+        pass
+floor = float(sys.argv[2])
+def ratio(a, b, goal):
+    if a is None or not b:
+        return "-"
+    r = a / b
+    return f"{r:.2f} {'(met)' if r >= goal else '(missed)'}"
+print("| demo | limit: 1/(1/floor + 1/health) | distinct / limit (>= 0.90) | fixed / health (>= 0.85) | layer / extractor (>= 0.95) | recorder on / off (>= 0.95) |")
+print("| --- | ---: | ---: | ---: | ---: | ---: |")
+for name in ("axum", "actix", "rocket"):
+    health = rows.get((name, "health"))
+    if not health:
+        continue
+    limit = 1 / (1 / floor + 1 / health) if floor else None
+    get = lambda s: rows.get((name, s))
+    print(f"| {name} | {int(limit) if limit else '-'} | {ratio(get('distinct'), limit, 0.9)} | {ratio(get('repeated'), health, 0.85)} "
+          f"| {ratio(get('layered'), get('repeated'), 0.95)} | {ratio(get('repeated'), get('repeated_nometrics'), 0.95)} |")
+check, open_ = rows.get(("tonic", "check")), rows.get(("tonic", "check_open"))
+if check:
+    print(f"\ntonic: authenticated Check / open Check (>= 0.90): {ratio(check, open_, 0.9)}")
+PY
   if [ -s "$MEMORY" ]; then
     echo
     echo "| server | requests over $MEMORY_TOKENS distinct tokens (token cache on: every one a miss) | RSS MB after | peak RSS MB | req per server CPU-s | x RSA floor |"

@@ -10,6 +10,8 @@
 //! - `valid/repeated_*`: one token over and over (the verified-token cache's case);
 //! - `reject/*`: tokens refused before any key lookup or RSA, among them the largest parses
 //!   a client can ask for (`malformed_1700_header_names`, `malformed_16k_one_long_claim`).
+//! - `scaling/distinct_{1,2}_thread`: distinct tokens on one thread and on two sharing one
+//!   verifier, by the wall clock (run unpinned: `benches/core.sh` does).
 //!
 //! Keys come from an inline JWKS (`jwks_inline`), so no I/O is ever measured.
 //!
@@ -330,6 +332,7 @@ fn benches(c: &mut Crit) {
         rsa_floor(c, &s)?;
         valid(c, &s)?;
         reject(c, &s)?;
+        scaling(c, &s)?;
         Ok(())
     };
     if let Err(e) = run() {
@@ -364,6 +367,43 @@ fn callgrind(n: usize) -> BoxResult<()> {
         "hit_loop: {n} verifications, all cache hits (metrics feature: {})",
         cfg!(feature = "metrics")
     );
+    Ok(())
+}
+
+/// `threads` threads verifying `iters` distinct tokens between them (cache off: every one a
+/// full verification), each thread its own slice of the tokens; the wall time.
+fn verify_on_threads(v: &Verifier, tokens: &[String], threads: usize, iters: u64) -> Duration {
+    let per_thread = iters.div_ceil(threads as u64) as usize;
+    let started = std::time::Instant::now();
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let v = v.clone();
+            scope.spawn(move || {
+                let offset = t * tokens.len() / threads;
+                for i in 0..per_thread {
+                    let token = &tokens[(offset + i) % tokens.len()];
+                    black_box(v.verify_cached::<CognitoToken>(black_box(token), Require::NONE).is_ok());
+                }
+            });
+        }
+    });
+    started.elapsed()
+}
+
+/// One thread against two, both timed by the wall clock over the same shared verifier (one
+/// key cache, one parsed key), so a lock or a contended cache line on the hot path shows as
+/// two threads doing less than twice the work. Run it unpinned, on an otherwise idle machine
+/// with at least two cores.
+fn scaling(c: &mut Crit, s: &Setup) -> BoxResult<()> {
+    let v = verifier(&s.key, r#"{"enabled": false}"#)?;
+    let mut group = c.benchmark_group("scaling");
+    group.throughput(Throughput::Elements(1));
+    for threads in [1, 2] {
+        group.bench_function(format!("distinct_{threads}_thread"), |b| {
+            b.iter_custom(|iters| verify_on_threads(&v, &s.tokens, threads, iters))
+        });
+    }
+    group.finish();
     Ok(())
 }
 

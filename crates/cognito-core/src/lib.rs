@@ -13,7 +13,7 @@
 //!   parse, no RSA, while its `exp` and its key last.
 //! - [`CognitoAuth`]: every pool's verifier, for web-app state; [`Policy`] names a route's pool
 //!   and its [`Require`]d groups / scopes; a [`Requirement`] is the same chosen at run time
-//!   (from configuration), with custom checks ([`Check`], [`AsyncCheck`]) that run after
+//!   (from configuration), with custom checks ([`check::Check`], [`check::AsyncCheck`]) that run after
 //!   every built-in check and see the [`Verified`] token.
 //! - [`Guard`]: router-wide protection, the requirement of each request by its path, for the
 //!   tower layer (`cognito-tower`) and the actix-web middleware.
@@ -81,7 +81,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod alb;
-mod check;
+pub mod check;
 pub mod claims;
 mod error;
 mod guard;
@@ -102,7 +102,6 @@ mod verify;
 
 // The root holds what every user touches; configuration details live in `settings`, claims
 // helpers in `claims`, the reports a running verifier gives in `status`.
-pub use check::{AsyncCheck, Check, CheckFuture};
 pub use claims::CognitoToken;
 pub use error::{AuthError, ConfigError, ErrorKind, Rejection};
 pub use guard::{Guard, Mode};

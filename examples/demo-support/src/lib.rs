@@ -199,12 +199,16 @@ const DURATION_BUCKETS: &[f64] = &[
 ];
 
 /// The process's Prometheus recorder, installed at the first call (`None` if another recorder
-/// was installed first). The duration is a real histogram (buckets), not a summary; a thread
+/// was installed first, or with `DEMO_METRICS=off`, which the HTTP benchmark uses to measure
+/// what recording costs). The duration is a real histogram (buckets), not a summary; a thread
 /// runs the recorder's upkeep, so histogram samples do not pile up between scrapes.
 pub fn prometheus() -> Option<&'static PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
+            if std::env::var("DEMO_METRICS").is_ok_and(|v| v == "off") {
+                return None;
+            }
             let installed = PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Full("cognito_verification_duration_seconds".to_owned()),

@@ -35,14 +35,21 @@ pub fn guard(auth: &CognitoAuth) -> Guard {
 
 /// Serves the demo on `listener` until the process ends (its own runtime).
 pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Result<()> {
+    let guard = guard(&auth);
+    serve_guarded(listener, auth, guard)
+}
+
+/// Serves the demo's services on `listener` behind `guard` until the process ends (its own
+/// runtime), prefetching `auth`'s keys.
+pub fn serve_guarded(listener: std::net::TcpListener, auth: CognitoAuth, guard: Guard) -> std::io::Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
         .block_on(async move {
             listener.set_nonblocking(true)?;
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            tokio::spawn(cognito_demo_support::prefetch(auth.clone()));
-            serve_with(listener, guard(&auth)).await
+            tokio::spawn(cognito_demo_support::prefetch(auth));
+            serve_with(listener, guard).await
         })
 }
 
