@@ -54,7 +54,7 @@ if [ ! -x "$WORK/venv/bin/uvicorn" ] || ! "$WORK/venv/bin/python" -c 'import fas
 fi
 if [ ! -d "$WORK/node_modules/aws-jwt-verify" ]; then
   log "installing aws-jwt-verify (npm)"
-  (cd "$WORK" && { [ -f package.json ] || npm init -y >/dev/null; } && npm install -q --no-audit --no-fund aws-jwt-verify >/dev/null)
+  (cd "$WORK" && { [ -f package.json ] || echo '{"name": "cognito-http-bench", "private": true}' >package.json; } && npm install -q --no-audit --no-fund aws-jwt-verify >/dev/null)
 fi
 
 # ---- builds and tokens ---------------------------------------------------------------------

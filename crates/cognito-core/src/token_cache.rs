@@ -30,6 +30,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::settings::TokenCacheSettings;
+use crate::verified::Verified;
 
 /// Shards (each its own lock) once the cache is large enough to split.
 const SHARDS: usize = 8;
@@ -55,10 +56,12 @@ pub struct TokenCacheStats {
 pub(crate) struct Entry {
     /// The whole token: a hit compares it byte for byte.
     pub token: Box<str>,
-    /// The claims parsed (when the token was remembered): claims types deserialize from it
-    /// without scanning text again. `None` if `serde_json::Value` cannot hold them (a number
-    /// out of range in a claim nobody read); hits then parse the text.
-    pub claims: Option<serde_json::Value>,
+    /// The token as a [`Verified`], parsed once when it was remembered: a hit hands it out
+    /// (an `Arc` clone) to custom checks and the router-wide layer, and claims types
+    /// deserialize from its claims without scanning text again. `None` if `serde_json::Value`
+    /// cannot hold them (a number out of range in a claim nobody read); hits then parse the
+    /// text.
+    pub verified: Option<Verified>,
     /// `cognito:groups`.
     pub groups: Box<[Box<str>]>,
     /// `scope`.
@@ -105,7 +108,9 @@ impl Entry {
                 .map(|g| size_of::<Box<str>>() + text(g))
                 .sum::<usize>()
             + self.scope.as_deref().map_or(0, text)
-            + self.claims.as_ref().map_or(0, value_bytes)
+            + self.verified.as_ref().map_or(0, |v| {
+                ALLOC_OVERHEAD + text(v.pool()) + value_bytes(v.header()) + value_bytes(v.claims())
+            })
     }
 }
 
@@ -310,7 +315,7 @@ mod tests {
     fn entry(token: &str) -> Entry {
         Entry {
             token: token.into(),
-            claims: None,
+            verified: None,
             groups: Box::new([]),
             scope: None,
             exp: 0.0,
@@ -368,12 +373,12 @@ mod tests {
             .collect();
         let claims = serde_json::Value::Object(members);
         let mut one = entry("x");
-        one.claims = Some(claims.clone());
+        one.verified = Some(Verified::new("p", serde_json::Value::Null, claims.clone()));
         let weight = one.charge();
         assert!(weight > 500 * 2 * size_of::<serde_json::Value>(), "{weight}");
         for i in 0..200 {
             let mut e = entry(&format!("header.{}.sig-{i:040}", "p".repeat(8000)));
-            e.claims = Some(claims.clone());
+            e.verified = Some(Verified::new("p", serde_json::Value::Null, claims.clone()));
             cache.insert(e);
             let (entries, bytes) = cache.size();
             assert!(bytes <= max_bytes, "{bytes} > {max_bytes} with {entries} entries");

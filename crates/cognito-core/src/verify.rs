@@ -492,16 +492,13 @@ impl Verifier {
         Ok(Verified::new(&self.0.pool, header, claims))
     }
 
-    /// A hit's [`Verified`]: its header decoded again from the token (only checks need it).
+    /// A hit's [`Verified`]: the one the entry holds (shared, not copied), else parsed again.
     fn verified_from_hit(&self, token: &str, entry: &Entry) -> Result<Verified, AuthError> {
-        let parsed = Token::decode(token)?;
-        match &entry.claims {
-            Some(claims) => {
-                let header = token::parse_json(parsed.header_json()).map_err(|_| misfit())?;
-                Ok(Verified::new(&self.0.pool, header, claims.clone()))
-            }
-            None => self.verified(parsed.header_json(), parsed.payload()),
+        if let Some(verified) = &entry.verified {
+            return Ok(verified.clone());
         }
+        let parsed = Token::decode(token)?;
+        self.verified(parsed.header_json(), parsed.payload())
     }
 
     /// Like [`Verifier::verify_with`] but never waits for I/O: if the key is not cached, the
@@ -679,9 +676,10 @@ impl Verifier {
         }
         // Parsed once here, at the token's second verification, so an entry's size is known
         // when it is charged to the cache's byte bound.
+        let verified = self.verified(parsed.header_json(), parsed.payload()).ok();
         cache.insert(Entry {
             token: token.into(),
-            claims: token::parse_json(parsed.payload()).ok(),
+            verified,
             groups: c.groups.iter().map(|g| Box::from(&**g)).collect(),
             scope: c.scope.as_deref().map(Box::from),
             exp,
@@ -717,7 +715,7 @@ fn claims_of_hit<T: DeserializeOwned>(entry: &Entry) -> Result<T, AuthError> {
     // From the parsed Value when it fits; if it does not (or a Value cannot hold the claims),
     // from the text, so a hit answers exactly as the full path would even for claims types
     // that only deserialize from text (e.g. `serde_json::value::RawValue`).
-    match entry.claims.as_ref().map(T::deserialize) {
+    match entry.verified.as_ref().map(|v| T::deserialize(v.claims())) {
         Some(Ok(claims)) => Ok(claims),
         Some(Err(_)) | None => claims_as(&entry.payload()),
     }
