@@ -58,7 +58,9 @@ pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Res
                 )
                 .configure(routes)
         })
-        .workers(2)
+        // One worker per core the process may run on (actix's default): a demo pinned to one
+        // core should not pay cross-worker wake-ups.
+        .workers(std::thread::available_parallelism().map_or(1, usize::from))
         .listen(listener)?
         .run()
         .await
