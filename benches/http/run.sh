@@ -124,11 +124,12 @@ wait_port() {
   log "not up: port $APP_PORT"; return 1
 }
 
-start_server() { # name [settings file] [env assignment] -> sets SERVER_PID
-  local name="$1" settings="${2:-$WORK/settings.yaml}" bind="127.0.0.1:$APP_PORT" extra="${3:-DEMO_BENCH=1}"
+start_server() { # name [settings file] [env assignments...] -> sets SERVER_PID
+  local name="$1" settings="${2:-$WORK/settings.yaml}" bind="127.0.0.1:$APP_PORT"
+  local extra=("${@:3}")
   case "$name" in
     axum | actix | rocket)
-      env "$extra" COGNITO_SETTINGS="$settings" BIND="$bind" \
+      env "${extra[@]}" COGNITO_SETTINGS="$settings" BIND="$bind" \
         taskset -c "$SERVER_CPU" "$ROOT/target/release/cognito-$name-demo" >"$WORK/$name.log" 2>&1 &
       ;;
     tonic | tonic_open)

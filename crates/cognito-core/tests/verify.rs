@@ -239,6 +239,19 @@ fn assert_http(err: &AuthError, status: u16, challenge: Option<&str>) {
     assert_eq!(message, Ok(true), "{}", err.body());
 }
 
+#[tokio::test]
+async fn a_cookie_token_meets_the_size_cap_too() -> TestResult {
+    let f = Fixture::new().await?;
+    let v = f.verifier("max_token_bytes: 64\ntoken_sources: [{cookie: id_token}]")?;
+    let cookie = format!("id_token={}", "a".repeat(65));
+    let err = v
+        .authenticate::<CognitoToken>(&[("cookie", cookie.as_bytes())], Require::NONE)
+        .await
+        .err();
+    assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::TooLarge));
+    Ok(())
+}
+
 async fn header_error(v: &Verifier, value: &[u8]) -> Option<AuthError> {
     v.authenticate::<CognitoToken>(&[(v.header_name(), value)], Require::NONE)
         .await
