@@ -429,6 +429,14 @@ impl JwksCache {
         if let Some(refusal) = self.gate(&miss) {
             return Err(refusal);
         }
+        // Boxed: the fetch's future (the HTTP client's among it) is over a kilobyte, and every
+        // caller's future would carry it, and copy it per request, though a fetch is rare.
+        Box::pin(self.fetch_for(kid, generation)).await
+    }
+
+    /// One fetch for `kid` unless another finished since `generation` was read, then the
+    /// answer from the cache.
+    async fn fetch_for(self: &Arc<Self>, kid: &str, generation: u64) -> Result<Arc<Loaded>, AuthError> {
         {
             let _flight = self.flight.lock().await;
             if self.generation.load(Ordering::Acquire) == generation {

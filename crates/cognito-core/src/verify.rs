@@ -799,11 +799,16 @@ fn warn_keys_url_override<'a>(pools: impl IntoIterator<Item = &'a UserPool>) {
 /// # Ok::<(), cognito_core::ConfigError>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct CognitoAuth {
+pub struct CognitoAuth(Arc<Pools>);
+
+/// What a [`CognitoAuth`] holds, behind one `Arc`: frameworks clone the app state per request
+/// (axum's `State`), so a clone is one count.
+#[derive(Clone, Debug)]
+struct Pools {
     default: Verifier,
-    all: Arc<[Verifier]>,
+    all: Vec<Verifier>,
     /// Requirements registered by name, for policies that name one.
-    requirements: Arc<[(String, Requirement)]>,
+    requirements: Vec<(String, Requirement)>,
     /// The load balancers' verifier, when `alb:` is configured.
     alb: Option<AlbVerifier>,
 }
@@ -846,12 +851,12 @@ impl CognitoAuth {
             Some(alb) => Some(AlbVerifier::for_alb_with(alb, settings, client)?),
             None => None,
         };
-        Ok(CognitoAuth {
+        Ok(CognitoAuth(Arc::new(Pools {
             default,
-            all: verifiers.into(),
-            requirements: Arc::from([]),
+            all: verifiers,
+            requirements: Vec::new(),
             alb,
-        })
+        })))
     }
 
     /// Every pool's verifier with this custom check (see [`Verifier::with_check`]).
@@ -867,18 +872,12 @@ impl CognitoAuth {
     }
 
     fn with_checker(self, checker: Checker) -> Self {
-        let all: Vec<Verifier> = self
-            .all
-            .iter()
-            .map(|v| v.clone().with_checker(checker.clone()))
-            .collect();
-        let default = all.first().cloned().unwrap_or(self.default);
-        CognitoAuth {
-            default,
-            all: all.into(),
-            requirements: self.requirements,
-            alb: self.alb,
+        let mut pools = Arc::unwrap_or_clone(self.0);
+        pools.all = pools.all.into_iter().map(|v| v.with_checker(checker.clone())).collect();
+        if let Some(first) = pools.all.first() {
+            pools.default = first.clone();
         }
+        CognitoAuth(Arc::new(pools))
     }
 
     /// Registers `requirement` under `name` (replacing one of that name), for the routes
@@ -902,38 +901,35 @@ impl CognitoAuth {
     #[must_use]
     pub fn with_requirement(self, name: impl Into<String>, requirement: Requirement) -> Self {
         let name = name.into();
-        let mut requirements: Vec<(String, Requirement)> =
-            self.requirements.iter().filter(|(n, _)| *n != name).cloned().collect();
-        requirements.push((name, requirement));
-        CognitoAuth {
-            requirements: requirements.into(),
-            ..self
-        }
+        let mut pools = Arc::unwrap_or_clone(self.0);
+        pools.requirements.retain(|(n, _)| *n != name);
+        pools.requirements.push((name, requirement));
+        CognitoAuth(Arc::new(pools))
     }
 
     /// The requirement registered under `name`.
     pub fn requirement(&self, name: &str) -> Option<&Requirement> {
-        self.requirements.iter().find(|(n, _)| n == name).map(|(_, r)| r)
+        self.0.requirements.iter().find(|(n, _)| n == name).map(|(_, r)| r)
     }
 
     /// The verifier of load-balancer user claims (`x-amzn-oidc-data`), if `alb:` is configured.
     pub fn alb(&self) -> Option<&AlbVerifier> {
-        self.alb.as_ref()
+        self.0.alb.as_ref()
     }
 
     /// The default (first) pool's verifier.
     pub fn default_pool(&self) -> &Verifier {
-        &self.default
+        &self.0.default
     }
 
     /// The verifier of the pool named `name`.
     pub fn pool(&self, name: &str) -> Option<&Verifier> {
-        self.all.iter().find(|v| v.pool() == name)
+        self.0.all.iter().find(|v| v.pool() == name)
     }
 
     /// Every pool's verifier, in settings order.
     pub fn pools(&self) -> impl Iterator<Item = &Verifier> {
-        self.all.iter()
+        self.0.all.iter()
     }
 
     /// The header tokens are read from (the same for every pool).
@@ -955,8 +951,8 @@ impl CognitoAuth {
     /// `load` for every pool in settings order, one after the other, reported per pool; each
     /// pool's fetch events are in a span that names it.
     async fn per_pool(&self, load: impl AsyncFn(&Verifier) -> Result<usize, AuthError>) -> Vec<PoolStatus> {
-        let mut report = Vec::with_capacity(self.all.len());
-        for verifier in self.all.iter() {
+        let mut report = Vec::with_capacity(self.0.all.len());
+        for verifier in self.0.all.iter() {
             let span = tracing::info_span!("cognito_pool", pool = verifier.pool());
             let result = tracing::Instrument::instrument(load(verifier), span).await;
             report.push(PoolStatus {
@@ -974,7 +970,7 @@ impl CognitoAuth {
     /// `cognito_jwks_age_seconds` gauges up to date (call it before rendering a scrape).
     pub fn health(&self) -> Health {
         Health {
-            pools: self.all.iter().map(Verifier::health).collect(),
+            pools: self.0.all.iter().map(Verifier::health).collect(),
         }
     }
 

@@ -96,20 +96,20 @@ async fn metrics(State(auth): State<CognitoAuth>) -> Response {
         .into_response()
 }
 
-async fn me(user: Auth) -> Json<Value> {
-    Json(demo::user_body(&user))
+async fn me(user: Auth) -> Response {
+    Json(demo::user_body(&user)).into_response()
 }
 
 async fn optional(user: Option<Auth>) -> Json<Value> {
     Json(demo::optional_body(user.as_deref()))
 }
 
-async fn admin(user: Auth<CognitoToken, Admins>) -> Json<Value> {
-    Json(demo::user_body(&user))
+async fn admin(user: Auth<CognitoToken, Admins>) -> Response {
+    Json(demo::user_body(&user)).into_response()
 }
 
-async fn scoped(user: Auth<CognitoToken, Readers>) -> Json<Value> {
-    Json(demo::user_body(&user))
+async fn scoped(user: Auth<CognitoToken, Readers>) -> Response {
+    Json(demo::user_body(&user)).into_response()
 }
 
 async fn custom(claims: Auth<TenantClaims>) -> Json<Value> {

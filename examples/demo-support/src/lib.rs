@@ -45,14 +45,33 @@ pub struct TenantClaims {
 }
 
 /// The body of `/`, `/admin`, `/scoped` and `/pools/{name}`.
-pub fn user_body(token: &CognitoToken) -> Value {
-    json!({
-        "sub": token.sub,
-        "username": token.username(),
-        "token_use": token.token_use,
-        "client_id": token.client(),
-        "groups": token.groups,
-    })
+pub fn user_body(token: &CognitoToken) -> UserBody<'_> {
+    UserBody {
+        client_id: token.client(),
+        groups: &token.groups,
+        sub: token.sub.as_deref(),
+        token_use: &token.token_use,
+        username: token.username(),
+    }
+}
+
+/// The user body, serialized straight from the token: no JSON value built per request.
+/// Its members in the order a `serde_json::Value` would print them (sorted), so the bytes on
+/// the wire are those of a value.
+#[derive(Debug, serde::Serialize)]
+pub struct UserBody<'t> {
+    client_id: Option<&'t str>,
+    groups: &'t [String],
+    sub: Option<&'t str>,
+    token_use: &'t cognito_core::claims::TokenKind,
+    username: Option<&'t str>,
+}
+
+impl UserBody<'_> {
+    /// As a JSON value, for answers that outlive the token.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
 }
 
 /// The body of `/optional`.
@@ -97,7 +116,7 @@ pub async fn named_pool(
         .authenticate(request, Require::NONE)
         .await
         .map_err(|e| PoolRefusal::Rejected(e.into()))?;
-    Ok(user_body(&token))
+    Ok(user_body(&token).to_value())
 }
 
 /// The prefix under which the HTTP demos serve their whole route set a second time, behind
@@ -132,7 +151,7 @@ pub fn layer_guard(auth: &CognitoAuth) -> Guard {
 
 /// The body of `/guarded/{rest}` from the layer's verified token: as `/`.
 pub fn guarded_body(verified: &Verified) -> Result<Value, Rejection> {
-    Ok(user_body(&verified.deserialize::<CognitoToken>()?))
+    Ok(user_body(&verified.deserialize::<CognitoToken>()?).to_value())
 }
 
 /// `/pools/{name}` behind the layer: the layer verified the token for that pool already.

@@ -21,8 +21,8 @@ use utoipa_swagger_ui as swagger_ui;
 
 type JsonBody = (ContentType, String);
 
-fn json(body: Value) -> JsonBody {
-    (ContentType::JSON, body.to_string())
+fn json(body: impl rocket::serde::Serialize) -> JsonBody {
+    (ContentType::JSON, serde_json::to_string(&body).unwrap_or_default())
 }
 
 /// The demo's rocket over `auth`.
