@@ -805,8 +805,10 @@ pub struct CognitoAuth(Arc<Pools>);
 /// (axum's `State`), so a clone is one count.
 #[derive(Clone, Debug)]
 struct Pools {
-    default: Verifier,
-    all: Vec<Verifier>,
+    /// The default pool: the first of the settings (there is always one).
+    first: Verifier,
+    /// The other pools, in settings order.
+    rest: Vec<Verifier>,
     /// Requirements registered by name, for policies that name one.
     requirements: Vec<(String, Requirement)>,
     /// The load balancers' verifier, when `alb:` is configured.
@@ -842,18 +844,19 @@ impl CognitoAuth {
     fn build(settings: &CognitoSettings, client: Option<&reqwest::Client>) -> Result<Self, ConfigError> {
         let resolved = settings.resolve()?;
         warn_keys_url_override(resolved.iter().map(|(pool, _)| *pool));
-        let verifiers = resolved
+        let mut verifiers = resolved
             .iter()
             .map(|(pool, sources)| Verifier::from_pool(settings, pool, sources, client))
-            .collect::<Result<Vec<_>, _>>()?;
-        let default = verifiers.first().cloned().ok_or_else(ConfigError::no_pools)?;
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter();
+        let first = verifiers.next().ok_or_else(ConfigError::no_pools)?;
         let alb = match &settings.alb {
             Some(alb) => Some(AlbVerifier::for_alb_with(alb, settings, client)?),
             None => None,
         };
         Ok(CognitoAuth(Arc::new(Pools {
-            default,
-            all: verifiers,
+            first,
+            rest: verifiers.collect(),
             requirements: Vec::new(),
             alb,
         })))
@@ -873,10 +876,12 @@ impl CognitoAuth {
 
     fn with_checker(self, checker: Checker) -> Self {
         let mut pools = Arc::unwrap_or_clone(self.0);
-        pools.all = pools.all.into_iter().map(|v| v.with_checker(checker.clone())).collect();
-        if let Some(first) = pools.all.first() {
-            pools.default = first.clone();
-        }
+        pools.first = pools.first.with_checker(checker.clone());
+        pools.rest = pools
+            .rest
+            .into_iter()
+            .map(|v| v.with_checker(checker.clone()))
+            .collect();
         CognitoAuth(Arc::new(pools))
     }
 
@@ -919,17 +924,17 @@ impl CognitoAuth {
 
     /// The default (first) pool's verifier.
     pub fn default_pool(&self) -> &Verifier {
-        &self.0.default
+        &self.0.first
     }
 
     /// The verifier of the pool named `name`.
     pub fn pool(&self, name: &str) -> Option<&Verifier> {
-        self.0.all.iter().find(|v| v.pool() == name)
+        self.pools().find(|v| v.pool() == name)
     }
 
     /// Every pool's verifier, in settings order.
     pub fn pools(&self) -> impl Iterator<Item = &Verifier> {
-        self.0.all.iter()
+        std::iter::once(&self.0.first).chain(&self.0.rest)
     }
 
     /// The header tokens are read from (the same for every pool).
@@ -951,8 +956,8 @@ impl CognitoAuth {
     /// `load` for every pool in settings order, one after the other, reported per pool; each
     /// pool's fetch events are in a span that names it.
     async fn per_pool(&self, load: impl AsyncFn(&Verifier) -> Result<usize, AuthError>) -> Vec<PoolStatus> {
-        let mut report = Vec::with_capacity(self.0.all.len());
-        for verifier in self.0.all.iter() {
+        let mut report = Vec::with_capacity(1 + self.0.rest.len());
+        for verifier in self.pools() {
             let span = tracing::info_span!("cognito_pool", pool = verifier.pool());
             let result = tracing::Instrument::instrument(load(verifier), span).await;
             report.push(PoolStatus {
@@ -970,7 +975,7 @@ impl CognitoAuth {
     /// `cognito_jwks_age_seconds` gauges up to date (call it before rendering a scrape).
     pub fn health(&self) -> Health {
         Health {
-            pools: self.0.all.iter().map(Verifier::health).collect(),
+            pools: self.pools().map(Verifier::health).collect(),
         }
     }
 

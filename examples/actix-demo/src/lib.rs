@@ -58,9 +58,6 @@ pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Res
                 )
                 .configure(routes)
         })
-        // One worker per core the process may run on (actix's default): a demo pinned to one
-        // core should not pay cross-worker wake-ups.
-        .workers(std::thread::available_parallelism().map_or(1, usize::from))
         .listen(listener)?
         .run()
         .await
