@@ -8,7 +8,7 @@ use std::sync::Arc;
 use actix_web::HttpMessage as _;
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use cognito_core::{Guard, Verified};
+use cognito_core::{CognitoAuth, Guard, Requirement, Verified};
 
 use crate::{ActixRequest, AuthRejection};
 
@@ -51,6 +51,29 @@ impl CognitoMiddleware {
         CognitoMiddleware {
             guard: Arc::new(guard.into()),
         }
+    }
+
+    /// Required authentication under `requirement` for every request of the `App` or
+    /// `scope` it wraps: the short spelling for a scope's requirement, attached where actix
+    /// dispatches so no path is read twice.
+    ///
+    /// ```
+    /// use actix_web::{App, web};
+    /// use cognito_actix::{CognitoAuth, CognitoMiddleware, CognitoSettings, Requirement};
+    ///
+    /// # fn main() -> Result<(), cognito_actix::ConfigError> {
+    /// # let settings = CognitoSettings::from_yaml_str(
+    /// #     "userpools: {eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a}}")?;
+    /// let auth = CognitoAuth::new(&settings)?;
+    /// let app = App::new().service(
+    ///     web::scope("/admin")
+    ///         .wrap(CognitoMiddleware::require(&auth, Requirement::new().any_group(["admin"])))
+    ///         .route("", web::get().to(|| async { "hello admin" })),
+    /// );
+    /// # let _ = app; Ok(()) }
+    /// ```
+    pub fn require(auth: &CognitoAuth, requirement: Requirement) -> Self {
+        Self::new(Guard::new(auth.clone()).require(requirement))
     }
 }
 
@@ -104,7 +127,7 @@ where
         let service = Rc::clone(&self.service);
         let guard = Arc::clone(&self.guard);
         Box::pin(async move {
-            let verdict = guard.verify(request.path(), &ActixRequest(request.request())).await;
+            let verdict = guard.verify(request.method().as_str(), request.path(), &ActixRequest(request.request())).await;
             match verdict {
                 Ok(verified) => {
                     if let Some(verified) = verified {

@@ -148,6 +148,7 @@ impl ErrorKind {
 
 const GRPC_PERMISSION_DENIED: u16 = 7;
 const GRPC_INTERNAL: u16 = 13;
+const GRPC_INVALID_ARGUMENT: u16 = 3;
 const GRPC_UNAVAILABLE: u16 = 14;
 const GRPC_UNAUTHENTICATED: u16 = 16;
 
@@ -359,22 +360,32 @@ pub enum Rejection {
     /// The server is not set up for this route; the text says how, for the operator's log.
     #[error("authentication is misconfigured: {0}")]
     Misconfigured(String),
+    /// The request path could be read as another route than the one it would be judged
+    /// for (an encoded character, a dot or empty segment, a `;` parameter, a trailing dot,
+    /// letter case): refused with 400 `ambiguous_path`, before any token is read.
+    #[error("the request path could be read as another route")]
+    AmbiguousPath,
 }
+
+const AMBIGUOUS_PATH_MESSAGE: &str =
+    "The request path has a form that could reach another route than the one it was checked for.";
 
 impl Rejection {
     /// The authentication error kind, if this is one.
     pub fn kind(&self) -> Option<ErrorKind> {
         match self {
             Rejection::Auth(e) => Some(e.kind()),
-            Rejection::Misconfigured(_) => None,
+            Rejection::Misconfigured(_) | Rejection::AmbiguousPath => None,
         }
     }
 
-    /// The `error` member of the body: the kind's stable name, or `"server_misconfigured"`.
+    /// The `error` member of the body: the kind's stable name, `"server_misconfigured"` or
+    /// `"ambiguous_path"`.
     pub fn error_code(&self) -> &'static str {
         match self {
             Rejection::Auth(e) => e.kind().as_str(),
             Rejection::Misconfigured(_) => "server_misconfigured",
+            Rejection::AmbiguousPath => "ambiguous_path",
         }
     }
 
@@ -389,6 +400,7 @@ impl Rejection {
         match self {
             Rejection::Auth(e) => e.status(),
             Rejection::Misconfigured(_) => 500,
+            Rejection::AmbiguousPath => 400,
         }
     }
 
@@ -396,16 +408,17 @@ impl Rejection {
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
             Rejection::Auth(e) => e.headers(),
-            Rejection::Misconfigured(_) => vec![json_content_type()],
+            Rejection::Misconfigured(_) | Rejection::AmbiguousPath => vec![json_content_type()],
         }
     }
 
     /// The gRPC status code: that of the kind (see [`ErrorKind::grpc_code`]), `INTERNAL` (13)
-    /// for a server that is not set up.
+    /// for a server that is not set up, `INVALID_ARGUMENT` (3) for an ambiguous path.
     pub fn grpc_code(&self) -> u16 {
         match self {
             Rejection::Auth(e) => e.kind().grpc_code(),
             Rejection::Misconfigured(_) => GRPC_INTERNAL,
+            Rejection::AmbiguousPath => GRPC_INVALID_ARGUMENT,
         }
     }
 
@@ -417,6 +430,7 @@ impl Rejection {
                 "{}: This route's authentication is not configured on the server.",
                 self.error_code()
             ),
+            Rejection::AmbiguousPath => format!("{}: {AMBIGUOUS_PATH_MESSAGE}", self.error_code()),
         }
     }
 
@@ -450,7 +464,7 @@ impl Rejection {
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
             Rejection::Auth(e) => e.retry_after_secs(),
-            Rejection::Misconfigured(_) => None,
+            Rejection::Misconfigured(_) | Rejection::AmbiguousPath => None,
         }
     }
 
@@ -461,6 +475,11 @@ impl Rejection {
             Rejection::Misconfigured(_) => serde_json::json!({
                 "error": self.error_code(),
                 "message": "This route's authentication is not configured on the server.",
+            })
+            .to_string(),
+            Rejection::AmbiguousPath => serde_json::json!({
+                "error": self.error_code(),
+                "message": AMBIGUOUS_PATH_MESSAGE,
             })
             .to_string(),
         }

@@ -4,6 +4,7 @@
 
 use crate::error::{ConfigError, Rejection};
 use crate::policy::Requirement;
+use crate::route::{PatternError, RouteTable};
 use crate::source::RequestView;
 use crate::verified::Verified;
 use crate::verify::CognitoAuth;
@@ -26,40 +27,19 @@ enum Rule {
     Public,
 }
 
-/// A path pattern: the exact path, or a prefix when it ends in `*`.
-#[derive(Debug, Clone)]
-struct Pattern {
-    text: String,
-    prefix: bool,
-}
-
-impl Pattern {
-    fn new(pattern: &str) -> Self {
-        match pattern.strip_suffix('*') {
-            Some(prefix) => Pattern {
-                text: prefix.to_owned(),
-                prefix: true,
-            },
-            None => Pattern {
-                text: pattern.to_owned(),
-                prefix: false,
-            },
-        }
-    }
-
-    fn matches(&self, path: &str) -> bool {
-        if self.prefix {
-            path.starts_with(&self.text)
-        } else {
-            path == self.text
-        }
-    }
-}
-
-/// Router-wide protection: the requirement of every request, chosen by its path (an HTTP
-/// route, or a gRPC method such as `/grpc.health.v1.Health/Watch`). Requirements are values
-/// chosen at run time. The first matching route wins; a path no route matches gets the
-/// guard's own requirement.
+/// Router-wide protection: the requirement of every request, chosen by its method and path
+/// (an HTTP route, or a gRPC method such as `/grpc.health.v1.Health/Watch`) in the pattern
+/// language of [`route`](crate::route): `/admin/*` (which covers `/admin` too), `GET /report`
+/// (which covers `HEAD` too). Requirements are values chosen at run time. The first matching
+/// route wins; a path no route matches gets the guard's own requirement.
+///
+/// The path judged is the one the router dispatches on: the request's URI path as sent
+/// (percent-encoded, no query; for a nested router, what that router sees). A path that
+/// another reading would send to another route (`/%61dmin`, `//admin`, `/x/../admin`,
+/// `/admin;x`, `/Admin`) is refused with 400 `ambiguous_path` before any token is read.
+/// Where you can, attach requirements where the router dispatches instead (an axum
+/// `route_layer` on the sub-router, an actix-web `scope(..).wrap(..)`): then no path is read
+/// twice at all.
 ///
 /// ```
 /// use cognito_core::{CognitoAuth, CognitoSettings, Guard, Requirement};
@@ -77,7 +57,10 @@ impl Pattern {
 pub struct Guard {
     auth: CognitoAuth,
     default: Rule,
-    routes: Vec<(Pattern, Rule)>,
+    routes: RouteTable<Rule>,
+    /// The first pattern that could not be parsed: reported by [`Guard::check`], and every
+    /// request is refused (500) while it stands, rather than left unprotected.
+    broken: Option<PatternError>,
 }
 
 impl Guard {
@@ -86,7 +69,8 @@ impl Guard {
         Guard {
             auth,
             default: Rule::Verify(Mode::Required, Requirement::new()),
-            routes: Vec::new(),
+            routes: RouteTable::new(),
+            broken: None,
         }
     }
 
@@ -110,24 +94,31 @@ impl Guard {
         self
     }
 
-    /// Required authentication under `requirement` for the paths matching `pattern`: an
-    /// exact path, or a prefix ending in `*` (`/admin/*`, `/grpc.health.v1.Health/*`).
-    pub fn route(mut self, pattern: &str, requirement: Requirement) -> Self {
-        self.routes
-            .push((Pattern::new(pattern), Rule::Verify(Mode::Required, requirement)));
-        self
+    /// Required authentication under `requirement` for the requests matching `pattern`
+    /// (`/admin/*`, `GET /report`, `/grpc.health.v1.Health/*`). A pattern that cannot be
+    /// parsed is reported by [`Guard::check`], and until then every request is refused.
+    pub fn route(self, pattern: &str, requirement: Requirement) -> Self {
+        self.add(pattern, Rule::Verify(Mode::Required, requirement))
     }
 
-    /// Optional authentication under `requirement` for the paths matching `pattern`.
-    pub fn optional_route(mut self, pattern: &str, requirement: Requirement) -> Self {
-        self.routes
-            .push((Pattern::new(pattern), Rule::Verify(Mode::Optional, requirement)));
-        self
+    /// Optional authentication under `requirement` for the requests matching `pattern`.
+    pub fn optional_route(self, pattern: &str, requirement: Requirement) -> Self {
+        self.add(pattern, Rule::Verify(Mode::Optional, requirement))
     }
 
-    /// No authentication for the paths matching `pattern` (a health probe, gRPC reflection).
-    pub fn public(mut self, pattern: &str) -> Self {
-        self.routes.push((Pattern::new(pattern), Rule::Public));
+    /// No authentication for the requests matching `pattern` (a health probe, gRPC
+    /// reflection). Write the exact path: `/health`, not `/health*` (which also opens
+    /// `/healthz`).
+    pub fn public(self, pattern: &str) -> Self {
+        self.add(pattern, Rule::Public)
+    }
+
+    fn add(mut self, pattern: &str, rule: Rule) -> Self {
+        if let Err(error) = self.routes.push(pattern, rule)
+            && self.broken.is_none()
+        {
+            self.broken = Some(error);
+        }
         self
     }
 
@@ -136,9 +127,13 @@ impl Guard {
         &self.auth
     }
 
-    /// Checks at start-up that every requirement's pool is configured.
+    /// Checks at start-up that every pattern parses and every requirement's pool is
+    /// configured.
     pub fn check(&self) -> Result<(), ConfigError> {
-        let rules = std::iter::once(&self.default).chain(self.routes.iter().map(|(_, rule)| rule));
+        if let Some(error) = &self.broken {
+            return Err(ConfigError::invalid(None, "route", error.to_string()));
+        }
+        let rules = std::iter::once(&self.default).chain(self.routes.entries().iter().map(|(_, rule)| rule));
         for rule in rules {
             if let Rule::Verify(_, requirement) = rule {
                 self.auth.check_requirement(requirement)?;
@@ -147,18 +142,23 @@ impl Guard {
         Ok(())
     }
 
-    /// The answer for `request` to `path`: the [`Verified`] token, `None` (a public path, or
-    /// no token in optional mode), or the refusal.
+    /// The answer for `request` (its `method` and the `path` its router dispatches on): the
+    /// [`Verified`] token, `None` (a public path, or no token in optional mode), or the
+    /// refusal (400 `ambiguous_path` for a path another reading would route elsewhere).
     pub async fn verify(
         &self,
+        method: &str,
         path: &str,
         request: &(impl RequestView + ?Sized),
     ) -> Result<Option<Verified>, Rejection> {
+        if let Some(error) = &self.broken {
+            return Err(Rejection::Misconfigured(error.to_string()));
+        }
         let rule = self
             .routes
-            .iter()
-            .find(|(pattern, _)| pattern.matches(path))
-            .map_or(&self.default, |(_, rule)| rule);
+            .find(method, path)
+            .map_err(|_| Rejection::AmbiguousPath)?
+            .unwrap_or(&self.default);
         match rule {
             Rule::Public => Ok(None),
             Rule::Verify(Mode::Required, requirement) => self.auth.verify_request(request, requirement).await.map(Some),

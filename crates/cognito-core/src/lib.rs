@@ -93,6 +93,7 @@ mod observe;
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
 mod policy;
+pub mod route;
 pub mod settings;
 pub mod source;
 mod token;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use cognito_core::Guard;
+use cognito_core::{CognitoAuth, Guard, Requirement};
 use tower_layer::Layer;
 
 use crate::service::CognitoService;
@@ -30,6 +30,30 @@ impl CognitoLayer {
         CognitoLayer {
             guard: Arc::new(guard.into()),
         }
+    }
+
+    /// Required authentication under `requirement` for every request it sees: the short
+    /// spelling for a sub-router's requirement, attached where the router dispatches so no
+    /// path is read twice.
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use cognito_core::{CognitoAuth, CognitoSettings, Requirement};
+    /// use cognito_tower::CognitoLayer;
+    ///
+    /// # fn main() -> Result<(), cognito_core::ConfigError> {
+    /// # let settings = CognitoSettings::from_yaml_str(
+    /// #     "userpools: {eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a}}")?;
+    /// let auth = CognitoAuth::new(&settings)?;
+    /// let admin = Router::new()
+    ///     .route("/admin", get(|| async { "hello admin" }))
+    ///     .route("/admin/{*rest}", get(|| async { "more for admins" }))
+    ///     .route_layer(CognitoLayer::require(&auth, Requirement::new().any_group(["admin"])));
+    /// let app: Router = Router::new().route("/health", get(|| async { "ok" })).merge(admin);
+    /// # let _ = app; Ok(()) }
+    /// ```
+    pub fn require(auth: &CognitoAuth, requirement: Requirement) -> Self {
+        Self::new(Guard::new(auth.clone()).require(requirement))
     }
 
     /// Its guard.

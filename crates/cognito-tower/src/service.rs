@@ -55,7 +55,7 @@ where
         Box::pin(async move {
             // The verification borrows the parts only: a body need not be `Sync`.
             let (mut parts, body) = request.into_parts();
-            let verdict = guard.verify(parts.uri.path(), &parts).await;
+            let verdict = guard.verify(parts.method.as_str(), parts.uri.path(), &parts).await;
             match verdict {
                 Ok(verified) => {
                     if let Some(verified) = verified {

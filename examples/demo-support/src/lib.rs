@@ -139,7 +139,7 @@ pub fn layer_guard(auth: &CognitoAuth) -> Guard {
         // The load balancer's claims come in their own header, checked by the handler.
         .public(&path("/alb"))
         .optional_route(&path("/optional"), Requirement::new())
-        .route(&path("/admin"), Requirement::from(Admins::REQUIRE))
+        .route(&path("/admin/*"), Requirement::from(Admins::REQUIRE))
         .route(&path("/scoped"), Requirement::from(Readers::REQUIRE));
     for verifier in auth.pools() {
         let pool = verifier.pool();
