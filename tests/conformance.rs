@@ -62,6 +62,10 @@ enum Expect {
     Status(u16, &'static str),
     /// `Error`, and afterwards this check of what the key servers saw.
     ErrorAnd(&'static str, fn(&Mint) -> Result<(), String>),
+    /// Sent byte for byte (no client normalizes the path): never let through, and never a
+    /// server error. 400 `ambiguous_path`, 401 / 403 of the contract, or the router's 404
+    /// (what the undecorated path would answer, or a refusal to guess).
+    Refused,
 }
 
 /// Request headers: name and raw value (bytes, so a value need not be UTF-8).
@@ -196,7 +200,7 @@ fn none(_: &Mint) -> Request {
 #[rustfmt::skip] // a table reads best as one row per line
 fn cases() -> Vec<Case> {
     use App::{AlbDown, RawToken, Sources, Standard};
-    use Expect::{Error, ErrorAnd, Status, Success};
+    use Expect::{Error, ErrorAnd, Refused, Status, Success};
     let case = |name, app, path, headers, expect| Case { name, app, path, headers, expect, rocket_differs: None };
     let rocket_differs = |name, app, path, headers, expect, rocket| Case { name, app, path, headers, expect, rocket_differs: Some(rocket) };
     vec![
@@ -334,6 +338,20 @@ fn cases() -> Vec<Case> {
         case("query_token_on_plain_get", Sources, "/?access_token=", |m| Ok(vec![(QUERY_TOKEN, m.access()?.into())]), Error("missing_token")),
         case("query_token_on_websocket_upgrade_bad", Sources, "/?access_token=", |m| upgrade(vec![(QUERY_TOKEN, m.forged_admin()?.into())]), Error("bad_signature")),
         case("query_not_a_source_by_default", Standard, "/?access_token=", |m| upgrade(vec![(QUERY_TOKEN, m.access()?.into())]), Error("missing_token")),
+        // Paths another component could read as /admin (or /health), with a user who is not
+        // an admin: each is answered as /admin would be (403), or refused.
+        case("path_double_slash", Standard, "//admin", |m| bearer(m.access()?), Refused),
+        case("path_dot_segment", Standard, "/./admin", |m| bearer(m.access()?), Refused),
+        case("path_trailing_slash", Standard, "/admin/", |m| bearer(m.access()?), Refused),
+        case("path_trailing_dot_segment", Standard, "/admin/.", |m| bearer(m.access()?), Refused),
+        case("path_percent_encoded", Standard, "/%61dmin", |m| bearer(m.access()?), Refused),
+        case("path_encoded_slash", Standard, "/admin%2Fx", |m| bearer(m.access()?), Refused),
+        case("path_capital", Standard, "/Admin", |m| bearer(m.access()?), Refused),
+        case("path_parameter", Standard, "/admin;x", |m| bearer(m.access()?), Refused),
+        case("path_trailing_dot", Standard, "/admin.", |m| bearer(m.access()?), Refused),
+        case("path_dot_dot", Standard, "/x/../admin", |m| bearer(m.access()?), Refused),
+        case("path_absolute_form", Standard, "http://h/admin", |m| bearer(m.access()?), Refused),
+        case("path_near_public", Standard, "/healthz", none, Refused),
         case("openapi_bearer_scheme", Standard, "/openapi.json", none, Success(|b| {
             b["components"]["securitySchemes"]["cognito"]["scheme"] == "bearer" && b["paths"]["/"]["get"]["security"] == json!([{"cognito": []}])
         })),
@@ -413,6 +431,17 @@ impl Fixture {
             .ok_or("no such app")?;
         let headers = (case.headers)(&self.mint).map_err(|e| format!("minting the request: {e}"))?;
         let prefix = if layered { LAYER_PREFIX } else { "" };
+        if let Expect::Refused = case.expect {
+            let target = match case.path.strip_prefix("http://h") {
+                Some(path) => format!("http://h{prefix}{path}"),
+                None => format!("{prefix}{}", case.path),
+            };
+            let (status, head) = self.runtime.block_on(raw_get(addr, &target, &headers))?;
+            return match status {
+                400 | 401 | 403 | 404 | 405 => Ok(()),
+                _ => Err(format!("GET {target} answered {status}: {head}").into()),
+            };
+        }
         let mut url = format!("http://{addr}{prefix}{}", case.path);
         for (_, value) in headers.iter().filter(|(name, _)| *name == QUERY_TOKEN) {
             url.push_str(std::str::from_utf8(value).map_err(|e| format!("query token: {e}"))?);
@@ -461,6 +490,7 @@ impl Fixture {
                     return Err(format!("expected {expected} {error}, got {status} {body}").into());
                 }
             }
+            Expect::Refused => return Err("sent raw above".into()),
             Expect::Error(kind) | Expect::ErrorAnd(kind, _) => {
                 let (expected_status, expected_challenge) = contract(kind);
                 if status != expected_status || json["error"] != *kind {
@@ -507,6 +537,31 @@ impl Fixture {
         }
         Ok(())
     }
+}
+
+/// `GET <target>` written on the socket as given (an HTTP client would normalize the path):
+/// the status and the response head.
+async fn raw_get(addr: SocketAddr, target: &str, headers: &Headers) -> Result<(u16, String), BoxError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut request = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n").into_bytes();
+    for (name, value) in headers {
+        request.extend_from_slice(format!("{name}: ").as_bytes());
+        request.extend_from_slice(value);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"\r\n");
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.write_all(&request).await?;
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response)).await??;
+    let text = String::from_utf8_lossy(&response);
+    let head = text.split("\r\n\r\n").next().unwrap_or_default().to_owned();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no status line in {head:?}"))?;
+    Ok((status, head))
 }
 
 /// Three pools (`main`, `us`, and `down`, whose JWKS server fails), a load balancer, four

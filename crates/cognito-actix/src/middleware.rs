@@ -127,7 +127,13 @@ where
         let service = Rc::clone(&self.service);
         let guard = Arc::clone(&self.guard);
         Box::pin(async move {
-            let verdict = guard.verify(request.method().as_str(), request.path(), &ActixRequest(request.request())).await;
+            let verdict = guard
+                .verify(
+                    request.method().as_str(),
+                    request.path(),
+                    &ActixRequest(request.request()),
+                )
+                .await;
             match verdict {
                 Ok(verified) => {
                     if let Some(verified) = verified {

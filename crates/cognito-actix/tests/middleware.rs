@@ -103,3 +103,60 @@ async fn the_extractors_read_the_middlewares_result_without_a_second_verificatio
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
     Ok(())
 }
+
+/// The guard judges the path actix dispatches: `/api/%61dmin` is routed to `/api/admin` by
+/// actix, so it must not get the default requirement there (it is refused instead), and a
+/// `/api/admin/*` route covers `/api/admin` itself. The handlers take plain `Auth`, as the
+/// README's example does: only the middleware stands between a user and the admin page.
+#[actix_web::test]
+async fn the_middleware_judges_the_path_actix_routes() -> Result<(), Box<dyn std::error::Error>> {
+    let dev = DevIssuer::start().await?;
+    let settings = CognitoSettings::from_yaml_str(&dev.settings_yaml())?;
+    let auth = CognitoAuth::new(&settings)?;
+    let guard = Guard::new(auth.clone())
+        .route("/api/admin/*", Requirement::new().any_group(["admin"]))
+        .public("/api/health");
+    let app = test::init_service(
+        App::new().app_data(web::Data::new(auth.clone())).service(
+            web::scope("/api")
+                .wrap(CognitoMiddleware::new(guard))
+                .route("/admin", web::get().to(me))
+                .route("/admin/{rest}", web::get().to(me))
+                .route("/health", web::get().to(|| async { HttpResponse::Ok().body("ok") })),
+        ),
+    )
+    .await;
+    let user = dev.access_token(&[], "")?;
+    let admin = dev.access_token(&["admin"], "")?;
+    let status = |path: &'static str, token: String| {
+        let request = test::TestRequest::get()
+            .uri(path)
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .to_request();
+        let app = &app;
+        async move { test::call_service(app, request).await.status() }
+    };
+    assert_eq!(status("/api/admin", admin.clone()).await, StatusCode::OK);
+    assert_eq!(status("/api/admin", user.clone()).await, StatusCode::FORBIDDEN);
+    assert_eq!(status("/api/admin/users", user.clone()).await, StatusCode::FORBIDDEN);
+    for path in [
+        "/api/%61dmin",
+        "/api/Admin",
+        "/api//admin",
+        "/api/x/../admin",
+        "/api/admin;x",
+        "/api/admin.",
+    ] {
+        let got = status(path, user.clone()).await;
+        assert!(
+            got == StatusCode::BAD_REQUEST || got == StatusCode::FORBIDDEN || got == StatusCode::NOT_FOUND,
+            "{path}: {got}"
+        );
+    }
+    // A public path is exactly that path.
+    let anonymous = test::call_service(&app, test::TestRequest::get().uri("/api/healthz").to_request()).await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let health = test::call_service(&app, test::TestRequest::get().uri("/api/health").to_request()).await;
+    assert_eq!(health.status(), StatusCode::OK);
+    Ok(())
+}

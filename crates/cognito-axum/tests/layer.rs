@@ -156,3 +156,66 @@ async fn the_layer_refuses_before_the_handler_with_the_http_or_the_grpc_answer()
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     Ok(())
 }
+
+/// `GET <path>` written on the socket as given (an HTTP client would normalize it): the status.
+async fn raw_status(base: &str, path: &str, token: &str) -> Result<u16, Box<dyn std::error::Error>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    Ok(response.split(' ').nth(1).unwrap_or_default().parse()?)
+}
+
+/// The short spelling on a sub-router (`route_layer`, where the router dispatches), with
+/// handlers taking plain `Auth`; and a guard in front of the whole router refusing the paths
+/// another reading would send to its admin routes.
+#[tokio::test]
+async fn requirements_where_the_router_dispatches_and_no_guessing_elsewhere() -> TestResult {
+    let (dev, auth, _) = counted().await?;
+    let me = || get(|user: Auth| async move { user.username().unwrap_or("?").to_owned() });
+    let admin = Router::new()
+        .route("/admin", me())
+        .route("/admin/{*rest}", me())
+        .route_layer(CognitoLayer::require(&auth, Requirement::new().any_group(["admin"])));
+    let guarded = Router::new()
+        .route("/g/admin", me())
+        .route("/g/admin/{*rest}", me())
+        .route("/g/health", get(|| async { "ok" }))
+        .layer(CognitoLayer::new(
+            Guard::new(auth.clone())
+                .route("/g/admin/*", Requirement::new().any_group(["admin"]))
+                .public("/g/health"),
+        ));
+    let app = Router::new()
+        .route("/me", me())
+        .merge(admin)
+        .merge(guarded)
+        .with_state(auth);
+    let base = serve(app).await?;
+    let (user, boss) = (dev.access_token(&[], "")?, dev.access_token(&["admin"], "")?);
+    assert_eq!(raw_status(&base, "/admin", &boss).await?, 200);
+    assert_eq!(raw_status(&base, "/admin/x", &boss).await?, 200);
+    assert_eq!(raw_status(&base, "/admin", &user).await?, 403);
+    assert_eq!(raw_status(&base, "/me", &user).await?, 200);
+    assert_eq!(raw_status(&base, "/g/admin", &user).await?, 403);
+    assert_eq!(raw_status(&base, "/g/admin", &boss).await?, 200);
+    for path in [
+        "/g//admin",
+        "/g/./admin",
+        "/g/%61dmin",
+        "/g/Admin",
+        "/g/admin;x",
+        "/g/admin.",
+        "/g/x/../admin",
+        "/g/admin%2Fx",
+    ] {
+        assert_eq!(raw_status(&base, path, &user).await?, 400, "{path}");
+    }
+    assert_eq!(raw_status(&base, "/g/admin/.", &user).await?, 403);
+    assert_eq!(raw_status(&base, "/g/healthz", "x").await?, 401);
+    Ok(())
+}

@@ -121,7 +121,9 @@ impl RoutePattern {
 
     /// The methods it covers: `None` for any; `GET` also stands for `HEAD`.
     pub fn methods(&self) -> Option<Vec<&str>> {
-        self.method.as_deref().map(|m| if m == "GET" { vec!["GET", "HEAD"] } else { vec![m] })
+        self.method
+            .as_deref()
+            .map(|m| if m == "GET" { vec!["GET", "HEAD"] } else { vec![m] })
     }
 
     /// The path globs it covers: its path, and for a path ending in `/*` the path without it.
@@ -248,7 +250,9 @@ fn readings(path: &str) -> impl Iterator<Item = Option<String>> + '_ {
     ];
     let all = move || {
         let decoded = percent_decode(path)?.replace('\\', "/");
-        Some(strip_trailing_dots(&resolve_dots(&merge_slashes(&strip_parameters(&decoded)))))
+        Some(strip_trailing_dots(&resolve_dots(&merge_slashes(&strip_parameters(
+            &decoded,
+        )))))
     };
     REWRITES
         .iter()

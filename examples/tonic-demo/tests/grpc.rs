@@ -319,3 +319,73 @@ async fn a_tonic_handler_reads_the_layers_claims_from_its_extensions() -> TestRe
     assert_eq!(check(&mut client, Some(&user)).await??, ServingStatus::Serving as i32);
     Ok(())
 }
+
+/// A channel that sends every call to `path` instead of the method's own: how a client
+/// reaches the server with a path other readings could take for `Watch`.
+#[derive(Clone)]
+struct Rewrite {
+    inner: Channel,
+    path: &'static str,
+}
+
+impl tonic::codegen::Service<tonic::codegen::http::Request<tonic::body::Body>> for Rewrite {
+    type Response = <Channel as tonic::codegen::Service<tonic::codegen::http::Request<tonic::body::Body>>>::Response;
+    type Error = <Channel as tonic::codegen::Service<tonic::codegen::http::Request<tonic::body::Body>>>::Error;
+    type Future = <Channel as tonic::codegen::Service<tonic::codegen::http::Request<tonic::body::Body>>>::Future;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: tonic::codegen::http::Request<tonic::body::Body>) -> Self::Future {
+        let mut parts = request.uri().clone().into_parts();
+        parts.path_and_query = tonic::codegen::http::uri::PathAndQuery::from_maybe_shared(self.path).ok();
+        if let Ok(uri) = tonic::codegen::http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+        self.inner.call(request)
+    }
+}
+
+#[tokio::test]
+async fn paths_that_could_be_read_as_watch_never_let_a_user_watch() -> TestResult {
+    let pool = Pool::start().await?;
+    let addr = spawn(cognito_tonic_demo::guard(&pool.auth()?)).await?;
+    let channel = connect(addr).await?;
+    let user = format!("Bearer {}", pool.with(json!({}))?);
+    for path in [
+        "//grpc.health.v1.Health/Watch",
+        "/./grpc.health.v1.Health/Watch",
+        "/grpc.health.v1.Health/Watch/",
+        "/grpc.health.v1.Health/Watch/.",
+        "/grpc.health.v1.Health/%57atch",
+        "/grpc.health.v1.Health/watch",
+        "/grpc.health.v1.Health/Watch;x",
+        "/grpc.health.v1.Health/Watch.",
+        "/x/../grpc.health.v1.Health/Watch",
+        "/grpc.health.v1.Health%2FWatch",
+    ] {
+        let mut client = HealthClient::new(Rewrite {
+            inner: channel.clone(),
+            path,
+        });
+        let status = match client.watch(check_request(Some(&user))?).await {
+            Ok(response) => match response.into_inner().message().await {
+                Ok(message) => return Err(format!("{path}: a user watched: {message:?}").into()),
+                Err(status) => status,
+            },
+            Err(status) => status,
+        };
+        let refused = [Code::InvalidArgument, Code::PermissionDenied, Code::Unimplemented];
+        assert!(refused.contains(&status.code()), "{path}: {status:?}");
+    }
+    // The path itself, for contrast: a user may not watch, an admin may.
+    let mut client = HealthClient::new(channel);
+    let status = client
+        .watch(check_request(Some(&user))?)
+        .await
+        .err()
+        .ok_or("a user watched")?;
+    expect(&status, Code::PermissionDenied, "forbidden_group")?;
+    Ok(())
+}
