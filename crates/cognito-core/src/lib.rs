@@ -80,6 +80,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[doc(hidden)]
+pub mod adapter;
 pub mod alb;
 pub mod check;
 pub mod claims;

@@ -234,7 +234,6 @@
 use std::fmt;
 use std::io::Cursor;
 use std::marker::PhantomData;
-use std::ops::{Deref, DerefMut};
 
 use cognito_core::source::RequestView;
 use rocket::catcher::{BoxFuture, Catcher};
@@ -252,141 +251,10 @@ pub use cognito_core::{
     AnyUser, AuthError, CognitoAuth, CognitoSettings, CognitoToken, ConfigError, ErrorKind, Policy, Rejection, Require,
 };
 
-/// Required authentication: the verified claims `T` (a [`CognitoToken`] by default), under
-/// route policy `P` ([`AnyUser`] by default).
-///
-/// Dereferences to the claims: `user.username()`, `user.sub`. [`Auth::into_inner`] gives them
-/// up. `Clone` and `Debug` ask nothing of `P`, so a bare `struct Admins;` marker will do.
-///
-/// ```
-/// use cognito_rocket::{Auth, CognitoToken, Policy, Require};
-///
-/// struct Admins;
-/// impl Policy for Admins {
-///     const REQUIRE: Require<'static> = Require::NONE.any_group(&["admin"]);
-/// }
-///
-/// fn assert_clone_debug<T: Clone + std::fmt::Debug>() {}
-/// assert_clone_debug::<Auth<CognitoToken, Admins>>();
-/// ```
-#[must_use]
-pub struct Auth<T = CognitoToken, P = AnyUser>(pub T, pub PhantomData<fn() -> P>);
-
-/// Optional authentication: the verified claims `T`, or `None` when the request carries no
-/// token at all, under route policy `P`. Use it rather than `Option<Auth<T, P>>`: rocket turns
-/// every guard error into `None`, so an expired or forged token would pass as anonymous.
-///
-/// Dereferences to `Option<T>`: `user.is_some()`, `user.as_ref()`. `Clone` and `Debug` ask
-/// nothing of `P`.
-#[must_use]
-pub struct OptionalAuth<T = CognitoToken, P = AnyUser>(pub Option<T>, pub PhantomData<fn() -> P>);
-
-impl<T, P> Auth<T, P> {
-    /// The claims.
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-impl<T, P> OptionalAuth<T, P> {
-    /// The claims, if the request carried a token.
-    pub fn into_inner(self) -> Option<T> {
-        self.0
-    }
-}
-
-impl<T: Clone, P> Clone for Auth<T, P> {
-    fn clone(&self) -> Self {
-        Auth(self.0.clone(), PhantomData)
-    }
-}
-
-impl<T: Clone, P> Clone for OptionalAuth<T, P> {
-    fn clone(&self) -> Self {
-        OptionalAuth(self.0.clone(), PhantomData)
-    }
-}
-
-impl<T: fmt::Debug, P> fmt::Debug for Auth<T, P> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Auth").field(&self.0).finish()
-    }
-}
-
-impl<T: fmt::Debug, P> fmt::Debug for OptionalAuth<T, P> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("OptionalAuth").field(&self.0).finish()
-    }
-}
-
-impl<T, P> Deref for Auth<T, P> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T, P> DerefMut for Auth<T, P> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.0
-    }
-}
-
-impl<T, P> Deref for OptionalAuth<T, P> {
-    type Target = Option<T>;
-    fn deref(&self) -> &Option<T> {
-        &self.0
-    }
-}
-
-impl<T, P> DerefMut for OptionalAuth<T, P> {
-    fn deref_mut(&mut self) -> &mut Option<T> {
-        &mut self.0
-    }
-}
-
-/// A refusal as a [`Responder`]: the 401 / 403 / 503 response of the error contract (status,
-/// `WWW-Authenticate`, `Retry-After` and the JSON body, all from [`Rejection`]), or a 500 whose
-/// body reveals nothing when the route is not set up. What the catchers answer for the guards
-/// of this crate ([`rejection_for`]), and a return type for handlers that call `cognito-core`
-/// themselves.
-///
-/// As an error, its `Display` is one line with the status and the `error` code; its
-/// [`source`](std::error::Error::source) is the [`Rejection`], which says why.
-///
-/// ```
-/// use std::error::Error as _;
-/// use cognito_rocket::{AuthError, AuthRejection, ErrorKind};
-///
-/// let refusal = AuthRejection::from(AuthError::new(ErrorKind::Expired));
-/// assert_eq!(refusal.to_string(), "authentication refused: 401 expired");
-/// assert!(refusal.source().is_some());
-/// ```
-#[derive(Debug, Clone)]
-pub struct AuthRejection(pub Rejection);
-
-impl From<Rejection> for AuthRejection {
-    fn from(rejection: Rejection) -> Self {
-        AuthRejection(rejection)
-    }
-}
-
-impl From<AuthError> for AuthRejection {
-    fn from(error: AuthError) -> Self {
-        AuthRejection(Rejection::Auth(error))
-    }
-}
-
-impl fmt::Display for AuthRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.summary())
-    }
-}
-
-impl std::error::Error for AuthRejection {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
+cognito_core::adapter_types! {
+    krate: cognito_rocket,
+    optional: "Use it rather than `Option<Auth<T, P>>`: rocket turns every guard error into `None`, so an expired or forged token would pass as anonymous.",
+    rejection: "A refusal as a [`Responder`]: the 401 / 403 / 503 response of the error contract (status, `WWW-Authenticate`, `Retry-After` and the JSON body, all from [`Rejection`]), or a 500 whose body reveals nothing when the route is not set up. What the catchers answer for the guards of this crate ([`rejection_for`]), and a return type for handlers that call `cognito-core` themselves.",
 }
 
 impl<'r> Responder<'r, 'static> for AuthRejection {
@@ -570,61 +438,5 @@ where
             Ok(claims) => Outcome::Success(OptionalAuth(claims, PhantomData)),
             Err(rejection) => fail(req, rejection),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::error::Error as _;
-
-    /// The documented marker, with no derives at all.
-    struct Admins;
-    impl Policy for Admins {
-        const REQUIRE: Require<'static> = Require::NONE.any_group(&["admin"]);
-    }
-
-    fn assert_clone_debug<T: Clone + fmt::Debug>() {}
-    fn assert_send_sync<T: Send + Sync>() {}
-
-    #[test]
-    fn extractors_with_a_bare_marker_are_clone_and_debug() {
-        assert_clone_debug::<Auth<CognitoToken, Admins>>();
-        assert_clone_debug::<OptionalAuth<CognitoToken, Admins>>();
-        // The marker is never stored: a marker that is neither Send nor Sync changes nothing.
-        assert_send_sync::<Auth<CognitoToken, std::rc::Rc<()>>>();
-        assert_send_sync::<OptionalAuth<CognitoToken, std::rc::Rc<()>>>();
-    }
-
-    #[test]
-    fn debug_shows_the_claims_only() {
-        let auth: Auth<u32, Admins> = Auth(7, PhantomData);
-        assert_eq!(format!("{:?}", auth.clone()), "Auth(7)");
-        let optional: OptionalAuth<u32, Admins> = OptionalAuth(None, PhantomData);
-        assert_eq!(format!("{:?}", optional.clone()), "OptionalAuth(None)");
-    }
-
-    #[test]
-    fn deref_reaches_the_claims() {
-        let mut auth: Auth<String, Admins> = Auth("alice".to_owned(), PhantomData);
-        auth.push('!');
-        assert_eq!(auth.len(), 6);
-        assert_eq!(auth.into_inner(), "alice!");
-        let mut optional: OptionalAuth<String> = OptionalAuth(None, PhantomData);
-        assert!(optional.is_none());
-        *optional = Some("bob".to_owned());
-        assert_eq!(optional.as_deref(), Some("bob"));
-        assert_eq!(optional.into_inner().as_deref(), Some("bob"));
-    }
-
-    #[test]
-    fn rejection_is_an_error_whose_source_is_the_core_rejection() {
-        let rejection = Rejection::Misconfigured("no state".to_owned());
-        let refusal = AuthRejection::from(rejection.clone());
-        assert_eq!(refusal.to_string(), "authentication refused: 500 server_misconfigured");
-        let source = refusal.source().map(ToString::to_string);
-        assert_eq!(source, Some(rejection.to_string()));
-        let refusal = AuthRejection::from(AuthError::new(ErrorKind::MissingToken));
-        assert_eq!(refusal.to_string(), "authentication refused: 401 missing_token");
     }
 }
