@@ -326,6 +326,20 @@ fn cases() -> Vec<Case> {
             let token = m.access()?;
             cookie(format!("id_token={token}; id_token={token}"))
         }, Error("invalid_header")),
+        // A token cookie in a header that is not UTF-8 is not skipped: with a second token cookie
+        // beside it, the request is refused as a repeated cookie. Rocket drops that header
+        // before any guard runs (a limit documented in cognito-rocket), and sees one cookie.
+        rocket_differs("cookie_header_not_utf8_hides_a_second_token", Sources, "/", |m| {
+            let mut first = b"x=\xff; id_token=".to_vec();
+            first.extend_from_slice(m.forged_admin()?.as_bytes());
+            Ok(vec![("Cookie", first), ("Cookie", format!("id_token={}", m.access()?).into())])
+        }, Error("invalid_header"), Success(|b| b["username"] == "alice")),
+        rocket_differs("cookie_header_not_utf8", Sources, "/", |_| cookie(b"id_token=\xff".to_vec()), Error("invalid_header"), Error("missing_token")),
+        // Cookie names are read percent-decoded, as the frameworks' cookie jars read them.
+        case("cookie_token_name_encoded", Sources, "/", |m| cookie(format!("id%5Ftoken={}", m.access()?)), Success(|b| b["username"] == "alice")),
+        case("cookie_token_twice_one_name_encoded", Sources, "/", |m| {
+            cookie(format!("id%5Ftoken={}; id_token={}", m.forged_admin()?, m.access()?))
+        }, Error("invalid_header")),
         case("cookie_token_optional", Sources, "/optional", |m| cookie(format!("id_token={}", m.access()?)), Success(|b| b["authenticated"] == true)),
         case("cookie_token_without_group", Sources, "/admin", |m| cookie(format!("id_token={}", m.access()?)), Error("forbidden_group")),
         case("cookie_not_a_source_by_default", Standard, "/", |m| cookie(format!("id_token={}", m.access()?)), Error("missing_token")),
@@ -337,6 +351,14 @@ fn cases() -> Vec<Case> {
         case("query_token_on_websocket_upgrade", Sources, "/?access_token=", |m| upgrade(vec![(QUERY_TOKEN, m.access()?.into())]), Success(|b| b["username"] == "alice")),
         case("query_token_on_plain_get", Sources, "/?access_token=", |m| Ok(vec![(QUERY_TOKEN, m.access()?.into())]), Error("missing_token")),
         case("query_token_on_websocket_upgrade_bad", Sources, "/?access_token=", |m| upgrade(vec![(QUERY_TOKEN, m.forged_admin()?.into())]), Error("bad_signature")),
+        // Query names and values are read form-decoded, as the frameworks' query parsers read them.
+        case("query_token_name_encoded", Sources, "/?access%5Ftoken=", |m| upgrade(vec![(QUERY_TOKEN, m.access()?.into())]), Success(|b| b["username"] == "alice")),
+        case("query_token_twice_one_name_encoded", Sources, "/?access_token=", |m| {
+            upgrade(vec![(QUERY_TOKEN, format!("{}&access%5Ftoken={}", m.access()?, m.forged_admin()?).into())])
+        }, Error("invalid_header")),
+        case("query_token_value_encoded", Sources, "/?access_token=", |m| {
+            upgrade(vec![(QUERY_TOKEN, m.access()?.replacen('.', "%2E", 1).into())])
+        }, Success(|b| b["username"] == "alice")),
         case("query_not_a_source_by_default", Standard, "/?access_token=", |m| upgrade(vec![(QUERY_TOKEN, m.access()?.into())]), Error("missing_token")),
         // Paths another component could read as /admin (or /health), with a user who is not
         // an admin: each is answered as /admin would be (403), or refused.

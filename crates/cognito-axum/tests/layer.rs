@@ -137,8 +137,9 @@ async fn the_layer_refuses_before_the_handler_with_the_http_or_the_grpc_answer()
     // A public path: no verification, nothing in the extensions.
     let response = client.get(format!("{base}/raw")).bearer_auth(&user).send().await?;
     assert_eq!(response.text().await?, "");
-    // gRPC by content type: trailers-only, HTTP 200.
-    let response = client
+    // gRPC (HTTP/2 and its content type): trailers-only, HTTP 200.
+    let h2_client = reqwest::Client::builder().http2_prior_knowledge().build()?;
+    let response = h2_client
         .post(format!("{base}/me"))
         .header("content-type", "application/grpc")
         .bearer_auth("not.a.jwt")
@@ -152,6 +153,30 @@ async fn the_layer_refuses_before_the_handler_with_the_http_or_the_grpc_answer()
         "malformed: A token part is not unpadded base64url."
     );
     assert!(response.bytes().await?.is_empty());
+    // Not gRPC: the HTTP refusal, never a 200. gRPC over HTTP/1.1, a content type that only
+    // starts like gRPC's, and gRPC-Web (whose clients read the HTTP status).
+    for (h2, content_type) in [
+        (false, "application/grpc"),
+        (false, "application/grpc+proto"),
+        (false, "application/grpcfoo"),
+        (false, "application/grpc-web"),
+        (true, "application/grpcfoo"),
+        (true, "application/grpc-web"),
+        (true, "application/grpc-web+proto"),
+        (true, "application/grpc-web-text"),
+    ] {
+        let client = if h2 { &h2_client } else { &client };
+        let response = client
+            .get(format!("{base}/admin"))
+            .header("content-type", content_type)
+            .send()
+            .await?;
+        assert_eq!(response.status(), 401, "{content_type}, HTTP/2: {h2}");
+        assert_eq!(response.headers()["content-type"], "application/json");
+        assert!(response.headers().get("grpc-status").is_none());
+        let body: serde_json::Value = serde_json::from_str(&response.text().await?)?;
+        assert_eq!(body["error"], "missing_token");
+    }
     // Checks run after the built-in ones: only the accepted optional request reached it.
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     Ok(())

@@ -291,8 +291,11 @@ pub struct UserPool {
     /// Accepted token types (default `any`).
     pub token_use: TokenUse,
     /// Accepted audiences of access tokens (Cognito resource binding): when set, an access
-    /// token's `aud` must be one of them, else `wrong_client`. ID tokens are unaffected (their
-    /// `aud` is the app client). In settings: a string or a list (default: none, `aud` unread).
+    /// token's `aud` must be one of them, else `wrong_client`. It restricts access tokens
+    /// only: ID tokens are unaffected (their `aud` is the app client), so a pool with
+    /// `token_use: any` still accepts its app clients' ID tokens, which name no resource. A
+    /// pool meant for resource-bound tokens alone also sets `token_use: access`. In settings:
+    /// a string or a list (default: none, `aud` unread).
     #[serde(deserialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
     pub audience: Vec<String>,
     /// Where the pool's keys are (`https://`, `http://` or `file://`); see [`UserPool::key_sources`]

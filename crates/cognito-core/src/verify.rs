@@ -365,7 +365,7 @@ impl Verifier {
         needs: Needs<'_>,
     ) -> Result<A, AuthError> {
         match self.0.sources.find(request) {
-            Ok(token) => self.verify_core(token, needs, Keys::MayFetch).await,
+            Ok(token) => self.verify_core(&token, needs, Keys::MayFetch).await,
             Err(e) => self.answered(Err(e)),
         }
     }
@@ -376,7 +376,7 @@ impl Verifier {
         needs: Needs<'_>,
     ) -> Result<Option<A>, AuthError> {
         match self.0.sources.find(request) {
-            Ok(token) => self.verify_core(token, needs, Keys::MayFetch).await.map(Some),
+            Ok(token) => self.verify_core(&token, needs, Keys::MayFetch).await.map(Some),
             // No token is no verification: an anonymous request is not counted.
             Err(e) if e.kind() == ErrorKind::MissingToken => Ok(None),
             Err(e) => self.answered(Err(e)),

@@ -202,16 +202,21 @@
 //!
 //! ## Known limit: header values that are not UTF-8
 //!
-//! Rocket 0.5 drops every header value that is not UTF-8 while it turns hyper's request into its
-//! own (logging a warning, "Rocket only supports UTF-8 header values. Dropping header."), before
-//! any fairing or guard runs; it offers no hook that sees the raw headers (its server, listener
-//! and hyper service are private). So where `cognito-axum` and `cognito-actix` answer 401
-//! `invalid_header`, the guards of this crate see only what is left:
+//! Rocket 0.5 (0.5.2 included: a test of this crate sends such values over a socket and
+//! fails if that changes) drops every header value that is not UTF-8 while it turns hyper's
+//! request into its own (logging a warning, "Rocket only supports UTF-8 header values.
+//! Dropping header."), before any fairing or guard runs; it offers no hook that sees the raw
+//! headers (its server, listener and hyper service are private). So where `cognito-axum` and
+//! `cognito-actix` answer 401 `invalid_header`, the guards of this crate see only what is left:
 //!
 //! - a token header (`Authorization` by default) whose value is not UTF-8, alone: no header at
 //!   all. [`OptionalAuth`] gives an anonymous user, [`Auth`] answers 401 `missing_token`;
 //! - a valid token header plus a second one that is not UTF-8: one header, the valid one, so
-//!   the request is authenticated instead of refused as a repeated header.
+//!   the request is authenticated instead of refused as a repeated header;
+//! - with a cookie token source, a `Cookie` header that is not UTF-8: dropped with every
+//!   cookie in it (rocket's own cookie jar skips it too), so a token cookie in another
+//!   `Cookie` header is the only one, and is verified alone instead of refused as a repeated
+//!   cookie.
 //!
 //! A dropped value is never verified, so no token passes that would fail on its own. If your
 //! service must refuse such requests (for example, a proxy in front that may read a different

@@ -15,7 +15,8 @@ use crate::service::CognitoService;
 ///
 /// A refused request never reaches the inner service: it gets the HTTP error response of the
 /// contract (401 / 403 / 503 with `WWW-Authenticate`, `Retry-After` and the JSON body), or,
-/// for a gRPC request (content type `application/grpc...`), the gRPC status
+/// for a gRPC request (over HTTP/2, content type `application/grpc` or
+/// `application/grpc+<subtype>`: see [`is_grpc`](crate::is_grpc)), the gRPC status
 /// (`UNAUTHENTICATED`, `PERMISSION_DENIED`, `UNAVAILABLE` with `retry-after`). The response
 /// carries the [`Rejection`](cognito_core::Rejection) as an extension, for logging.
 #[derive(Debug, Clone)]

@@ -53,11 +53,12 @@
 //!
 //! The same layer on `tonic::transport::Server::builder().layer(layer)`; routes are gRPC
 //! method paths (`/grpc.health.v1.Health/Watch`, `/grpc.reflection.v1.ServerReflection/*`).
-//! A request whose content type is `application/grpc...` is refused with a gRPC status
+//! A request over HTTP/2 whose content type is `application/grpc` or `application/grpc+<subtype>`
+//! (see [`is_grpc`]) is refused with a gRPC status
 //! (trailers-only: HTTP 200, `grpc-status`, `grpc-message` = `<kind>: <message>`,
 //! percent-encoded, and `retry-after` for `UNAVAILABLE`), so one layer can serve a port that
-//! speaks both HTTP and gRPC. The token comes from the `authorization` metadata (the
-//! configured header).
+//! speaks both HTTP and gRPC. Every other request, HTTP/1.x and gRPC-Web included, gets the
+//! HTTP refusal. The token comes from the `authorization` metadata (the configured header).
 //!
 //! ## Feature flags
 //!

@@ -64,7 +64,7 @@ where
                     let response = inner.call(Request::from_parts(parts, body)).await?;
                     Ok(response.map(Either::Left))
                 }
-                Err(rejection) => Ok(refusal(&parts.headers, rejection).map(Either::Right)),
+                Err(rejection) => Ok(refusal(parts.version, &parts.headers, rejection).map(Either::Right)),
             }
         })
     }
