@@ -643,7 +643,7 @@ impl KeyCache {
         let what = "the load balancer key";
         let response = match self.client.get(url).send().await {
             Ok(response) => response,
-            Err(e) => return Fetched::Failed(crate::jwks::describe(&e, what, "request", timeout_ms)),
+            Err(e) => return Fetched::Failed(crate::jwks::describe(e, what, "request", timeout_ms)),
         };
         let status = response.status();
         // AWS answers a kid it never issued with 403 or 404.

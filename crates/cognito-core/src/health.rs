@@ -83,7 +83,7 @@ impl PoolHealth {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SourceHealth {
-    /// The JWKS URL, or `inline`.
+    /// The JWKS URL without user info, query or fragment, or `inline`.
     pub source: String,
     /// The kids served now: 0 before the first successful fetch, and once the last good set is
     /// older than `jwks.max_stale_secs`.

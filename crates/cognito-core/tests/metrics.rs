@@ -270,3 +270,57 @@ async fn keys_past_max_stale_are_zero_keys_served() -> TestResult {
     );
     Ok(())
 }
+
+impl TestRecorder {
+    /// Every series registered so far, of every type.
+    fn all_series(&self) -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        if let Ok(map) = self.counters.lock() {
+            all.extend(map.keys().cloned());
+        }
+        if let Ok(map) = self.gauges.lock() {
+            all.extend(map.keys().cloned());
+        }
+        if let Ok(map) = self.histograms.lock() {
+            all.extend(map.keys().cloned());
+        }
+        all
+    }
+}
+
+/// A JWKS URL with a user, a password and a presigned query: the `source` label is the URL
+/// without them.
+#[tokio::test]
+async fn the_source_label_holds_no_secret_of_the_url() -> TestResult {
+    let rec = recorder()?;
+    let fx = Fixture::new().await?;
+    let plain = fx.server.jwks_url(POOL_ID);
+    let secret = format!(
+        "{}?X-Amz-Signature=s3cr3tsig#frag",
+        plain.replacen("http://", "http://svc:hunter2@", 1)
+    );
+    let mut pool = fx.pool();
+    pool["jwks_url"] = json!(secret);
+    let auth = CognitoAuth::new(&cognito_core::CognitoSettings::from_yaml_str(&settings_yaml(
+        "",
+        &[("secretive", pool)],
+    )?)?)?;
+    fx.server.set_reply(Reply::Status(500));
+    assert_eq!(
+        common::kind_of(auth.default_pool(), &fx.access_token()?).await,
+        Some(ErrorKind::JwksUnavailable)
+    );
+    let _ = auth.health();
+    assert_eq!(
+        rec.counter(&format!(
+            r#"cognito_jwks_fetches_total{{result="error",source="{plain}"}}"#
+        )),
+        Some(1)
+    );
+    for series in rec.all_series() {
+        for leak in ["hunter2", "svc:", "s3cr3tsig", "X-Amz-Signature", "#frag"] {
+            assert!(!series.contains(leak), "{leak:?} in {series}");
+        }
+    }
+    Ok(())
+}
