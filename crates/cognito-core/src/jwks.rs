@@ -554,6 +554,7 @@ impl JwksCache {
                 age: None,
                 last_error: None,
                 next_attempt_in: None,
+                per_kid: false,
             };
         };
         let now = Instant::now();
@@ -575,6 +576,7 @@ impl JwksCache {
             age,
             last_error: state.last_error.clone(),
             next_attempt_in: Some(next_attempt_in),
+            per_kid: false,
         }
     }
 

@@ -5,6 +5,9 @@
 
 use reqwest::Url;
 
+/// What stands in for `{kid}` while a key URL template is parsed (a UUID, as kids are).
+const KID_SAMPLE: &str = "00000000-0000-0000-0000-000000000000";
+
 /// `url` as it may be shown: scheme, host, port and path; no user name, password, query or
 /// fragment. Text that is not such a URL is cut the same way, by hand.
 ///
@@ -25,6 +28,12 @@ pub(crate) fn redact(url: &str) -> String {
         }
         _ => redact_text(url),
     }
+}
+
+/// [`redact`] for a key URL template holding `{kid}` (a load balancer's key URL): the
+/// template redacted with `{kid}` kept in place, so it can name the source as a whole.
+pub(crate) fn redact_template(template: &str) -> String {
+    redact(&template.replace("{kid}", KID_SAMPLE)).replace(KID_SAMPLE, "{kid}")
 }
 
 /// The by-hand rule for text that does not parse: cut at the first `?` or `#`, and drop
@@ -73,5 +82,17 @@ mod tests {
         ] {
             assert_eq!(redact(given), shown, "{given}");
         }
+    }
+
+    #[test]
+    fn a_template_keeps_its_kid_placeholder() {
+        assert_eq!(
+            redact_template("http://u:hunter2@127.0.0.1:8080/keys/{kid}?sig=abc"),
+            "http://127.0.0.1:8080/keys/{kid}"
+        );
+        assert_eq!(
+            redact_template("https://public-keys.auth.elb.eu-west-1.amazonaws.com/{kid}"),
+            "https://public-keys.auth.elb.eu-west-1.amazonaws.com/{kid}"
+        );
     }
 }

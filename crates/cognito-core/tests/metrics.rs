@@ -324,3 +324,54 @@ async fn the_source_label_holds_no_secret_of_the_url() -> TestResult {
     }
     Ok(())
 }
+
+/// The load balancers' key fetches are counted under the key URL template, one series
+/// whatever the kid, and their cache is the `alb` entry of the health report.
+#[tokio::test]
+async fn alb_key_fetches_are_counted_under_the_template() -> TestResult {
+    use cognito_testkit::alb::{ALB_ARN, AlbKey, AlbKeyServer, alb_claims};
+    let rec = recorder()?;
+    let key = AlbKey::generate()?;
+    let server = AlbKeyServer::start(&[&key]).await?;
+    let template = server.key_url();
+    let fx = Fixture::new().await?;
+    let auth = CognitoAuth::new(&cognito_core::CognitoSettings::from_yaml_str(&settings_yaml(
+        &format!("alb:\n  region: eu-west-1\n  arns: [{ALB_ARN}]\n  key_url: \"{template}\"\n"),
+        &[("with-alb", fx.pool())],
+    )?)?)?;
+    let alb = auth.alb().ok_or("no alb")?;
+    let fetches = |result: &str| format!(r#"cognito_jwks_fetches_total{{result="{result}",source="{template}"}}"#);
+    // Before any token: ready (keys come per kid), none held.
+    let before = auth.health();
+    let entry = before.pools.iter().find(|p| p.pool == "alb").ok_or("no alb entry")?;
+    assert!(entry.is_ready());
+    assert_eq!((entry.keys(), entry.sources[0].source.as_str()), (0, template.as_str()));
+
+    let token = key.sign(ALB_ARN, "client", &alb_claims("https://idp.example"))?;
+    alb.verify::<cognito_core::alb::AlbClaims>(&token).await?;
+    let stranger = AlbKey::generate()?.sign(ALB_ARN, "client", &alb_claims("https://idp.example"))?;
+    assert_eq!(
+        alb.verify::<cognito_core::alb::AlbClaims>(&stranger)
+            .await
+            .err()
+            .map(|e| e.kind()),
+        Some(ErrorKind::UnknownKid)
+    );
+    // Two answers (a key, a 404): two fetches, counted as ok; one key held.
+    assert_eq!(rec.counter(&fetches("ok")), Some(2));
+    assert_eq!(rec.counter(&fetches("error")), Some(0));
+    assert_eq!(
+        rec.gauge(&format!(r#"cognito_jwks_keys{{source="{template}"}}"#)),
+        Some(1.0)
+    );
+    assert!(
+        rec.all_series().iter().all(|s| !s.contains(key.kid())),
+        "a series per kid"
+    );
+    let after = auth.health();
+    let entry = after.pools.iter().find(|p| p.pool == "alb").ok_or("no alb entry")?;
+    assert!(entry.is_ready());
+    assert_eq!((entry.keys(), entry.last_error()), (1, None));
+    assert!(entry.age().is_some());
+    Ok(())
+}

@@ -694,7 +694,9 @@ async fn secrets_in_key_urls_are_never_shown() -> TestResult {
         .iter()
         .flat_map(|p| p.sources.iter().map(|s| s.source.as_str()))
         .collect();
-    assert_eq!(sources, [failing_url.as_str(), refused.as_str()]);
+    assert_eq!(sources, [failing_url.as_str(), refused.as_str(), alb_refused.as_str()]);
+    assert_eq!(health.pools[2].pool, "alb");
+    assert!(!health.pools[2].is_ready(), "its fetch failed and it holds no key");
     shown.push(format!("{health} / {health:?}"));
     for status in auth.prefetch().await {
         shown.push(format!("{status} / {status:?}"));
@@ -707,9 +709,9 @@ async fn secrets_in_key_urls_are_never_shown() -> TestResult {
         .iter()
         .filter(|e| e.message.starts_with("JWKS fetch failed"))
         .collect();
-    assert!(failures.len() >= 2, "{events:?}");
+    assert!(failures.len() >= 3, "{events:?}");
     let urls: Vec<&str> = failures.iter().filter_map(|e| e.field("url")).collect();
-    for expected in [&failing_url, &refused] {
+    for expected in [&failing_url, &refused, &alb_refused] {
         assert!(urls.contains(&expected.as_str()), "{expected} not in {urls:?}");
     }
     for event in &events {
