@@ -13,8 +13,14 @@
 //! leeway (-> `expired`; a missing `exp` is `malformed`); then the key, fetched once per kid
 //! (a 404 -> `unknown_kid`; the key server failing -> `jwks_unavailable`; a key that is not
 //! P-256 -> `invalid_jwk`); then the signature (-> `bad_signature`). No `iat` is required.
+//!
+//! A kid is chosen by whoever sends the token, so the key cache is built not to be steered by
+//! forged ones: a fetch that gives no key to verify with starts a cool-down for every kid not
+//! held, a key is kept only once a signature verified with it, and the least recently used
+//! key goes first (see `KeyCache`).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -27,9 +33,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{AuthError, ConfigError, ErrorKind};
+use crate::health::SourceHealth;
 use crate::jwks::{backoff, http_client, later, read_capped};
+use crate::observe::SourceObserver;
 use crate::settings::{CognitoSettings, JwksSettings};
 use crate::token;
+use crate::url_rules::redact_template;
 
 /// The header an Application Load Balancer puts the user's claims in.
 pub const ALB_HEADER: &str = "x-amzn-oidc-data";
@@ -71,7 +80,8 @@ pub struct AlbSettings {
     /// loopback, unless `allow_insecure_jwks_url` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_url: Option<String>,
-    /// The most keys kept (default 64; 1 to 4096); the oldest goes first.
+    /// The most keys kept (default 64; 1 to 4096): keys a signature has verified with, the
+    /// least recently used out first.
     #[serde(default = "default_max_keys")]
     pub max_keys: usize,
 }
@@ -397,19 +407,15 @@ impl AlbVerifier {
         token::check_size(token, self.0.max_token_bytes)?;
         let parsed = Parsed::decode(token)?;
         let (kid, signer) = self.precheck(&parsed)?;
-        let key = self.0.keys.lookup(&self.0.settings, kid).await?;
-        match &*key {
-            KeyEntry::Key(key) => key
-                .verify_sig(parsed.signing_input.as_bytes(), &parsed.signature)
-                .map_err(|_| AuthError::new(ErrorKind::BadSignature))?,
-            KeyEntry::Unusable(why) => {
-                return Err(AuthError::with_message(
-                    ErrorKind::InvalidJwk,
-                    "The load balancer's key for this token cannot verify it.",
-                )
-                .with_detail(*why));
-            }
-        }
+        self.0
+            .keys
+            .verify(
+                &self.0.settings,
+                kid,
+                parsed.signing_input.as_bytes(),
+                &parsed.signature,
+            )
+            .await?;
         let claims = token::parse_json(&parsed.payload)
             .map_err(|_| malformed("The token's claims do not fit the claims type this service expects."))?;
         Ok(AlbToken {
@@ -474,9 +480,17 @@ impl AlbVerifier {
         Ok((kid, signer))
     }
 
-    /// How many keys the cache holds now (for tests and health reports).
+    /// How many keys the cache holds now: keys a signature has verified with (for tests and
+    /// health reports).
     pub fn cached_keys(&self) -> usize {
         self.0.keys.len()
+    }
+
+    /// What the key cache holds now, without I/O: the keys kept, how long ago a key was last
+    /// fetched, the last fetch error and the rest of its backoff. The source is the key URL
+    /// template, redacted. Part of [`crate::CognitoAuth::health`], as `alb`.
+    pub fn health(&self) -> SourceHealth {
+        self.0.keys.health()
     }
 }
 
@@ -487,7 +501,31 @@ enum KeyEntry {
     Unusable(&'static str),
 }
 
-/// What is known about the kids that are not cached.
+impl KeyEntry {
+    /// The signature check with this key: `bad_signature`, or `invalid_jwk` for a key that
+    /// cannot verify anything.
+    fn check(&self, message: &[u8], signature: &[u8]) -> Result<(), AuthError> {
+        match self {
+            KeyEntry::Key(key) => key
+                .verify_sig(message, signature)
+                .map_err(|_| AuthError::new(ErrorKind::BadSignature)),
+            KeyEntry::Unusable(why) => Err(AuthError::with_message(
+                ErrorKind::InvalidJwk,
+                "The load balancer's key for this token cannot verify it.",
+            )
+            .with_detail(*why)),
+        }
+    }
+}
+
+/// A key a signature has verified with, and when it was last used (a tick of the cache's
+/// clock: larger is more recent).
+struct Slot {
+    key: Arc<KeyEntry>,
+    used: AtomicU64,
+}
+
+/// The fetch side of the cache: backoff, cool-down, and the keys not proven yet.
 #[derive(Default)]
 struct FetchState {
     /// Consecutive failed fetches (the key server unreachable or failing); 0 after an answer.
@@ -495,23 +533,48 @@ struct FetchState {
     /// No fetch before this instant (backoff after a failure).
     retry_at: Option<Instant>,
     last_error: Option<String>,
-    /// Kids the key server said it does not have, each until its cool-down ends (bounded).
-    missing: HashMap<String, Instant>,
+    /// No fetch for a kid that is not held before this instant: set by a fetch that gave no
+    /// key to verify with (the kid not found, or a key whose first signature check failed).
+    cooldown_until: Option<Instant>,
+    /// When a key was last fetched (for the health report and the events).
+    last_fetched: Option<Instant>,
+    /// Fetched keys that no signature has verified yet (at most `max_keys`, oldest out first),
+    /// apart from the proven ones so that they never push one out; a token of such a kid is
+    /// checked against it without a new fetch, and the first that verifies proves it.
+    unproven: HashMap<String, Arc<KeyEntry>>,
+    /// The kids of `unproven`, oldest first.
+    unproven_order: VecDeque<String>,
 }
 
-/// The keys of one key URL template: fetched once per kid, kept (at most `max_keys`, oldest
-/// out first), one fetch at a time (single flight), with the JWKS cache's backoff after a
-/// failure and its cool-down after a kid the server does not have.
+/// The keys of one key URL template, one PEM per kid.
+///
+/// - A key is kept (at most `max_keys`) only once a signature has verified with it; the least
+///   recently used one goes first, so a key in use stays. A fetched key whose first token
+///   fails its signature is held apart (see [`FetchState::unproven`]) and never evicts a
+///   proven key.
+/// - Fetches run one at a time (single flight): concurrent requests for a new kid cause one.
+/// - Bounded fetches for kids not held: a fetch that yields no key to verify with (the key
+///   server does not have the kid, or the fetched key fails the first signature checked with
+///   it) starts a cool-down of `jwks.cooldown_secs`, during which a token of any kid not held
+///   is `unknown_kid` without a fetch. So forged kids cost at most one fetch per cool-down,
+///   as for a JWKS; a fetch whose key verifies the token that asked for it starts none (a
+///   load balancer's new key, or several load balancers' first, cost no wait). The price: a
+///   genuinely new kid first seen during a cool-down is `unknown_kid` until it ends.
+/// - After a failed fetch, the JWKS cache's backoff (1 s doubling to 60 s): `jwks_unavailable`
+///   meanwhile for a kid not held.
 struct KeyCache {
     client: reqwest::Client,
     tuning: JwksSettings,
     max_keys: usize,
-    keys: RwLock<HashMap<String, Arc<KeyEntry>>>,
-    /// The cached kids, oldest first.
-    order: Mutex<VecDeque<String>>,
+    /// The proven keys.
+    keys: RwLock<HashMap<String, Slot>>,
+    /// The clock of `Slot::used`: bumped on every use.
+    clock: AtomicU64,
     state: Mutex<FetchState>,
-    /// Held for the whole of a fetch.
+    /// Held for the whole of a fetch and the first signature check with what it fetched.
     flight: tokio::sync::Mutex<()>,
+    /// Events and metrics, under the redacted key URL template.
+    observer: SourceObserver,
 }
 
 impl KeyCache {
@@ -524,9 +587,10 @@ impl KeyCache {
             tuning: tuning.clone(),
             max_keys: alb.max_keys,
             keys: RwLock::default(),
-            order: Mutex::default(),
+            clock: AtomicU64::new(0),
             state: Mutex::default(),
             flight: tokio::sync::Mutex::new(()),
+            observer: SourceObserver::shown_as(redact_template(&alb.template())),
         })
     }
 
@@ -534,124 +598,206 @@ impl KeyCache {
         self.keys.read().unwrap_or_else(PoisonError::into_inner).len()
     }
 
-    fn cached(&self, kid: &str) -> Option<Arc<KeyEntry>> {
-        self.keys
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(kid)
-            .cloned()
+    fn tick(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::Relaxed).saturating_add(1)
+    }
+
+    /// The proven key of `kid`, marked as used now.
+    fn proven(&self, kid: &str) -> Option<Arc<KeyEntry>> {
+        let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        let slot = keys.get(kid)?;
+        slot.used.store(self.tick(), Ordering::Relaxed);
+        Some(Arc::clone(&slot.key))
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, FetchState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The answer to give without fetching, if there is one: a backoff, or a kid in its
-    /// cool-down.
-    fn gate(&self, kid: &str) -> Option<AuthError> {
+    /// The check against the fetched but unproven key of `kid`, if there is one; a signature
+    /// that verifies proves it.
+    fn check_unproven(&self, kid: &str, message: &[u8], signature: &[u8]) -> Option<Result<(), AuthError>> {
+        let key = self.state().unproven.get(kid).cloned()?;
+        let result = key.check(message, signature);
+        if result.is_ok() {
+            let mut state = self.state();
+            state.unproven.remove(kid);
+            state.unproven_order.retain(|k| k != kid);
+            drop(state);
+            self.install(kid, key);
+        }
+        Some(result)
+    }
+
+    /// The answer to give without fetching, if there is one: a backoff, or a cool-down.
+    fn gate(&self) -> Option<AuthError> {
         let now = Instant::now();
-        let mut state = self.state();
+        let state = self.state();
         if let Some(at) = state.retry_at.filter(|at| *at > now) {
             return Some(unavailable(at - now, state.last_error.clone()));
         }
-        match state.missing.get(kid) {
-            Some(until) if *until > now => Some(unknown_kid()),
-            Some(_) => {
-                state.missing.remove(kid);
-                None
-            }
-            None => None,
+        if state.cooldown_until.is_some_and(|until| until > now) {
+            return Some(unknown_kid());
         }
+        None
     }
 
-    async fn lookup(&self, alb: &AlbSettings, kid: &str) -> Result<Arc<KeyEntry>, AuthError> {
-        if let Some(key) = self.cached(kid) {
-            return Ok(key);
+    /// Checks `signature` over `message` with the key of `kid`, fetching it if no key of that
+    /// kid is held and no backoff or cool-down forbids it.
+    async fn verify(&self, alb: &AlbSettings, kid: &str, message: &[u8], signature: &[u8]) -> Result<(), AuthError> {
+        if let Some(key) = self.proven(kid) {
+            return key.check(message, signature);
         }
-        if let Some(refusal) = self.gate(kid) {
+        if let Some(result) = self.check_unproven(kid, message, signature) {
+            return result;
+        }
+        if let Some(refusal) = self.gate() {
             return Err(refusal);
         }
         let _flight = self.flight.lock().await;
-        // Whoever held the flight before may have fetched this kid, or learnt that it is
-        // missing or that the server is down: then no second fetch.
-        if let Some(key) = self.cached(kid) {
-            return Ok(key);
+        // Whoever held the flight before may have fetched this kid, started a cool-down or
+        // learnt that the server is down: then no second fetch.
+        if let Some(key) = self.proven(kid) {
+            return key.check(message, signature);
         }
-        if let Some(refusal) = self.gate(kid) {
+        if let Some(result) = self.check_unproven(kid, message, signature) {
+            return result;
+        }
+        if let Some(refusal) = self.gate() {
             return Err(refusal);
         }
         let url = alb.key_url_for(kid)?;
         let deadline = Duration::from_millis(self.tuning.timeout_ms);
-        let outcome = match tokio::time::timeout(deadline, self.fetch(&url)).await {
+        let started = Instant::now();
+        let mut status = None;
+        let outcome = match tokio::time::timeout(deadline, self.fetch(&url, &mut status)).await {
             Ok(outcome) => outcome,
             Err(_) => Fetched::Failed(format!(
                 "the load balancer key fetch took longer than {} ms",
                 self.tuning.timeout_ms
             )),
         };
-        let mut state = self.state();
+        let took = started.elapsed();
         match outcome {
             Fetched::Pem(body) => {
-                state.failures = 0;
-                state.retry_at = None;
-                state.last_error = None;
-                drop(state);
-                Ok(self.install(kid, judge(&body)))
+                let key = Arc::new(judge(&body));
+                let result = key.check(message, signature);
+                if result.is_ok() {
+                    self.install(kid, key);
+                    self.answered(None);
+                } else {
+                    self.answered(Some((kid, key)));
+                }
+                self.observer.fetched(status, self.len(), took);
+                result
             }
             Fetched::NotFound => {
-                state.failures = 0;
-                state.retry_at = None;
-                state.last_error = None;
-                let now = Instant::now();
-                // Bounded like the keys: expired cool-downs go first, then the map is cleared.
-                state.missing.retain(|_, until| *until > now);
-                if state.missing.len() >= self.max_keys {
-                    state.missing.clear();
-                }
-                let cooldown = later(Duration::from_secs(self.tuning.cooldown_secs));
-                state.missing.insert(kid.to_owned(), cooldown);
+                self.answered(None);
+                self.state().cooldown_until = Some(self.cooldown());
+                self.observer.fetched(status, self.len(), took);
                 Err(unknown_kid())
             }
             Fetched::Failed(error) => {
+                let held = self.len();
+                let mut state = self.state();
                 state.failures = state.failures.saturating_add(1);
                 let wait = backoff(state.failures);
                 state.retry_at = Some(later(wait));
+                let stale = state.last_fetched.filter(|_| held > 0).map(|at| at.elapsed());
+                self.observer.failed(status, &error, took, stale);
+                self.observer.backoff(wait, state.failures);
                 state.last_error = Some(error.clone());
                 Err(unavailable(wait, Some(error)))
             }
         }
     }
 
-    /// Keeps `entry` under `kid`, dropping the oldest key past `max_keys`.
-    fn install(&self, kid: &str, entry: KeyEntry) -> Arc<KeyEntry> {
-        let entry = Arc::new(entry);
-        let mut order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);
-        while keys.len() >= self.max_keys {
-            match order.pop_front() {
-                Some(oldest) => keys.remove(&oldest),
-                None => break,
-            };
-        }
-        keys.insert(kid.to_owned(), Arc::clone(&entry));
-        order.push_back(kid.to_owned());
-        entry
+    fn cooldown(&self) -> Instant {
+        later(Duration::from_secs(self.tuning.cooldown_secs))
     }
 
-    async fn fetch(&self, url: &str) -> Fetched {
+    /// The key server answered: no backoff. With `unproven`, a key fetched whose first
+    /// signature check failed: kept apart, and the cool-down starts.
+    fn answered(&self, unproven: Option<(&str, Arc<KeyEntry>)>) {
+        let mut state = self.state();
+        state.failures = 0;
+        state.retry_at = None;
+        state.last_error = None;
+        if let Some((kid, key)) = unproven {
+            state.last_fetched = Some(Instant::now());
+            state.cooldown_until = Some(self.cooldown());
+            while state.unproven_order.len() >= self.max_keys {
+                match state.unproven_order.pop_front() {
+                    Some(oldest) => state.unproven.remove(&oldest),
+                    None => break,
+                };
+            }
+            if state.unproven.insert(kid.to_owned(), key).is_none() {
+                state.unproven_order.push_back(kid.to_owned());
+            }
+        }
+    }
+
+    /// Keeps the proven `key` under `kid`, dropping the least recently used key past
+    /// `max_keys`.
+    fn install(&self, kid: &str, key: Arc<KeyEntry>) {
+        let used = AtomicU64::new(self.tick());
+        let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);
+        if !keys.contains_key(kid) && keys.len() >= self.max_keys {
+            // A scan, under the write lock: only a key a load balancer signed with gets here.
+            let lru = keys
+                .iter()
+                .min_by_key(|(_, slot)| slot.used.load(Ordering::Relaxed))
+                .map(|(kid, _)| kid.clone());
+            if let Some(lru) = lru {
+                keys.remove(&lru);
+            }
+        }
+        keys.insert(kid.to_owned(), Slot { key, used });
+        drop(keys);
+        self.state().last_fetched = Some(Instant::now());
+    }
+
+    /// What the cache holds now, for the health report (no I/O); with the `metrics` feature
+    /// it also sets the keys and age gauges.
+    fn health(&self) -> SourceHealth {
+        let keys = self.len();
+        let now = Instant::now();
+        let state = self.state();
+        let age = state.last_fetched.map(|at| now.saturating_duration_since(at));
+        if let Some(age) = age {
+            self.observer.serving(keys, age);
+        }
+        SourceHealth {
+            source: self.observer.url().to_owned(),
+            keys,
+            age,
+            last_error: state.last_error.clone(),
+            next_attempt_in: Some(
+                state
+                    .retry_at
+                    .map_or(Duration::ZERO, |at| at.saturating_duration_since(now)),
+            ),
+            per_kid: true,
+        }
+    }
+
+    /// One fetch; `status` is set to the HTTP status once the server answers.
+    async fn fetch(&self, url: &str, status: &mut Option<u16>) -> Fetched {
         let timeout_ms = self.tuning.timeout_ms;
         let what = "the load balancer key";
         let response = match self.client.get(url).send().await {
             Ok(response) => response,
-            Err(e) => return Fetched::Failed(crate::jwks::describe(&e, what, "request", timeout_ms)),
+            Err(e) => return Fetched::Failed(crate::jwks::describe(e, what, "request", timeout_ms)),
         };
-        let status = response.status();
+        let code = response.status();
+        *status = Some(code.as_u16());
         // AWS answers a kid it never issued with 403 or 404.
-        if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::FORBIDDEN {
+        if code == reqwest::StatusCode::NOT_FOUND || code == reqwest::StatusCode::FORBIDDEN {
             return Fetched::NotFound;
         }
-        if !status.is_success() {
-            return Fetched::Failed(format!("the load balancer key server answered {status}"));
+        if !code.is_success() {
+            return Fetched::Failed(format!("the load balancer key server answered {code}"));
         }
         match read_capped(response, self.tuning.max_bytes, what, timeout_ms).await {
             Ok(body) if std::str::from_utf8(&body).is_ok_and(|t| t.contains("-----BEGIN ")) => Fetched::Pem(body),

@@ -1,7 +1,8 @@
 //! The health report of a running [`crate::CognitoAuth`]: per pool and per key source, whether
-//! keys are loaded, their age, the last fetch error and when the next fetch may happen. Built
-//! from the JWKS caches' own state, so it needs no metrics recorder; meant for readiness probes
-//! and for a one-line log ([`std::fmt::Display`]).
+//! keys are loaded, their age, the last fetch error and when the next fetch may happen (and the
+//! load balancers' key cache as the pool `alb`). Built from the key caches' own state, so it
+//! needs no metrics recorder; meant for readiness probes and for a one-line log
+//! ([`std::fmt::Display`]).
 
 use std::fmt;
 use std::time::Duration;
@@ -48,10 +49,10 @@ pub struct PoolHealth {
 }
 
 impl PoolHealth {
-    /// Whether every key source of the pool serves keys now.
+    /// Whether every key source of the pool can verify now (see [`SourceHealth::is_ready`]).
     #[must_use]
     pub fn is_ready(&self) -> bool {
-        !self.sources.is_empty() && self.sources.iter().all(|s| s.keys > 0)
+        !self.sources.is_empty() && self.sources.iter().all(SourceHealth::is_ready)
     }
 
     /// The keys served now, summed over the pool's sources.
@@ -83,7 +84,8 @@ impl PoolHealth {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SourceHealth {
-    /// The JWKS URL, or `inline`.
+    /// The JWKS URL (or a load balancer's key URL template, `.../{kid}`) without user info,
+    /// query or fragment; or `inline`.
     pub source: String,
     /// The kids served now: 0 before the first successful fetch, and once the last good set is
     /// older than `jwks.max_stale_secs`.
@@ -96,8 +98,20 @@ pub struct SourceHealth {
     /// How long until a fetch may happen: the rest of the backoff after a failure, else the
     /// time until the keys are due for their refresh (the first request after that starts it),
     /// zero when no keys are held (the next request fetches). `None`: an inline set, never
-    /// fetched.
+    /// fetched. For a source fetched per kid: the rest of the backoff, else zero.
     pub next_attempt_in: Option<Duration>,
+    /// Whether the keys are fetched one per kid, when a token first names it (a load
+    /// balancer's key server), rather than as a set: then holding no key yet is no fault.
+    pub per_kid: bool,
+}
+
+impl SourceHealth {
+    /// Whether this source can verify now: it serves keys; or, fetched per kid, its last
+    /// fetch did not fail (no key is needed before a token names one).
+    #[must_use]
+    pub fn is_ready(&self) -> bool {
+        self.keys > 0 || (self.per_kid && self.last_error.is_none())
+    }
 }
 
 impl fmt::Display for Health {
@@ -151,6 +165,7 @@ impl fmt::Display for SourceHealth {
                 " (refresh failing: {error}; next attempt in {} s)",
                 next.unwrap_or(0)
             ),
+            (None, 0) if self.per_kid => f.write_str(" (fetched per kid, none yet)"),
             (None, 0) => f.write_str(" (not fetched yet)"),
             (None, _) => Ok(()),
         }
@@ -168,6 +183,7 @@ mod tests {
             age: age.map(Duration::from_secs),
             last_error: error.map(Into::into),
             next_attempt_in: next.map(Duration::from_secs),
+            per_kid: false,
         }
     }
 
@@ -219,5 +235,17 @@ mod tests {
         };
         assert_eq!(unfetched.to_string(), "eu: no keys (not fetched yet)");
         assert!(!unfetched.is_ready());
+    }
+
+    #[test]
+    fn a_source_fetched_per_kid_is_ready_until_a_fetch_fails() {
+        let per_kid = |keys, error: Option<&str>| SourceHealth {
+            per_kid: true,
+            ..source(keys, None, error, Some(0))
+        };
+        assert!(per_kid(0, None).is_ready());
+        assert_eq!(per_kid(0, None).to_string(), "no keys (fetched per kid, none yet)");
+        assert!(!per_kid(0, Some("the load balancer key server answered 500")).is_ready());
+        assert!(per_kid(2, Some("the load balancer key server answered 500")).is_ready());
     }
 }

@@ -554,6 +554,7 @@ impl JwksCache {
                 age: None,
                 last_error: None,
                 next_attempt_in: None,
+                per_kid: false,
             };
         };
         let now = Instant::now();
@@ -575,6 +576,7 @@ impl JwksCache {
             age,
             last_error: state.last_error.clone(),
             next_attempt_in: Some(next_attempt_in),
+            per_kid: false,
         }
     }
 
@@ -638,7 +640,7 @@ impl JwksCache {
                     .header(reqwest::header::ACCEPT, "application/json")
                     .send()
                     .await
-                    .map_err(|e| describe(&e, "the JWKS", "request", self.tuning.timeout_ms))?;
+                    .map_err(|e| describe(e, "the JWKS", "request", self.tuning.timeout_ms))?;
                 *status = Some(response.status().as_u16());
                 if !response.status().is_success() {
                     return Err(format!("the JWKS server answered {}", response.status()));
@@ -697,14 +699,17 @@ fn check_content_type(declared: &[u8]) -> Result<(), String> {
 /// The operator detail of a failed request: the client's own deadline fires at the same
 /// moment as ours and would otherwise read "error decoding response body".
 /// `what` names the document ("the JWKS"), `part` the step that failed ("request", "body").
-pub(crate) fn describe(error: &reqwest::Error, what: &str, part: &str, timeout_ms: u64) -> String {
+/// The request's URL is left out: it may carry credentials or a signed query, and whoever
+/// reads the detail knows the source from where it is reported.
+pub(crate) fn describe(error: reqwest::Error, what: &str, part: &str, timeout_ms: u64) -> String {
+    let error = error.without_url();
     if error.is_timeout() {
         format!("{what} fetch took longer than {timeout_ms} ms")
     } else {
         // reqwest's own text stops at its outermost layer ("error decoding response
         // body"); the innermost cause ("connection reset by peer") is what an operator needs.
         let mut root: Option<&dyn std::error::Error> = None;
-        let mut next = std::error::Error::source(error);
+        let mut next = std::error::Error::source(&error);
         while let Some(source) = next {
             root = Some(source);
             next = source.source();
@@ -727,7 +732,7 @@ pub(crate) async fn read_capped(
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| describe(&e, what, "body", timeout_ms))?
+        .map_err(|e| describe(e, what, "body", timeout_ms))?
     {
         if body.len() + chunk.len() > max {
             return Err(format!("{what} is larger than {max} bytes"));

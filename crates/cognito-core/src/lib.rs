@@ -100,6 +100,7 @@ pub mod settings;
 pub mod source;
 mod token;
 mod token_cache;
+mod url_rules;
 mod verified;
 mod verify;
 

@@ -5,8 +5,9 @@
 //! Nothing a client sent is ever a field: no token, no signature, no cookie, and no `kid` taken
 //! from a token either (a client picks it, up to the token size cap and with any characters it
 //! likes, so logging it would hand the log's size and shape to whoever sends requests). The
-//! kids that do appear are the JWKS's own, from the source the settings name. JWKS URLs come
-//! from the settings too.
+//! kids that do appear are the JWKS's own, from the source the settings name. Key URLs come
+//! from the settings too, and are shown redacted (no user info, query or fragment: see
+//! `url_rules`), since they may carry credentials or a presigned signature.
 //!
 //! With the feature off, the metric helpers are empty and every handle type is zero-sized: no
 //! clock read, no allocation, no atomic on the verification path. With it on, each pool
@@ -192,7 +193,7 @@ fn rejected(pool: &str, e: &AuthError) {
 
 /// The observer of one JWKS source (one URL; an inline set has none).
 pub(crate) struct SourceObserver {
-    /// The URL as the settings give it.
+    /// The URL as the settings give it, redacted: what every event, label and report shows.
     url: String,
     #[cfg(feature = "metrics")]
     handles: std::sync::OnceLock<SourceHandles>,
@@ -207,15 +208,22 @@ struct SourceHandles {
 }
 
 impl SourceObserver {
+    /// The observer of the source at `url`, which it shows redacted (no user info, query or
+    /// fragment) in every event, label and report.
     pub(crate) fn new(url: &str) -> Self {
+        Self::shown_as(crate::url_rules::redact(url))
+    }
+
+    /// The observer of a source shown as `shown`, already redacted.
+    pub(crate) fn shown_as(shown: String) -> Self {
         Self {
-            url: url.to_owned(),
+            url: shown,
             #[cfg(feature = "metrics")]
             handles: std::sync::OnceLock::new(),
         }
     }
 
-    /// The source's URL.
+    /// The source's URL, redacted.
     pub(crate) fn url(&self) -> &str {
         &self.url
     }
@@ -313,6 +321,8 @@ pub(crate) fn keys_url_overrides(pools: &[&str], url: &str) {
     if pools.is_empty() {
         return;
     }
+    let url = crate::url_rules::redact(url);
+    let url = url.as_str();
     tracing::warn!(
         env = KEYS_URL_ENV,
         url,

@@ -398,8 +398,9 @@ impl UserPool {
                     Some(&self.name),
                     field,
                     format!(
-                        "the JWKS URL {url} is plain http on a host that is not loopback; use https \
-                         (or set allow_insecure_jwks_url: true on a network you trust end to end)"
+                        "the JWKS URL {} is plain http on a host that is not loopback; use https \
+                         (or set allow_insecure_jwks_url: true on a network you trust end to end)",
+                        crate::url_rules::redact(url.as_str())
                     ),
                 ));
             }

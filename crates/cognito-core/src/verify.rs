@@ -973,9 +973,16 @@ impl CognitoAuth {
     /// [`Health::is_ready`] is what a readiness probe wants: every pool can verify now.
     /// With the `metrics` feature this also brings the `cognito_jwks_keys` and
     /// `cognito_jwks_age_seconds` gauges up to date (call it before rendering a scrape).
+    /// With `alb:` configured, the load balancers' key cache comes last, as the pool `alb`
+    /// (ready unless its last key fetch failed and it holds no key: its keys are fetched per
+    /// kid, when a token first names one).
     pub fn health(&self) -> Health {
+        let alb = self.0.alb.as_ref().map(|alb| PoolHealth {
+            pool: "alb".to_owned(),
+            sources: vec![alb.health()],
+        });
         Health {
-            pools: self.pools().map(Verifier::health).collect(),
+            pools: self.pools().map(Verifier::health).chain(alb).collect(),
         }
     }
 

@@ -143,18 +143,138 @@ async fn issuer_and_client_are_checked_when_configured() -> TestResult {
 async fn an_unknown_kid_costs_one_fetch_then_a_cooldown() -> TestResult {
     let f = Fixture::new().await?;
     let alb = f.verifier("")?;
+    assert!(verify(&alb, &f.token()?).await.is_ok());
     let stranger = AlbKey::generate()?;
     let token = stranger.sign(ALB_ARN, CLIENT, &alb_claims(IDP))?;
     for _ in 0..5 {
         assert_eq!(kind(verify(&alb, &token).await), Some(ErrorKind::UnknownKid));
     }
     assert_eq!(f.server.hits_for(stranger.kid()), 1);
-    // The known key is still fetched and served meanwhile.
+    // The key held is still served meanwhile.
     assert!(verify(&alb, &f.token()?).await.is_ok());
+    // Another kid not held waits out the cool-down too, even one the server has.
+    let other = AlbKey::generate()?;
+    f.server.add_key(&other)?;
+    let other_token = other.sign(ALB_ARN, CLIENT, &alb_claims(IDP))?;
+    assert_eq!(kind(verify(&alb, &other_token).await), Some(ErrorKind::UnknownKid));
+    assert_eq!((f.server.hits_for(other.kid()), f.server.hits()), (0, 2));
     // Once the cool-down is over, the kid is asked for again (it may have been published).
     let alb = f.verifier("jwks:\n  cooldown_secs: 0\n")?;
     f.server.add_key(&stranger)?;
     assert!(verify(&alb, &token).await.is_ok());
+    Ok(())
+}
+
+/// A token whose kid the key server does not have, each time another kid, and no signature
+/// worth the name.
+fn forged_unknown_kid() -> Result<String, Box<dyn std::error::Error>> {
+    Ok(AlbKey::generate()?.sign(ALB_ARN, CLIENT, &alb_claims(IDP))?)
+}
+
+/// A token under the kid of `published` (a key the key server has: another load balancer's,
+/// say), signed with some other key.
+fn forged_known_kid(published: &AlbKey) -> Result<String, Box<dyn std::error::Error>> {
+    let impostor = AlbKey::generate_with_kid(published.kid())?;
+    Ok(impostor.sign(ALB_ARN, CLIENT, &alb_claims(IDP))?)
+}
+
+/// The bound: one fetch per cool-down (10 s by default, far longer than the test) for all the
+/// kids not held, however many, sent at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_forged_kids_costs_one_fetch_per_cooldown() -> TestResult {
+    let f = Fixture::new().await?;
+    let alb = f.verifier("")?;
+    let tokens: Vec<String> = (0..200).map(|_| forged_unknown_kid()).collect::<Result<_, _>>()?;
+    let tasks: Vec<_> = tokens
+        .into_iter()
+        .map(|token| {
+            let alb = alb.clone();
+            tokio::spawn(async move { kind(verify(&alb, &token).await) })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await?, Some(ErrorKind::UnknownKid));
+    }
+    assert_eq!(f.server.hits(), 1);
+    // Kids the key server has, under forged signatures: the same one fetch, the same answer
+    // meanwhile (a flood of them after the cool-down is tested below, key by key).
+    let published: Vec<AlbKey> = (0..20).map(|_| AlbKey::generate()).collect::<Result<_, _>>()?;
+    for key in &published {
+        f.server.add_key(key)?;
+        assert_eq!(
+            kind(verify(&alb, &forged_known_kid(key)?).await),
+            Some(ErrorKind::UnknownKid)
+        );
+    }
+    assert_eq!((f.server.hits(), alb.cached_keys()), (1, 0));
+    Ok(())
+}
+
+/// A fetched key whose first token is forged starts the cool-down and is not kept among the
+/// verified keys, but the next genuine token of that kid verifies with it, without a fetch.
+#[tokio::test]
+async fn a_key_first_used_by_a_forged_token_is_not_kept_but_serves_a_genuine_one() -> TestResult {
+    let f = Fixture::new().await?;
+    let alb = f.verifier("")?;
+    assert_eq!(
+        kind(verify(&alb, &forged_known_kid(&f.key)?).await),
+        Some(ErrorKind::BadSignature)
+    );
+    assert_eq!((f.server.hits(), alb.cached_keys()), (1, 0));
+    // The cool-down holds for other kids.
+    assert_eq!(
+        kind(verify(&alb, &forged_unknown_kid()?).await),
+        Some(ErrorKind::UnknownKid)
+    );
+    assert!(verify(&alb, &f.token()?).await.is_ok());
+    assert_eq!((f.server.hits(), alb.cached_keys()), (1, 1));
+    Ok(())
+}
+
+/// The worst case for the cache: no cool-down, so every forged kid is fetched; still none of
+/// them evicts the verified key, and the genuine requests between them never refetch it.
+#[tokio::test]
+async fn forged_kids_never_evict_a_verified_key() -> TestResult {
+    let mut f = Fixture::new().await?;
+    f.alb.max_keys = 2;
+    let alb = f.verifier("jwks:\n  cooldown_secs: 0\n")?;
+    assert!(verify(&alb, &f.token()?).await.is_ok());
+    for _ in 0..50 {
+        for _ in 0..4 {
+            let published = AlbKey::generate()?;
+            f.server.add_key(&published)?;
+            assert_eq!(
+                kind(verify(&alb, &forged_known_kid(&published)?).await),
+                Some(ErrorKind::BadSignature)
+            );
+        }
+        assert!(verify(&alb, &f.token()?).await.is_ok());
+    }
+    assert_eq!(f.server.hits_for(f.key.kid()), 1);
+    assert_eq!(alb.cached_keys(), 1);
+    Ok(())
+}
+
+/// The key least recently used goes first, not the one fetched first.
+#[tokio::test]
+async fn the_least_recently_used_key_goes_first() -> TestResult {
+    let mut f = Fixture::new().await?;
+    f.alb.max_keys = 2;
+    let alb = f.verifier("")?;
+    let (b, c) = (AlbKey::generate()?, AlbKey::generate()?);
+    f.server.add_key(&b)?;
+    f.server.add_key(&c)?;
+    let token = |key: &AlbKey| key.sign(ALB_ARN, CLIENT, &alb_claims(IDP));
+    verify(&alb, &f.token()?).await?; // a: fetched first
+    verify(&alb, &token(&b)?).await?;
+    verify(&alb, &f.token()?).await?; // a: used last
+    verify(&alb, &token(&c)?).await?; // full: b goes
+    assert_eq!(alb.cached_keys(), 2);
+    verify(&alb, &f.token()?).await?;
+    verify(&alb, &token(&c)?).await?;
+    assert_eq!((f.server.hits_for(f.key.kid()), f.server.hits_for(c.kid())), (1, 1));
+    verify(&alb, &token(&b)?).await?;
+    assert_eq!(f.server.hits_for(b.kid()), 2);
     Ok(())
 }
 

@@ -270,3 +270,108 @@ async fn keys_past_max_stale_are_zero_keys_served() -> TestResult {
     );
     Ok(())
 }
+
+impl TestRecorder {
+    /// Every series registered so far, of every type.
+    fn all_series(&self) -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        if let Ok(map) = self.counters.lock() {
+            all.extend(map.keys().cloned());
+        }
+        if let Ok(map) = self.gauges.lock() {
+            all.extend(map.keys().cloned());
+        }
+        if let Ok(map) = self.histograms.lock() {
+            all.extend(map.keys().cloned());
+        }
+        all
+    }
+}
+
+/// A JWKS URL with a user, a password and a presigned query: the `source` label is the URL
+/// without them.
+#[tokio::test]
+async fn the_source_label_holds_no_secret_of_the_url() -> TestResult {
+    let rec = recorder()?;
+    let fx = Fixture::new().await?;
+    let plain = fx.server.jwks_url(POOL_ID);
+    let secret = format!(
+        "{}?X-Amz-Signature=s3cr3tsig#frag",
+        plain.replacen("http://", "http://svc:hunter2@", 1)
+    );
+    let mut pool = fx.pool();
+    pool["jwks_url"] = json!(secret);
+    let auth = CognitoAuth::new(&cognito_core::CognitoSettings::from_yaml_str(&settings_yaml(
+        "",
+        &[("secretive", pool)],
+    )?)?)?;
+    fx.server.set_reply(Reply::Status(500));
+    assert_eq!(
+        common::kind_of(auth.default_pool(), &fx.access_token()?).await,
+        Some(ErrorKind::JwksUnavailable)
+    );
+    let _ = auth.health();
+    assert_eq!(
+        rec.counter(&format!(
+            r#"cognito_jwks_fetches_total{{result="error",source="{plain}"}}"#
+        )),
+        Some(1)
+    );
+    for series in rec.all_series() {
+        for leak in ["hunter2", "svc:", "s3cr3tsig", "X-Amz-Signature", "#frag"] {
+            assert!(!series.contains(leak), "{leak:?} in {series}");
+        }
+    }
+    Ok(())
+}
+
+/// The load balancers' key fetches are counted under the key URL template, one series
+/// whatever the kid, and their cache is the `alb` entry of the health report.
+#[tokio::test]
+async fn alb_key_fetches_are_counted_under_the_template() -> TestResult {
+    use cognito_testkit::alb::{ALB_ARN, AlbKey, AlbKeyServer, alb_claims};
+    let rec = recorder()?;
+    let key = AlbKey::generate()?;
+    let server = AlbKeyServer::start(&[&key]).await?;
+    let template = server.key_url();
+    let fx = Fixture::new().await?;
+    let auth = CognitoAuth::new(&cognito_core::CognitoSettings::from_yaml_str(&settings_yaml(
+        &format!("alb:\n  region: eu-west-1\n  arns: [{ALB_ARN}]\n  key_url: \"{template}\"\n"),
+        &[("with-alb", fx.pool())],
+    )?)?)?;
+    let alb = auth.alb().ok_or("no alb")?;
+    let fetches = |result: &str| format!(r#"cognito_jwks_fetches_total{{result="{result}",source="{template}"}}"#);
+    // Before any token: ready (keys come per kid), none held.
+    let before = auth.health();
+    let entry = before.pools.iter().find(|p| p.pool == "alb").ok_or("no alb entry")?;
+    assert!(entry.is_ready());
+    assert_eq!((entry.keys(), entry.sources[0].source.as_str()), (0, template.as_str()));
+
+    let token = key.sign(ALB_ARN, "client", &alb_claims("https://idp.example"))?;
+    alb.verify::<cognito_core::alb::AlbClaims>(&token).await?;
+    let stranger = AlbKey::generate()?.sign(ALB_ARN, "client", &alb_claims("https://idp.example"))?;
+    assert_eq!(
+        alb.verify::<cognito_core::alb::AlbClaims>(&stranger)
+            .await
+            .err()
+            .map(|e| e.kind()),
+        Some(ErrorKind::UnknownKid)
+    );
+    // Two answers (a key, a 404): two fetches, counted as ok; one key held.
+    assert_eq!(rec.counter(&fetches("ok")), Some(2));
+    assert_eq!(rec.counter(&fetches("error")), Some(0));
+    assert_eq!(
+        rec.gauge(&format!(r#"cognito_jwks_keys{{source="{template}"}}"#)),
+        Some(1.0)
+    );
+    assert!(
+        rec.all_series().iter().all(|s| !s.contains(key.kid())),
+        "a series per kid"
+    );
+    let after = auth.health();
+    let entry = after.pools.iter().find(|p| p.pool == "alb").ok_or("no alb entry")?;
+    assert!(entry.is_ready());
+    assert_eq!((entry.keys(), entry.last_error()), (1, None));
+    assert!(entry.age().is_some());
+    Ok(())
+}

@@ -611,3 +611,111 @@ async fn the_health_report_follows_the_key_caches() -> TestResult {
     assert_eq!(auth.default_pool().health().last_error(), None);
     Ok(())
 }
+
+/// The secrets a key URL may carry: a user name and password, a presigned query, a fragment.
+const SECRETS: [&str; 5] = ["svc:", "hunter2", "X-Amz-Signature", "s3cr3tsig", "#frag"];
+
+fn assert_no_secret(what: &str, text: &str) {
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "{secret:?} in the {what}: {text}");
+    }
+}
+
+/// A port of 127.0.0.1 nobody listens on (bound, then let go).
+fn refused_port() -> Result<u16, BoxError> {
+    let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// `http://127.0.0.1:<port>/<path>` with a user and password before the host and a signed
+/// query and a fragment after the path.
+fn with_secrets(url: &str) -> String {
+    format!(
+        "{}?X-Amz-Signature=s3cr3tsig&X-Amz-Credential=AKIA#frag",
+        url.replacen("http://", "http://svc:hunter2@", 1)
+    )
+}
+
+/// Key URLs holding credentials and a presigned query, their fetches failing (a JWKS server
+/// answering 500, a refused port for the JWKS and the load balancer's keys): the health
+/// report, the prefetch report, the errors and every event show the URLs without them.
+#[tokio::test]
+async fn secrets_in_key_urls_are_never_shown() -> TestResult {
+    let capture = Capture::default();
+    let _guard = capture.install();
+    let fx = Fixture::new().await?;
+    fx.server.set_reply(Reply::Status(500));
+    let failing_url = fx.server.jwks_url(POOL_ID);
+    let refused = format!("http://127.0.0.1:{}/jwks.json", refused_port()?);
+    let alb_refused = format!("http://127.0.0.1:{}/{{kid}}", refused_port()?);
+    let pool = |url: &str| {
+        json!({"region": "eu-west-1", "userpool_id": POOL_ID, "app_client_id": [CLIENT_A],
+               "issuer": fx.issuer, "jwks_url": with_secrets(url)})
+    };
+    let alb = format!(
+        "alb:\n  region: eu-west-1\n  arns: [{}]\n  key_url: \"{}\"\n",
+        cognito_testkit::alb::ALB_ARN,
+        with_secrets(&alb_refused)
+    );
+    let settings = CognitoSettings::from_yaml_str(&settings_yaml(
+        &alb,
+        &[("failing", pool(&failing_url)), ("refused", pool(&refused))],
+    )?)?;
+    let auth = CognitoAuth::new(&settings)?;
+    let token = fx.access_token()?;
+
+    let mut shown = Vec::new();
+    for verifier in [auth.default_pool(), auth.pool("refused").ok_or("no pool")?] {
+        let err = verifier.verify::<CognitoToken>(&token).await.err().ok_or("accepted")?;
+        assert_eq!(err.kind(), ErrorKind::JwksUnavailable);
+        shown.push(format!("{err} / {err:?} / {:?}", err.detail()));
+    }
+    // The refused fetch's error names the failure, not the URL.
+    assert!(shown[1].contains("the JWKS request failed"), "{}", shown[1]);
+    let alb_key = cognito_testkit::alb::AlbKey::generate()?;
+    let alb_token = alb_key.sign(
+        cognito_testkit::alb::ALB_ARN,
+        "client",
+        &cognito_testkit::alb::alb_claims("https://idp.example"),
+    )?;
+    let alb_err = auth
+        .alb()
+        .ok_or("no alb")?
+        .verify::<cognito_core::alb::AlbClaims>(&alb_token)
+        .await
+        .err()
+        .ok_or("accepted")?;
+    assert_eq!(alb_err.kind(), ErrorKind::JwksUnavailable);
+    shown.push(format!("{alb_err} / {alb_err:?} / {:?}", alb_err.detail()));
+
+    let health = auth.health();
+    let sources: Vec<&str> = health
+        .pools
+        .iter()
+        .flat_map(|p| p.sources.iter().map(|s| s.source.as_str()))
+        .collect();
+    assert_eq!(sources, [failing_url.as_str(), refused.as_str(), alb_refused.as_str()]);
+    assert_eq!(health.pools[2].pool, "alb");
+    assert!(!health.pools[2].is_ready(), "its fetch failed and it holds no key");
+    shown.push(format!("{health} / {health:?}"));
+    for status in auth.prefetch().await {
+        shown.push(format!("{status} / {status:?}"));
+    }
+    for text in &shown {
+        assert_no_secret("report", text);
+    }
+    let events = capture.events();
+    let failures: Vec<&Captured> = events
+        .iter()
+        .filter(|e| e.message.starts_with("JWKS fetch failed"))
+        .collect();
+    assert!(failures.len() >= 3, "{events:?}");
+    let urls: Vec<&str> = failures.iter().filter_map(|e| e.field("url")).collect();
+    for expected in [&failing_url, &refused, &alb_refused] {
+        assert!(urls.contains(&expected.as_str()), "{expected} not in {urls:?}");
+    }
+    for event in &events {
+        assert_no_secret("event", &event.text());
+    }
+    Ok(())
+}

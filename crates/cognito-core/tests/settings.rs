@@ -392,6 +392,18 @@ fn plain_http_jwks_urls_must_be_loopback_unless_allowed() -> TestResult {
             .ok_or("accepted")?;
         assert!(err.to_string().contains("allow_insecure_jwks_url"), "{err}");
     }
+    // The refusal shows the URL without its user, password, query or fragment.
+    let secretive = pool(json!({
+        "jwks_url": "http://svc:hunter2@keys.example.com/jwks.json?X-Amz-Signature=s3cr3tsig#frag"
+    }));
+    let err = CognitoSettings::from_yaml_str(&serde_yaml::to_string(&secretive)?)
+        .err()
+        .ok_or("accepted")?;
+    let shown = format!("{err} / {err:?}");
+    assert!(shown.contains("http://keys.example.com/jwks.json "), "{shown}");
+    for secret in ["svc:", "hunter2", "X-Amz-Signature", "s3cr3tsig", "#frag"] {
+        assert!(!shown.contains(secret), "{secret:?} in {shown}");
+    }
     // An issuer override without a jwks_url derives the URL from the issuer: same rule.
     assert_eq!(
         load_error(&pool(json!({"issuer": "http://cognito.internal:9229/eu-west-1_A"})))?,
