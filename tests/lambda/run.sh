@@ -4,7 +4,9 @@
 # on 127.0.0.1, and `cargo lambda invoke` sends it REST TOKEN, REST REQUEST and HTTP API 2.0
 # events (the shapes API Gateway sends) for every decision: allow, deny, unauthorized (the
 # invocation fails with exactly "Unauthorized") and the JWKS down (it fails with another
-# message). Exits non-zero on the first wrong answer. Everything listens on 127.0.0.1 only.
+# message). IAM policy answers are evaluated as IAM does (an explicit Deny wins, then any
+# Allow) for the event's ARN; HTTP API events are sent once more to the demo answering with
+# the simple response. Exits non-zero if any answer is wrong. Everything listens on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo="$(pwd)"
@@ -25,7 +27,7 @@ fi
 cargo lambda --version
 
 cargo build -q -p cognito-lambda-authorizer-demo --bins --example lambda_fixture
-setsid "$repo/target/debug/examples/lambda_fixture" "$work/fixture" "$repo/crates/cognito-lambda/tests/events" \
+setsid "${CARGO_TARGET_DIR:-$repo/target}/debug/examples/lambda_fixture" "$work/fixture" "$repo/crates/cognito-lambda/tests/events" \
     >"$work/fixture.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do [ -e "$work/fixture/ready" ] && break; sleep 0.1; done
@@ -36,14 +38,15 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Starts `cargo lambda watch` for the demo with these settings; its port in $watch_port.
+# Starts `cargo lambda watch` for the demo with these settings (and HTTP_API_RESPONSE, default
+# iam_policy); its port in $watch_port.
 # (Not called in a command substitution: the pid must reach `pids` in this shell.)
 watch() {
-    local settings="$1" log="$2" port
+    local settings="$1" log="$2" response="${3:-iam_policy}" port
     port="$(free_port)"
     setsid cargo lambda watch --quiet --ignore-changes -A 127.0.0.1 -P "$port" \
         -p cognito-lambda-authorizer-demo --bin cognito-lambda-authorizer-demo \
-        --env-var "COGNITO_SETTINGS=$settings" >"$log" 2>&1 &
+        --env-var "COGNITO_SETTINGS=$settings" --env-var "HTTP_API_RESPONSE=$response" >"$log" 2>&1 &
     pids+=($!)
     for _ in $(seq 1 300); do
         (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && { watch_port="$port"; return; }
@@ -57,18 +60,19 @@ watch() {
 failures=0
 checked=0
 # Invokes the function with one event file and checks the answer its name announces:
-# <kind>-<allow|deny|unauthorized|unavailable>-<what>.json.
+# <kind>-<allow|deny|unauthorized|unavailable>-<what>.json; with a third argument "simple",
+# an HTTP API answer must be the simple response.
 check() {
-    local port="$1" event="$2" name kind expect out err rc=0
+    local port="$1" event="$2" shape="${3:-}" name kind expect out err rc=0
     name="$(basename "$event" .json)"
     kind="${name%%-*}"
     expect="$(echo "$name" | cut -d- -f2)"
     out="$work/out.txt"
     err="$work/err.txt"
     cargo lambda invoke -A 127.0.0.1 -P "$port" -F "$event" cognito-lambda-authorizer-demo >"$out" 2>"$err" || rc=$?
-    if python3 - "$kind" "$expect" "$rc" "$out" "$err" "$event" <<'PY'
+    if python3 - "$kind" "$expect" "$rc" "$out" "$err" "$event" "$shape" <<'PY'
 import json, re, sys
-kind, expect, rc, out, err, event = sys.argv[1], sys.argv[2], int(sys.argv[3]), *sys.argv[4:]
+kind, expect, rc, out, err, event, shape = sys.argv[1], sys.argv[2], int(sys.argv[3]), *sys.argv[4:]
 stdout, stderr = open(out).read(), open(err).read()
 def fail(why):
     print(f"  {why}\n  stdout: {stdout.strip()[:400]}\n  stderr: {stderr.strip()[:400]}")
@@ -79,14 +83,20 @@ if expect in ("allow", "deny"):
     answer = json.loads(stdout)
     allowed = expect == "allow"
     sub = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
-    if kind == "http":
+    if kind == "http" and shape == "simple":
         if answer.get("isAuthorized") is not allowed:
             fail(f"isAuthorized is not {allowed}")
     else:
-        arn = json.load(open(event))["methodArn"]
-        statement = answer["policyDocument"]["Statement"][0]
-        if statement["Effect"] != ("Allow" if allowed else "Deny") or statement["Resource"] != [arn]:
-            fail(f"not {'Allow' if allowed else 'Deny'} for {arn}")
+        # IAM: an explicit Deny wins, then any Allow; * any run of characters, ? one.
+        source = json.load(open(event))
+        arn = source.get("methodArn") or source["routeArn"]
+        def hit(glob):
+            return re.fullmatch("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob), arn, re.S)
+        effects = {s["Effect"] for s in answer["policyDocument"]["Statement"]
+                   if any(hit(r) for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]))}
+        decided = "Deny" not in effects and "Allow" in effects
+        if decided is not allowed:
+            fail(f"the policy does not {'allow' if allowed else 'deny'} {arn}")
         if answer.get("principalId") != sub:
             fail("principalId is not the sub")
     context = answer.get("context", {})
@@ -133,6 +143,14 @@ if body.get("errorMessage") != "Unauthorized":
     sys.exit(f"FAIL raw error body {body}")
 print("ok   raw error body:", json.dumps(body))
 PY
+
+# HTTP API events again, answered with the simple response (the demo's deployment would key
+# the authorizer's cache by route).
+watch "$work/fixture/settings.yaml" "$work/watch-simple.log" simple_cache_key_includes_route
+simple_port="$watch_port"
+for event in "$work"/fixture/http-allow-*.json "$work"/fixture/http-deny-*.json; do
+    check "$simple_port" "$event" simple
+done
 
 # Keys cannot be had at init: the demo still starts, and answers with a retryable failure.
 watch "$work/fixture/settings-down.yaml" "$work/watch-down.log"

@@ -3,26 +3,54 @@
 //! An API Gateway Lambda authorizer that accepts AWS Cognito user-pool tokens, over the same
 //! verification as the web adapters (`cognito-core`): REST API `TOKEN` and `REQUEST`
 //! authorizers (answered with an IAM policy) and HTTP API authorizers with payload format 2.0
-//! (answered with the simple response or, when configured, an IAM policy).
+//! (answered with an IAM policy or, when configured, the simple response).
 //!
-//! Which route needs which groups or scopes is configured per method-and-resource pattern,
-//! `GET /admin` or `* /admin/*`, where `*` stands for any characters (`/` included, as in
-//! API Gateway's resource ARNs) and the first matching pattern wins; a request no pattern
-//! matches needs any valid token of the default pool. The method and resource are read from
-//! the event's `methodArn` (REST) or `routeArn` (HTTP API).
+//! Which route needs which groups or scopes is configured per route pattern of
+//! [`cognito_core::route`], the workspace's one pattern language: `GET /scoped` or
+//! `* /admin/*` (which also covers `/admin`), where `*` stands for any characters (`/`
+//! included, as in API Gateway's resource ARNs), `GET` also covers `HEAD`, and the first
+//! matching pattern wins; a request no pattern matches needs any valid token of the default
+//! pool. The method and path are read from the event's `methodArn` (REST) or `routeArn` (HTTP
+//! API). A path that another component could read as another route (percent-encoding, `.` or
+//! empty segments, `;` parameters, a backslash, a trailing dot, letter case) is denied.
 //!
 //! The decisions:
 //!
 //! | the token | the answer | API Gateway says |
 //! | --- | --- | --- |
-//! | valid, and the route's groups / scopes are there | `Allow` for the `methodArn` (`isAuthorized: true`) | the request goes through |
-//! | valid, but a required group / scope is missing | `Deny` (`isAuthorized: false`) | 403 |
-//! | missing or invalid (any 401 kind) | the invocation fails with the message `Unauthorized` | 401 |
+//! | valid, and the route's groups / scopes are there | `Allow` for the request (`isAuthorized: true`) | the request goes through |
+//! | valid, but a required group / scope is missing (or it belongs to another pool the table names) | `Deny` (`isAuthorized: false`) | 403 |
+//! | missing or invalid in every pool the table names (any 401 kind) | the invocation fails with the message `Unauthorized` | 401 |
 //! | the pool's keys cannot be fetched (`jwks_unavailable`) | the invocation fails with another message | 500: retry |
 //!
-//! An `Allow` carries `principalId` = the token's `sub` and the context `{sub, username,
+//! An answer carries `principalId` = the token's `sub` and the context `{sub, username,
 //! token_use, client_id, groups}`, every value a string (context values are flat: `groups`
 //! is comma-joined; a claim the token lacks is `""`). A `Deny` carries the same context.
+//!
+//! ## Caching: every answer holds for the whole table
+//!
+//! API Gateway caches an authorizer's answer by its identity source (the `Authorization`
+//! header; 300 s by default) and reuses it for **other routes**. So an IAM policy answer
+//! covers the whole route table for this token: for each route, `Allow` on its resources if
+//! the token satisfies it, `Deny` if not; `Allow` on everything (`<api>/<stage>/<METHOD>/*` for
+//! each method) if it is any valid token of the default pool; and `Deny`, always, on the
+//! request shapes IAM wildcards can express that another component could read as another path
+//! (`%`, `//`, `/./`, `/../`, a trailing `/.` or `/..`, `;`, `\`, a segment ending in `.`).
+//! A reused answer decides every route as a fresh invocation would. Two limits:
+//!
+//! - IAM lets any matching `Deny` win, where the table lets the first matching route win; so
+//!   [`Authorizer::route`] refuses a route that an earlier route overlaps unless the earlier
+//!   route's requirement implies this one's (an open `GET /admin/health` before a closed
+//!   `* /admin/*` cannot be one policy: put the stricter route first, or keep them disjoint).
+//! - IAM compares resources case-sensitively and has no case-insensitive wildcard, so a cached
+//!   answer cannot deny `GET /Admin` as a letter-case variant of `/admin/*` (a fresh
+//!   invocation does). Behind a greedy `{proxy+}` resource or `$default` route, the backend
+//!   must route paths case-sensitively, or the identity source must include the route.
+//!
+//! The simple response names no route, so [`HttpApiResponse::Simple`] is refused when a route
+//! requires more than the default route; [`HttpApiResponse::SimpleCacheKeyIncludesRoute`] is
+//! for an HTTP API whose identity source includes `$context.routeKey`, or whose authorizer
+//! cache is off (TTL 0).
 //!
 //! ```no_run
 //! use cognito_core::{CognitoAuth, CognitoSettings};
@@ -32,7 +60,6 @@
 //! async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //!     let settings = CognitoSettings::from_yaml("cognito.yaml")?;
 //!     let authorizer = Authorizer::new(CognitoAuth::new(&settings)?)
-//!         .route("GET /admin", Requirement::any_group(["admin"]))?
 //!         .route("* /admin/*", Requirement::any_group(["admin"]))?
 //!         .route("GET /scoped", Requirement::any_scope(["demo/read"]))?;
 //!     // Loads the keys (so the first invocation pays no fetch), then serves the Lambda
@@ -90,24 +117,56 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
+use cognito_core::route::{RoutePattern, RouteTable};
 use cognito_core::source::RequestView;
 use cognito_core::status::PoolStatus;
-use cognito_core::{AuthError, CognitoAuth, CognitoToken, ErrorKind, Require, Verifier};
+use cognito_core::{AuthError, CognitoAuth, CognitoToken, ErrorKind, Require};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
-use routes::Pattern;
+pub use cognito_core::route::PatternError;
+use routes::{AMBIGUOUS_SHAPES, Arn, METHODS, iam_matches, pattern_resources, push_unique};
 pub use routes::{Requirement, RouteError};
 
-/// How an HTTP API (payload 2.0) authorizer answers.
+/// How an HTTP API (payload 2.0) authorizer answers: as its `enableSimpleResponses` setting
+/// says. API Gateway caches an answer by the authorizer's identity source (the `Authorization`
+/// header, 300 s by default) and reuses it for other routes, so an answer must hold for every
+/// route: an IAM policy covers the whole route table; the simple response names no route, so it
+/// is only safe when every route requires the same, or when the identity source includes the
+/// route (`$context.routeKey`) or the cache is off.
+///
+/// ```
+/// use cognito_core::{CognitoAuth, CognitoSettings};
+/// use cognito_lambda::{Authorizer, HttpApiResponse, Requirement};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let settings = CognitoSettings::from_yaml_str(
+///     "userpools:\n  eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a}",
+/// )?;
+/// let admins = Authorizer::new(CognitoAuth::new(&settings)?).route("/admin/*", Requirement::any_group(["admin"]))?;
+/// // A cached `isAuthorized: true` for `GET /` would let anyone into /admin: refused.
+/// assert!(admins.clone().http_api_response(HttpApiResponse::Simple).is_err());
+/// // Stated: the identity source is `$request.header.Authorization, $context.routeKey`.
+/// let keyed = admins.http_api_response(HttpApiResponse::SimpleCacheKeyIncludesRoute)?;
+/// # let _ = keyed; Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HttpApiResponse {
-    /// `{"isAuthorized": bool, "context": {...}}` (the default; "enable simple responses").
+    /// An IAM policy covering the whole route table for the token, as REST authorizers answer
+    /// (the default, as API Gateway's: simple responses disabled).
     #[default]
-    Simple,
-    /// An IAM policy for the `routeArn`, as REST authorizers answer.
     IamPolicy,
+    /// `{"isAuthorized": bool, "context": {...}}` ("enable simple responses"), for an
+    /// authorizer whose routes all require what the default route requires (any valid token
+    /// of the default pool): otherwise refused, as a cached answer would be reused for routes
+    /// that require something else.
+    Simple,
+    /// The simple response, with any route table, for a deployment where an answer is never
+    /// reused for another route: the authorizer's identity source includes the route
+    /// (`$request.header.Authorization, $context.routeKey`), or its result cache is off
+    /// (`authorizerResultTtlInSeconds: 0`). Choosing it states that; nothing here can check it.
+    SimpleCacheKeyIncludesRoute,
 }
 
 /// Why an invocation fails instead of answering with a policy.
@@ -153,18 +212,14 @@ impl From<AuthorizerError> for Diagnostic {
     }
 }
 
-/// What the authorizer decided for a valid token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Effect {
-    Allow,
-    Deny,
-}
-
 /// A valid token's decision, with what the answer carries.
 struct Decision {
-    effect: Effect,
+    /// The decision for the request's own route.
+    allow: bool,
     principal: String,
     context: Value,
+    /// The IAM policy for the whole table (only built for policy answers).
+    policy: ApiGatewayCustomAuthorizerPolicy,
 }
 
 /// An answer to an HTTP API (payload 2.0) authorizer event.
@@ -181,14 +236,16 @@ pub enum HttpApiAnswer {
 #[derive(Clone)]
 pub struct Authorizer {
     auth: CognitoAuth,
-    routes: Arc<[(Pattern, Requirement)]>,
+    routes: Arc<RouteTable<Requirement>>,
+    /// [`METHODS`] and every method a route names (upper case): what an IAM answer covers.
+    methods: Arc<[String]>,
     http_api: HttpApiResponse,
 }
 
 impl fmt::Debug for Authorizer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Authorizer")
-            .field("routes", &self.routes.len())
+            .field("routes", &self.routes.entries().len())
             .field("http_api", &self.http_api)
             .finish_non_exhaustive()
     }
@@ -237,38 +294,131 @@ impl RequestView for HttpApiRequest<'_> {
     }
 }
 
+/// What a route of a simple-response authorizer may not do, and what to do instead.
+fn simple_response_refusal(pattern: &str) -> RouteError {
+    RouteError::new(
+        pattern,
+        "it requires more than the default route (any valid token of the default pool), and the \
+         HTTP API simple response names no route: API Gateway would reuse one route's answer for \
+         another. Answer with HttpApiResponse::IamPolicy, or include $context.routeKey in the \
+         authorizer's identity source (or turn its cache off) and choose \
+         HttpApiResponse::SimpleCacheKeyIncludesRoute",
+    )
+}
+
 impl Authorizer {
     /// An authorizer over `auth` with no route requirements yet: every route needs any
     /// valid token of the default pool.
     pub fn new(auth: CognitoAuth) -> Self {
         Self {
             auth,
-            routes: Arc::new([]),
+            routes: Arc::new(RouteTable::new()),
+            methods: METHODS.iter().map(|m| (*m).to_owned()).collect(),
             http_api: HttpApiResponse::default(),
         }
     }
 
     /// Adds a route requirement after those added before (the first matching pattern wins).
-    /// The pattern is `METHOD /resource` (`*` for any method; `*` in the resource for any
-    /// characters); a requirement naming a pool the settings lack is refused here.
+    /// The pattern is `[METHOD ]/path` as in [`cognito_core::route`] (`*` or no method: any;
+    /// `GET` also covers `HEAD`; `*` in the path: any characters, `/` included; `/admin/*`
+    /// also covers `/admin`).
+    ///
+    /// Refused here: a bad pattern; a pool the settings lack; a simple-response authorizer
+    /// ([`HttpApiResponse::Simple`]) with a route that requires more than the default route;
+    /// and a route that an earlier one overlaps unless the earlier one's requirement implies
+    /// this one's (the same pool, and its groups, if it names any, are all among this route's,
+    /// or this route names none; the same for scopes). An IAM answer covers the whole table,
+    /// and IAM lets any matching `Deny` win, so the earlier route could not win for a token
+    /// that satisfies it but not this one. Put the stricter route first.
+    ///
+    /// ```
+    /// use cognito_core::{CognitoAuth, CognitoSettings};
+    /// use cognito_lambda::{Authorizer, Requirement};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let settings = CognitoSettings::from_yaml_str(
+    ///     "userpools:\n  eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a}",
+    /// )?;
+    /// let auth = CognitoAuth::new(&settings)?;
+    /// let authorizer = Authorizer::new(auth.clone())
+    ///     .route("* /admin/*", Requirement::any_group(["admin"]))?
+    ///     .route("GET /scoped", Requirement::any_scope(["demo/read"]))?;
+    /// // An open hole before a closed /admin/* cannot be expressed as one IAM policy:
+    /// let err = Authorizer::new(auth)
+    ///     .route("GET /admin/health", Requirement::any_user())?
+    ///     .route("* /admin/*", Requirement::any_group(["admin"]))
+    ///     .map(|_| ())
+    ///     .unwrap_err();
+    /// assert_eq!(err.pattern(), "* /admin/*");
+    /// assert!(err.to_string().contains("GET /admin/health"));
+    /// # let _ = authorizer;
+    /// # Ok(()) }
+    /// ```
     pub fn route(mut self, pattern: &str, require: Requirement) -> Result<Self, RouteError> {
-        let parsed = Pattern::parse(pattern)?;
+        let parsed = RoutePattern::parse(pattern)?;
         if let Some(pool) = &require.pool
             && self.auth.pool(pool).is_none()
         {
             return Err(RouteError::new(pattern, "its pool is not in the settings"));
         }
-        let mut routes = self.routes.to_vec();
-        routes.push((parsed, require));
-        self.routes = routes.into();
+        let default_pool = self.auth.default_pool().pool();
+        // An IAM answer holds, for each route in order, Allow (the token satisfies it) or
+        // Deny, then Allow for everything when the token is any valid token of the default
+        // pool. IAM answers a request Deny if any statement matching it denies, else Allow if
+        // one allows. First-match answers the first matching route's decision. They agree
+        // when, for every two overlapping routes R_i before R_j, satisfying R_i implies
+        // satisfying R_j: then a request whose first route is satisfied meets no Deny, and one
+        // whose first route is not meets that route's Deny. The default route needs no such
+        // condition although it overlaps everything: it only ever adds an Allow, which loses
+        // to a route's Deny exactly when first-match picks that route (denied) anyway, and
+        // which first-match uses only when no route matches, when no route statement matches
+        // either.
+        for (earlier, earlier_require) in self.routes.entries() {
+            if earlier.overlaps(&parsed) && !earlier_require.implies(&require, default_pool) {
+                return Err(RouteError::new(
+                    pattern,
+                    format!(
+                        "it overlaps the earlier route {:?}, whose requirement does not imply this one's: \
+                         one IAM policy cannot let the earlier route win for a token that satisfies it but \
+                         not this one (an IAM Deny always wins). Put the stricter route first, or make the \
+                         routes disjoint",
+                        earlier.as_str()
+                    ),
+                ));
+            }
+        }
+        if self.http_api == HttpApiResponse::Simple && !require.is_default(default_pool) {
+            return Err(simple_response_refusal(pattern));
+        }
+        let mut routes = (*self.routes).clone();
+        routes.push(pattern, require)?;
+        let mut methods = self.methods.to_vec();
+        for method in parsed.methods().unwrap_or_default() {
+            push_unique(&mut methods, method.to_owned());
+        }
+        self.routes = Arc::new(routes);
+        self.methods = methods.into();
         Ok(self)
     }
 
-    /// How HTTP API (payload 2.0) events are answered (default: the simple response).
-    #[must_use]
-    pub fn http_api_response(mut self, response: HttpApiResponse) -> Self {
+    /// How HTTP API (payload 2.0) events are answered (default: an IAM policy). The simple
+    /// response is refused when a route requires more than the default route does, unless
+    /// [`HttpApiResponse::SimpleCacheKeyIncludesRoute`] states that answers are never reused
+    /// for another route (see [`HttpApiResponse`]).
+    pub fn http_api_response(mut self, response: HttpApiResponse) -> Result<Self, RouteError> {
+        if response == HttpApiResponse::Simple {
+            let default_pool = self.auth.default_pool().pool();
+            if let Some((pattern, _)) = self
+                .routes
+                .entries()
+                .iter()
+                .find(|(_, require)| !require.is_default(default_pool))
+            {
+                return Err(simple_response_refusal(pattern.as_str()));
+            }
+        }
         self.http_api = response;
-        self
+        Ok(self)
     }
 
     /// Loads every pool's keys now; reported per pool (failures are not fatal: verification
@@ -311,7 +461,8 @@ impl Authorizer {
     }
 
     /// A REST API `TOKEN` authorizer: the token from `authorizationToken` (the configured
-    /// header's value, scheme included), the route from `methodArn`.
+    /// header's value, scheme included), the route from `methodArn`; answered with an IAM
+    /// policy for the whole route table.
     pub async fn authorize_token(
         &self,
         event: ApiGatewayCustomAuthorizerRequest,
@@ -320,13 +471,13 @@ impl Authorizer {
         let token = event.authorization_token.unwrap_or_default();
         // The token value stands for the configured header (cookie sources have nothing here).
         let decision = self
-            .decide(&arn, &[(self.auth.header_name(), token.as_bytes())])
+            .decide(&arn, &[(self.auth.header_name(), token.as_bytes())], true)
             .await?;
-        Ok(rest_policy(decision, arn))
+        Ok(rest_policy(decision))
     }
 
     /// A REST API `REQUEST` authorizer: the token from the configured header (all its values),
-    /// the route from `methodArn`.
+    /// the route from `methodArn`; answered with an IAM policy for the whole route table.
     pub async fn authorize_request(
         &self,
         event: ApiGatewayCustomAuthorizerRequestTypeRequest,
@@ -336,8 +487,8 @@ impl Authorizer {
             headers: &event.headers,
             multi_value_headers: &event.multi_value_headers,
         };
-        let decision = self.decide(&arn, &request).await?;
-        Ok(rest_policy(decision, arn))
+        let decision = self.decide(&arn, &request, true).await?;
+        Ok(rest_policy(decision))
     }
 
     /// An HTTP API authorizer, payload format 2.0: the token from the configured header, the
@@ -352,83 +503,149 @@ impl Authorizer {
             cookies: &event.cookies,
             query: event.raw_query_string.as_deref(),
         };
-        let decision = self.decide(&arn, &request).await?;
-        Ok(match self.http_api {
-            HttpApiResponse::Simple => {
-                let mut simple = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
-                simple.is_authorized = decision.effect == Effect::Allow;
-                simple.context = decision.context;
-                HttpApiAnswer::Simple(simple)
-            }
-            HttpApiResponse::IamPolicy => {
-                let mut policy = ApiGatewayV2CustomAuthorizerIamPolicyResponse::default();
-                policy.principal_id = Some(decision.principal);
-                policy.policy_document = policy_document(decision.effect, arn);
-                policy.context = decision.context;
-                HttpApiAnswer::IamPolicy(policy)
-            }
+        let iam = self.http_api == HttpApiResponse::IamPolicy;
+        let decision = self.decide(&arn, &request, iam).await?;
+        Ok(if iam {
+            let mut policy = ApiGatewayV2CustomAuthorizerIamPolicyResponse::default();
+            policy.principal_id = Some(decision.principal);
+            policy.policy_document = decision.policy;
+            policy.context = decision.context;
+            HttpApiAnswer::IamPolicy(policy)
+        } else {
+            let mut simple = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
+            simple.is_authorized = decision.allow;
+            simple.context = decision.context;
+            HttpApiAnswer::Simple(simple)
         })
     }
 
-    /// The route's requirement (first matching pattern), the verification, the decision.
-    async fn decide(&self, arn: &str, request: &(impl RequestView + ?Sized)) -> Result<Decision, AuthorizerError> {
-        let (method, resource) = routes::from_arn(arn).ok_or_else(|| {
+    /// The token verified in every pool the table uses, the decision for the request's route
+    /// (first matching pattern, else the default route) and, for `iam`, the policy for the
+    /// whole table.
+    async fn decide(
+        &self,
+        arn_text: &str,
+        request: &(impl RequestView + ?Sized),
+        iam: bool,
+    ) -> Result<Decision, AuthorizerError> {
+        let arn = Arn::parse(arn_text).ok_or_else(|| {
             AuthorizerError::InvalidEvent("the method or route ARN is missing or malformed".to_owned())
         })?;
-        let rule = self
-            .routes
+        let (method, path) = (arn.method, arn.path.as_str());
+        let default_pool = self.auth.default_pool().pool();
+        let found = self.routes.find(method, path);
+        let own_pool = match found {
+            Ok(Some(require)) => require.pool_or(default_pool),
+            _ => default_pool,
+        };
+        // Each pool the table uses, once, the request's own first. A token belongs to one
+        // pool; in the others it fails on its issuer, before any key is fetched.
+        let mut pools = vec![own_pool, default_pool];
+        for (_, require) in self.routes.entries() {
+            pools.push(require.pool_or(default_pool));
+        }
+        let mut verified: Vec<(&str, Result<CognitoToken, AuthError>)> = Vec::new();
+        for pool in pools {
+            if verified.iter().any(|(seen, _)| *seen == pool) {
+                continue;
+            }
+            let result = match self.auth.pool(pool) {
+                Some(verifier) => verifier.authenticate(request, Require::NONE).await,
+                // `route` checked every pool; a missing one would be a bug, answered as unavailable.
+                None => Err(AuthError::new(ErrorKind::JwksUnavailable)),
+            };
+            verified.push((pool, result));
+        }
+        // Keys that cannot be had: no decision (a cached one could be wrong for minutes).
+        if let Some(e) = verified
             .iter()
-            .find(|(pattern, _)| pattern.matches(method, &resource))
-            .map(|(_, require)| require);
-        let verifier: &Verifier = match rule.and_then(|r| r.pool.as_deref()) {
-            // `route` checked the pool; a missing one would be a bug, answered as unavailable.
-            Some(pool) => self
-                .auth
-                .pool(pool)
-                .ok_or_else(|| AuthorizerError::Unavailable(AuthError::new(ErrorKind::JwksUnavailable)))?,
-            None => self.auth.default_pool(),
+            .find_map(|(_, r)| r.as_ref().err().filter(|e| e.kind() == ErrorKind::JwksUnavailable))
+        {
+            log(method, path, e);
+            return Err(AuthorizerError::Unavailable(e.clone()));
+        }
+        let Some(token) = verified.iter().find_map(|(_, r)| r.as_ref().ok()) else {
+            let e = verified
+                .into_iter()
+                .next()
+                .and_then(|(_, r)| r.err())
+                .unwrap_or_else(|| AuthError::new(ErrorKind::MissingToken));
+            log(method, path, &e);
+            return Err(AuthorizerError::Unauthorized(e));
         };
-        let groups: Vec<&str> = rule
-            .map(|r| r.groups.iter().map(String::as_str).collect())
-            .unwrap_or_default();
-        let scopes: Vec<&str> = rule
-            .map(|r| r.scopes.iter().map(String::as_str).collect())
-            .unwrap_or_default();
-        let require = Require::NONE.any_group(&groups).any_scope(&scopes);
-        // The valid token's claims, verified without the route's requirements first, so a
-        // Deny can still carry who was denied.
-        let token: CognitoToken = match verifier.authenticate(request, Require::NONE).await {
-            Ok(token) => token,
-            Err(e) => {
-                log(method, &resource, &e);
-                return Err(match e.kind() {
-                    ErrorKind::JwksUnavailable => AuthorizerError::Unavailable(e),
-                    _ => AuthorizerError::Unauthorized(e),
-                });
+        // Whether the token satisfies a requirement: valid in its pool (a 401 there only means
+        // this route is not for this token), with its groups / scopes.
+        let satisfies = |require: &Requirement| -> Result<(), AuthError> {
+            let pool = require.pool_or(default_pool);
+            let token = match verified.iter().find(|(p, _)| *p == pool) {
+                Some((_, Ok(token))) => token,
+                Some((_, Err(e))) => return Err(e.clone()),
+                None => return Err(AuthError::new(ErrorKind::JwksUnavailable)),
+            };
+            let groups: Vec<&str> = require.groups.iter().map(String::as_str).collect();
+            let scopes: Vec<&str> = require.scopes.iter().map(String::as_str).collect();
+            Require::NONE.any_group(&groups).any_scope(&scopes).check_token(token)
+        };
+        let default = Requirement::any_user();
+        let own = match found {
+            // A path another component could read as another route is not judged.
+            Err(_) => Err("ambiguous_path"),
+            _ if iam && !self.methods.iter().any(|m| m == method) => Err("unknown_method"),
+            _ if iam && AMBIGUOUS_SHAPES.iter().any(|shape| iam_matches(shape, &arn.tail())) => Err("ambiguous_path"),
+            Ok(require) => satisfies(require.unwrap_or(&default)).map_err(|e| e.kind().as_str()),
+        };
+        let allow = match own {
+            Ok(()) => true,
+            Err(kind) => {
+                let shown: String = path.chars().filter(|c| !c.is_control()).take(200).collect();
+                eprintln!("refused {method} {shown:?}: {kind}");
+                false
             }
         };
-        let effect = match require.check_token(&token) {
-            Ok(()) => Effect::Allow,
-            Err(e) => {
-                log(method, &resource, &e);
-                Effect::Deny
+        let mut allowed = Vec::new();
+        let mut denied = Vec::new();
+        if iam {
+            let prefixed = |glob: &str| format!("{}{glob}", arn.prefix);
+            for (pattern, require) in self.routes.entries() {
+                let out = if satisfies(require).is_ok() {
+                    &mut allowed
+                } else {
+                    &mut denied
+                };
+                for resource in pattern_resources(pattern, &self.methods) {
+                    push_unique(out, prefixed(&resource));
+                }
             }
-        };
+            if satisfies(&default).is_ok() {
+                for method in self.methods.iter() {
+                    push_unique(&mut allowed, prefixed(&format!("{method}/*")));
+                }
+            }
+            for shape in AMBIGUOUS_SHAPES {
+                push_unique(&mut denied, prefixed(shape));
+            }
+            // What the table's statements cannot say (a letter-case variant of a route, say):
+            // this exact request is denied, also when the answer is reused for it.
+            if !allow {
+                push_unique(&mut denied, arn_text.to_owned());
+            }
+        }
         Ok(Decision {
-            effect,
+            allow,
             principal: token
                 .sub
                 .clone()
                 .or_else(|| token.username().map(str::to_owned))
                 .unwrap_or_default(),
-            context: context(&token),
+            context: context(token),
+            policy: policy_document(allowed, denied),
         })
     }
 }
 
 /// One line per refusal, for CloudWatch: the kind, never the token.
-fn log(method: &str, resource: &str, error: &AuthError) {
-    let shown: String = resource.chars().filter(|c| !c.is_control()).take(200).collect();
+fn log(method: &str, path: &str, error: &AuthError) {
+    let shown: String = path.chars().filter(|c| !c.is_control()).take(200).collect();
     eprintln!("refused {method} {shown:?}: {}", error.kind().as_str());
 }
 
@@ -443,24 +660,27 @@ fn context(token: &CognitoToken) -> Value {
     })
 }
 
-fn policy_document(effect: Effect, resource: String) -> ApiGatewayCustomAuthorizerPolicy {
-    let mut statement = IamPolicyStatement::default();
-    statement.action = vec!["execute-api:Invoke".to_owned()];
-    statement.effect = match effect {
-        Effect::Allow => IamPolicyEffect::Allow,
-        Effect::Deny => IamPolicyEffect::Deny,
-    };
-    statement.resource = vec![resource];
+/// One `Allow` statement and one `Deny` statement (each left out when empty).
+fn policy_document(allowed: Vec<String>, denied: Vec<String>) -> ApiGatewayCustomAuthorizerPolicy {
     let mut document = ApiGatewayCustomAuthorizerPolicy::default();
     document.version = Some("2012-10-17".to_owned());
-    document.statement = vec![statement];
+    for (effect, resources) in [(IamPolicyEffect::Allow, allowed), (IamPolicyEffect::Deny, denied)] {
+        if resources.is_empty() {
+            continue;
+        }
+        let mut statement = IamPolicyStatement::default();
+        statement.action = vec!["execute-api:Invoke".to_owned()];
+        statement.effect = effect;
+        statement.resource = resources;
+        document.statement.push(statement);
+    }
     document
 }
 
-fn rest_policy(decision: Decision, arn: String) -> ApiGatewayCustomAuthorizerResponse {
+fn rest_policy(decision: Decision) -> ApiGatewayCustomAuthorizerResponse {
     let mut response = ApiGatewayCustomAuthorizerResponse::default();
     response.principal_id = Some(decision.principal);
-    response.policy_document = policy_document(decision.effect, arn);
+    response.policy_document = decision.policy;
     response.context = decision.context;
     response
 }

@@ -1,7 +1,10 @@
-//! Route requirements: which groups / scopes (and which pool) a method-and-resource pattern
-//! asks for, and how a request's method and resource are read from its ARN.
+//! Route requirements (which groups / scopes, and which pool, a route pattern asks for), how a
+//! request's method and path are read from its ARN, and the resource ARNs of an IAM policy
+//! answer. The patterns are `cognito_core::route`'s, the one pattern language of the workspace.
 
 use std::fmt;
+
+use cognito_core::route::{PatternError, RoutePattern};
 
 /// What a route requires beyond a valid token: any of the groups, if some are named; any of
 /// the scopes, if some are named; the pool by name (`None`: the default pool).
@@ -52,19 +55,61 @@ impl Requirement {
         self.pool = Some(name.into());
         self
     }
+
+    /// The pool's name, `default` standing for `None`.
+    pub(crate) fn pool_or<'a>(&'a self, default: &'a str) -> &'a str {
+        self.pool.as_deref().unwrap_or(default)
+    }
+
+    /// Whether every token that satisfies `self` satisfies `other` too: the same pool, and for
+    /// groups (and likewise scopes) `other` names none, or `self` names some and all of them
+    /// are among `other`'s (any of `self`'s is then one of `other`'s).
+    pub(crate) fn implies(&self, other: &Requirement, default_pool: &str) -> bool {
+        let subset = |mine: &[String], theirs: &[String]| {
+            theirs.is_empty() || (!mine.is_empty() && mine.iter().all(|m| theirs.contains(m)))
+        };
+        self.pool_or(default_pool) == other.pool_or(default_pool)
+            && subset(&self.groups, &other.groups)
+            && subset(&self.scopes, &other.scopes)
+    }
+
+    /// Whether it asks exactly what the default route asks: any valid token of the default pool.
+    pub(crate) fn is_default(&self, default_pool: &str) -> bool {
+        self.groups.is_empty() && self.scopes.is_empty() && self.pool_or(default_pool) == default_pool
+    }
 }
 
-/// A method-and-resource pattern that cannot work, reported when the route is added.
+/// A route that cannot be added, or an authorizer that cannot answer safely as configured:
+/// reported when the route is added or the answer kind is chosen, naming the route(s).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteError {
     pattern: String,
-    problem: &'static str,
+    problem: String,
 }
 
 impl RouteError {
-    pub(crate) fn new(pattern: &str, problem: &'static str) -> Self {
+    pub(crate) fn new(pattern: &str, problem: impl Into<String>) -> Self {
         Self {
             pattern: pattern.to_owned(),
+            problem: problem.into(),
+        }
+    }
+
+    /// The route pattern the error is about, as given.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+}
+
+impl From<PatternError> for RouteError {
+    fn from(error: PatternError) -> Self {
+        // The pattern error's text already names the pattern.
+        let problem = error.to_string();
+        let problem = problem
+            .strip_prefix(&format!("route {:?}: ", error.pattern()))
+            .map_or_else(|| problem.clone(), str::to_owned);
+        Self {
+            pattern: error.pattern().to_owned(),
             problem,
         }
     }
@@ -78,47 +123,111 @@ impl fmt::Display for RouteError {
 
 impl std::error::Error for RouteError {}
 
-/// `METHOD /resource`: the method (`*` for any) and the resource, where `*` stands for any
-/// characters, `/` included.
+/// The methods API Gateway routes (REST API methods, HTTP API route keys). An IAM answer names
+/// methods one by one rather than with `*`, because in a resource ARN `*` also matches `/`:
+/// `…/prod/*/admin` would match `GET /x/admin` as well, which the route `* /admin` does not.
+pub(crate) const METHODS: [&str; 7] = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"];
+
+/// Request shapes that some component could read as another path (percent-encoding, empty,
+/// `.` and `..` segments, `;` parameters, backslashes, a segment's trailing dot), written as
+/// IAM resource globs after the ARN's `<api>/<stage>/` prefix: an IAM answer denies them
+/// whatever the route table says, since its other statements cannot tell which route another
+/// reading would select. Ordinary paths (`/`, `/.well-known/jwks.json`, `/v1.2/x`) match none.
+/// Letter case cannot be expressed here (IAM compares resources as written): see the crate docs.
+pub(crate) const AMBIGUOUS_SHAPES: [&str; 10] = [
+    "*/*%*",  // percent-encoding anywhere in the path
+    "*//*",   // an empty segment
+    "*/./*",  // a `.` segment
+    "*/../*", // a `..` segment
+    "*/.",    // a trailing `.` segment
+    "*/..",   // a trailing `..` segment
+    "*/*;*",  // a `;` parameter
+    "*/*\\*", // a backslash
+    "*./*",   // a segment ending in `.`
+    "*.",     // a last segment ending in `.`
+];
+
+/// A method or route ARN, `arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<METHOD>/<path>`,
+/// read: the prefix up to the stage's `/` included, the method, and the path (`/` for the root).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Pattern {
-    /// Upper case; `None` for `*`.
-    method: Option<String>,
-    resource: String,
+pub(crate) struct Arn<'a> {
+    pub(crate) prefix: &'a str,
+    pub(crate) method: &'a str,
+    pub(crate) path: String,
 }
 
-impl Pattern {
-    pub(crate) fn parse(text: &str) -> Result<Self, RouteError> {
-        let (method, resource) = text
-            .trim()
-            .split_once(' ')
-            .ok_or_else(|| RouteError::new(text, "must be `METHOD /resource`, e.g. `GET /admin` or `* /admin/*`"))?;
-        let resource = resource.trim();
-        if !(resource.starts_with('/') || resource.starts_with('*')) || resource.contains(char::is_whitespace) {
-            return Err(RouteError::new(
-                text,
-                "the resource must start with / (or *) and hold no space",
-            ));
+impl<'a> Arn<'a> {
+    pub(crate) fn parse(arn: &'a str) -> Option<Self> {
+        let mut fields = 0;
+        let start = arn.char_indices().find_map(|(i, c)| {
+            fields += usize::from(c == ':');
+            (fields == 5 && c == ':').then_some(i + 1)
+        })?;
+        let resource = arn.get(start..)?;
+        let mut parts = resource.splitn(4, '/');
+        let (api, stage, method) = (parts.next()?, parts.next()?, parts.next()?);
+        if method.is_empty() {
+            return None;
         }
-        let method = match method {
-            "*" => None,
-            m if !m.is_empty() && m.bytes().all(|b| b.is_ascii_alphabetic()) => Some(m.to_ascii_uppercase()),
-            _ => return Err(RouteError::new(text, "the method must be a word like GET, or *")),
-        };
-        Ok(Self {
+        let prefix = arn.get(..start + api.len() + stage.len() + 2)?;
+        Some(Self {
+            prefix,
             method,
-            resource: resource.to_owned(),
+            path: format!("/{}", parts.next().unwrap_or_default()),
         })
     }
 
-    pub(crate) fn matches(&self, method: &str, resource: &str) -> bool {
-        self.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method)) && glob(&self.resource, resource)
+    /// The part of the ARN after the prefix, as IAM compares it: `GET/admin/users`.
+    pub(crate) fn tail(&self) -> String {
+        format!("{}{}", self.method, self.path)
     }
 }
 
-/// `*` matches any run of characters (`/` included), everything else itself. Greedy with one
-/// backtrack point, so the cost is at most pattern length times text length, never exponential.
-fn glob(pattern: &str, text: &str) -> bool {
+/// The resource globs (after the prefix) of a pattern, for these methods when it names none:
+/// `GET /admin/*` gives `GET/admin/*`, `GET/admin`, `HEAD/admin/*`, `HEAD/admin`.
+pub(crate) fn pattern_resources(pattern: &RoutePattern, methods: &[String]) -> Vec<String> {
+    let methods: Vec<&str> = match pattern.methods() {
+        Some(named) => named,
+        None => methods.iter().map(String::as_str).collect(),
+    };
+    let mut globs = Vec::new();
+    for glob in pattern.globs() {
+        slash_globs(glob, &mut globs);
+    }
+    let mut out = Vec::new();
+    for method in methods {
+        for glob in &globs {
+            push_unique(&mut out, format!("{method}{glob}"));
+        }
+    }
+    out
+}
+
+/// Globs that start with `/` and together match exactly the paths (which all start with `/`)
+/// that `glob` matches, so that `<METHOD><glob>` can only match that method: `*x` matches a
+/// path when `/*x` does (the `*` takes the first `/`) or when `x` does (it takes nothing).
+fn slash_globs(glob: &str, out: &mut Vec<String>) {
+    match glob.strip_prefix('*') {
+        Some(rest) => {
+            push_unique(out, format!("/{glob}"));
+            slash_globs(rest, out);
+        }
+        None if glob.starts_with('/') => push_unique(out, glob.to_owned()),
+        // Cannot match a path that starts with `/`.
+        None => {}
+    }
+}
+
+pub(crate) fn push_unique(out: &mut Vec<String>, item: String) {
+    if !out.contains(&item) {
+        out.push(item);
+    }
+}
+
+/// IAM's resource matching: `*` any run of characters (`/` included), `?` any one character,
+/// everything else itself, case-sensitive. Greedy with one backtrack point: at most pattern
+/// length times text length steps.
+pub(crate) fn iam_matches(pattern: &str, text: &str) -> bool {
     let (p, t) = (pattern.as_bytes(), text.as_bytes());
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
@@ -128,7 +237,7 @@ fn glob(pattern: &str, text: &str) -> bool {
                 star = Some((pi, ti));
                 pi += 1;
             }
-            Some(c) if *c == t[ti] => {
+            Some(c) if *c == b'?' || *c == t[ti] => {
                 pi += 1;
                 ti += 1;
             }
@@ -145,74 +254,108 @@ fn glob(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == b'*')
 }
 
-/// The method and resource of a method or route ARN,
-/// `arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<METHOD>/<resource>`:
-/// `("GET", "/admin/users")`. The resource of the root is `/`.
-pub(crate) fn from_arn(arn: &str) -> Option<(&str, String)> {
-    let path = arn.splitn(6, ':').nth(5)?;
-    let mut parts = path.splitn(4, '/');
-    let (_api, _stage, method) = (parts.next()?, parts.next()?, parts.next()?);
-    if method.is_empty() {
-        return None;
-    }
-    Some((method, format!("/{}", parts.next().unwrap_or_default())))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn globs() {
-        for (pattern, text, expected) in [
-            ("/admin", "/admin", true),
-            ("/admin", "/admin/", false),
-            ("/admin/*", "/admin/users/7", true),
-            ("/admin/*", "/admin/", true),
-            ("/admin/*", "/admin", false),
-            ("*", "/anything/at/all", true),
-            ("/a*b*c", "/aXXbYYc", true),
-            ("/a*b*c", "/aXXbYY", false),
-            ("/*/edit", "/users/7/edit", true),
-            ("/*/edit", "/users/7/editor", false),
-        ] {
-            assert_eq!(glob(pattern, text), expected, "{pattern} {text}");
-        }
-        // A pathological pattern stays cheap (quadratic at worst).
-        let text = "a".repeat(5_000);
-        assert!(!glob(&format!("{}b", "*a".repeat(50)), &text));
-    }
-
-    #[test]
-    fn patterns() {
-        let admin = Pattern::parse("GET /admin").unwrap();
-        assert!(admin.matches("GET", "/admin"));
-        assert!(admin.matches("get", "/admin"));
-        assert!(!admin.matches("POST", "/admin"));
-        let any = Pattern::parse("* /admin/*").unwrap();
-        assert!(any.matches("DELETE", "/admin/users/7"));
-        for bad in ["GET", "GET admin", "G3T /x", "/admin", "GET /a b", ""] {
-            assert!(Pattern::parse(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
     fn arns() {
+        let read = |arn| Arn::parse(arn).map(|a| (a.prefix, a.method, a.path));
         let arn = "arn:aws:execute-api:us-east-1:123456789012:s4x3opwd6i/test/GET/request";
-        assert_eq!(from_arn(arn), Some(("GET", "/request".to_owned())));
+        assert_eq!(
+            read(arn),
+            Some((
+                "arn:aws:execute-api:us-east-1:123456789012:s4x3opwd6i/test/",
+                "GET",
+                "/request".to_owned()
+            ))
+        );
         let arn = "arn:aws:execute-api:us-west-2:123456789012:ymy8tbxw7b/*/GET/";
-        assert_eq!(from_arn(arn), Some(("GET", "/".to_owned())));
+        assert_eq!(read(arn).map(|a| a.2), Some("/".to_owned()));
         let arn = "arn:aws:execute-api:eu-west-1:1:api/prod/DELETE/admin/users/7";
-        assert_eq!(from_arn(arn), Some(("DELETE", "/admin/users/7".to_owned())));
+        assert_eq!(
+            read(arn).map(|a| (a.1, a.2)),
+            Some(("DELETE", "/admin/users/7".to_owned()))
+        );
         let arn = "arn:aws:execute-api:eu-west-1:1:api/prod/GET";
-        assert_eq!(from_arn(arn), Some(("GET", "/".to_owned())));
+        assert_eq!(read(arn).map(|a| a.2), Some("/".to_owned()));
         for bad in [
             "",
             "arn:aws:execute-api",
             "arn:aws:execute-api:r:a:api",
             "arn:aws:execute-api:r:a:api/prod",
+            "arn:aws:execute-api:r:a:api/prod/",
         ] {
-            assert_eq!(from_arn(bad), None, "{bad:?}");
+            assert_eq!(Arn::parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn resources_name_methods_and_both_globs_of_a_subtree() {
+        let methods: Vec<String> = METHODS.iter().map(|m| (*m).to_owned()).collect();
+        let p = |s| RoutePattern::parse(s).unwrap();
+        assert_eq!(
+            pattern_resources(&p("GET /admin/*"), &methods),
+            ["GET/admin/*", "GET/admin", "HEAD/admin/*", "HEAD/admin"]
+        );
+        assert_eq!(pattern_resources(&p("* /x"), &methods).len(), 7);
+        assert_eq!(pattern_resources(&p("POST *"), &methods), ["POST/*"]);
+        assert_eq!(pattern_resources(&p("POST */x"), &methods), ["POST/*/x", "POST/x"]);
+        assert_eq!(pattern_resources(&p("POST *x"), &methods), ["POST/*x"]);
+    }
+
+    #[test]
+    fn ambiguous_shapes_leave_ordinary_paths_alone() {
+        let hit = |tail: &str| AMBIGUOUS_SHAPES.iter().any(|s| iam_matches(s, tail));
+        for ordinary in [
+            "GET/",
+            "GET/.well-known/jwks.json",
+            "GET/v1.2/x",
+            "GET/a.b",
+            "POST/admin/users/7",
+            "GET/admin/",
+            "GET/..a/b",
+            "GET/.hidden",
+        ] {
+            assert!(!hit(ordinary), "{ordinary}");
+        }
+        for ambiguous in [
+            "GET/%61dmin",
+            "GET//admin",
+            "GET/x/../admin",
+            "GET/./admin",
+            "GET/admin/.",
+            "GET/admin/..",
+            "GET/admin;x",
+            "GET/x\\admin",
+            "GET/admin./x",
+            "GET/admin.",
+            "GET/.",
+        ] {
+            assert!(hit(ambiguous), "{ambiguous}");
+        }
+    }
+
+    #[test]
+    fn iam_wildcards() {
+        assert!(iam_matches("a*c", "abbbc"));
+        assert!(iam_matches("a?c", "abc"));
+        assert!(!iam_matches("a?c", "ac"));
+        assert!(iam_matches("GET/*", "GET/"));
+        assert!(!iam_matches("GET/x", "GET/X"));
+        assert!(iam_matches("*/x", "GET/a/x"));
+    }
+
+    #[test]
+    fn implication() {
+        let admin = Requirement::any_group(["admin"]);
+        let staff = Requirement::any_group(["admin", "ops"]);
+        assert!(admin.implies(&staff, "main"));
+        assert!(!staff.implies(&admin, "main"));
+        assert!(admin.implies(&Requirement::any_user(), "main"));
+        assert!(!Requirement::any_user().implies(&admin, "main"));
+        assert!(admin.implies(&admin.clone().in_pool("main"), "main"));
+        assert!(!admin.implies(&admin.clone().in_pool("other"), "main"));
+        assert!(!Requirement::any_scope(["a"]).implies(&Requirement::any_group(["g"]), "main"));
     }
 }

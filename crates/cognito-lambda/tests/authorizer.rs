@@ -104,14 +104,13 @@ impl Fixture {
     /// The demo's requirements.
     fn authorizer(&self, kind: Kind) -> Result<Authorizer, BoxError> {
         let response = match kind {
-            Kind::HttpApiPolicy => HttpApiResponse::IamPolicy,
-            _ => HttpApiResponse::Simple,
+            Kind::HttpApiSimple => HttpApiResponse::SimpleCacheKeyIncludesRoute,
+            _ => HttpApiResponse::IamPolicy,
         };
         Ok(Authorizer::new(CognitoAuth::new(&self.settings)?)
-            .route("GET /admin", Requirement::any_group(["admin"]))?
             .route("* /admin/*", Requirement::any_group(["admin"]))?
             .route("GET /scoped", Requirement::any_scope(["demo/read"]))?
-            .http_api_response(response))
+            .http_api_response(response)?)
     }
 
     fn token(&self, groups: &[&str], scope: &str) -> Result<String, BoxError> {
@@ -122,8 +121,46 @@ impl Fixture {
     }
 }
 
-/// The decision in an answer: `Some(true)` Allow, `Some(false)` Deny, with the context; the
-/// shape of each kind's answer is checked on the way.
+/// IAM's evaluation of a policy answer for one resource ARN: an explicit `Deny` wins, then
+/// any `Allow`, else deny. `*` matches any run of characters, `?` one; case-sensitive.
+fn iam_allows(answer: &Value, resource: &str) -> Result<bool, String> {
+    let statements = answer["policyDocument"]["Statement"]
+        .as_array()
+        .ok_or(format!("no statements: {answer}"))?;
+    let mut allowed = false;
+    for statement in statements {
+        if statement["Action"] != json!(["execute-api:Invoke"]) {
+            return Err(format!("action: {statement}"));
+        }
+        let resources = statement["Resource"]
+            .as_array()
+            .ok_or(format!("resources: {statement}"))?;
+        let hit = resources.iter().any(|r| {
+            r.as_str()
+                .is_some_and(|glob| wildcard(glob.as_bytes(), resource.as_bytes()))
+        });
+        match statement["Effect"].as_str() {
+            Some("Deny") if hit => return Ok(false),
+            Some("Allow") => allowed |= hit,
+            Some("Deny") => {}
+            other => return Err(format!("effect {other:?}")),
+        }
+    }
+    Ok(allowed)
+}
+
+fn wildcard(p: &[u8], t: &[u8]) -> bool {
+    match (p.first(), t.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => wildcard(&p[1..], t) || (!t.is_empty() && wildcard(p, &t[1..])),
+        (Some(b'?'), Some(_)) => wildcard(&p[1..], &t[1..]),
+        (Some(a), Some(b)) if a == b => wildcard(&p[1..], &t[1..]),
+        _ => false,
+    }
+}
+
+/// The decision in an answer: `true` Allow, `false` Deny, with the context; the shape of each
+/// kind's answer is checked on the way.
 fn decision(kind: Kind, answer: &Value, method: &str, resource: &str) -> Result<(bool, Value), String> {
     match kind {
         Kind::HttpApiSimple => {
@@ -134,25 +171,9 @@ fn decision(kind: Kind, answer: &Value, method: &str, resource: &str) -> Result<
             Ok((allow, answer["context"].clone()))
         }
         _ => {
-            let statements = answer["policyDocument"]["Statement"]
-                .as_array()
-                .ok_or(format!("no statements: {answer}"))?;
             assert_eq!(answer["policyDocument"]["Version"], "2012-10-17");
-            assert_eq!(statements.len(), 1, "{answer}");
-            let statement = &statements[0];
-            assert_eq!(statement["Action"], json!(["execute-api:Invoke"]));
-            assert_eq!(
-                statement["Resource"],
-                json!([arn(method, resource)]),
-                "for the methodArn"
-            );
             assert_eq!(answer["principalId"], SUB);
-            let allow = match statement["Effect"].as_str() {
-                Some("Allow") => true,
-                Some("Deny") => false,
-                other => return Err(format!("effect {other:?}")),
-            };
-            Ok((allow, answer["context"].clone()))
+            Ok((iam_allows(answer, &arn(method, resource))?, answer["context"].clone()))
         }
     }
 }
@@ -218,20 +239,26 @@ async fn route_requirements_allow_and_deny_for_every_event_kind() -> TestResult 
     let admin = f.token(&["admin"], "")?;
     let reader = f.token(&[], "openid demo/read")?;
     #[rustfmt::skip]
-    let table: [(&str, &str, &str, bool); 12] = [
+    let table: [(&str, &str, &str, bool); 17] = [
         ("GET", "/admin", &user, false),
         ("GET", "/admin", &admin, true),
         ("DELETE", "/admin/users/7", &user, false),
         ("DELETE", "/admin/users/7", &admin, true),
         ("POST", "/admin/a/b/c", &admin, true),
-        // `GET /admin` is the method and resource exactly: POST /admin needs nothing.
-        ("POST", "/admin", &user, true),
+        // `* /admin/*` covers /admin itself, for any method.
+        ("POST", "/admin", &user, false),
+        ("HEAD", "/admin", &user, false),
         ("GET", "/scoped", &user, false),
+        // `GET` covers `HEAD`.
+        ("HEAD", "/scoped", &user, false),
+        ("HEAD", "/scoped", &reader, true),
         ("GET", "/scoped", &reader, true),
         ("GET", "/scoped", &admin, false),
         ("POST", "/scoped", &user, true),
         ("GET", "/", &user, true),
         ("GET", "/administrators", &user, true),
+        ("GET", "/x/admin", &user, true),
+        ("GET", "/.well-known/jwks.json", &user, true),
     ];
     for kind in KINDS {
         for (method, resource, token, expected) in table {
@@ -319,20 +346,107 @@ async fn keys_are_prefetched_at_init_so_the_first_invocation_fetches_nothing() -
 }
 
 #[tokio::test]
-async fn the_first_matching_pattern_wins() -> TestResult {
+async fn the_first_matching_pattern_wins_and_a_table_one_policy_cannot_express_is_refused() -> TestResult {
     let f = Fixture::new().await?;
     let auth = CognitoAuth::new(&f.settings)?;
-    let open_first = Authorizer::new(auth.clone())
+    // An open route before a closed one it overlaps: a cached policy would say Allow and
+    // Deny for GET /admin/public, and IAM lets the Deny win. Refused, naming both routes.
+    let err = Authorizer::new(auth.clone())
         .route("GET /admin/public", Requirement::any_user())?
-        .route("* /admin/*", Requirement::any_group(["admin"]))?;
-    let strict_first = Authorizer::new(auth)
+        .route("* /admin/*", Requirement::any_group(["admin"]))
+        .err()
+        .ok_or("an open route before a closed one was accepted")?;
+    assert_eq!(err.pattern(), "* /admin/*");
+    assert!(err.to_string().contains("\"GET /admin/public\""), "{err}");
+    // Other pools, other groups, other scopes: none implies the other.
+    for (first, second) in [
+        (Requirement::any_group(["admin"]), Requirement::any_group(["ops"])),
+        (
+            Requirement::any_group(["admin", "ops"]),
+            Requirement::any_group(["ops"]),
+        ),
+        (Requirement::any_scope(["a"]), Requirement::any_group(["admin"])),
+        (Requirement::any_user(), Requirement::any_scope(["a"])),
+    ] {
+        let refused = Authorizer::new(auth.clone())
+            .route("/a/*", first.clone())?
+            .route("GET /a/b", second.clone())
+            .is_err();
+        assert!(refused, "{first:?} then {second:?}");
+    }
+    // Implied: admins, then any user of the same pool; disjoint routes need nothing.
+    let strict_first = Authorizer::new(auth.clone())
         .route("* /admin/*", Requirement::any_group(["admin"]))?
-        .route("GET /admin/public", Requirement::any_user())?;
+        .route("GET /admin/public", Requirement::any_user())?
+        .route("/a/*", Requirement::any_group(["admin"]))?
+        .route("/a/b", Requirement::any_group(["admin", "ops"]).in_pool("main"))?
+        .route("/b", Requirement::any_group(["ops"]))?;
     let event = shaped(Kind::Token, "GET", "/admin/public", Some(&f.token(&[], "")?))?;
-    let open = open_first.handle(event.clone()).await?;
     let strict = strict_first.handle(event).await?;
-    assert!(decision(Kind::Token, &open, "GET", "/admin/public")?.0);
     assert!(!decision(Kind::Token, &strict, "GET", "/admin/public")?.0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_simple_response_that_names_no_route_is_refused_unless_the_cache_key_has_the_route() -> TestResult {
+    let f = Fixture::new().await?;
+    let auth = CognitoAuth::new(&f.settings)?;
+    // Routes first, then the answer kind.
+    let err = Authorizer::new(auth.clone())
+        .route("GET /open", Requirement::any_user().in_pool("main"))?
+        .route("* /admin/*", Requirement::any_group(["admin"]))?
+        .http_api_response(HttpApiResponse::Simple)
+        .err()
+        .ok_or("a simple response over routes that differ was accepted")?;
+    assert_eq!(err.pattern(), "* /admin/*");
+    assert!(err.to_string().contains("SimpleCacheKeyIncludesRoute"), "{err}");
+    // The answer kind first, then the routes.
+    let err = Authorizer::new(auth.clone())
+        .http_api_response(HttpApiResponse::Simple)?
+        .route("GET /open", Requirement::any_user())?
+        .route("GET /scoped", Requirement::any_scope(["demo/read"]))
+        .err()
+        .ok_or("a route that differs was added to a simple-response authorizer")?;
+    assert_eq!(err.pattern(), "GET /scoped");
+    // Routes that all require what the default route requires: nothing to confuse.
+    Authorizer::new(auth.clone())
+        .route("GET /open", Requirement::any_user())?
+        .http_api_response(HttpApiResponse::Simple)?;
+    // Stated: the identity source includes the route (or the cache is off).
+    let keyed = Authorizer::new(auth)
+        .route("* /admin/*", Requirement::any_group(["admin"]))?
+        .http_api_response(HttpApiResponse::SimpleCacheKeyIncludesRoute)?;
+    let answer = keyed
+        .handle(shaped(Kind::HttpApiSimple, "GET", "/admin", Some(&f.token(&[], "")?))?)
+        .await?;
+    assert_eq!(answer["isAuthorized"], false);
+    Ok(())
+}
+
+#[tokio::test]
+async fn ambiguous_paths_are_denied() -> TestResult {
+    let f = Fixture::new().await?;
+    let user = f.token(&[], "")?;
+    let admin = f.token(&["admin"], "")?;
+    for kind in KINDS {
+        for path in [
+            "/Admin",
+            "/x/../admin",
+            "//admin",
+            "/%61dmin",
+            "/admin;x",
+            "/admin.",
+            "/ADMIN/users",
+        ] {
+            let answer = ask(&f, kind, "GET", path, Some(&user)).await?;
+            assert!(!decision(kind, &answer, "GET", path)?.0, "{kind:?} {path}: {answer}");
+        }
+        // Where no reading changes the route, a route-keyed simple response allows; an IAM
+        // answer, which cannot tell, denies every percent-encoded path.
+        let answer = ask(&f, kind, "GET", "/users/J%C3%B6rg", Some(&admin)).await?;
+        let allowed = decision(kind, &answer, "GET", "/users/J%C3%B6rg")?.0;
+        assert_eq!(allowed, matches!(kind, Kind::HttpApiSimple), "{kind:?}: {answer}");
+    }
     Ok(())
 }
 
@@ -351,6 +465,12 @@ async fn a_route_may_name_another_pool_and_a_missing_pool_is_refused_up_front() 
             .is_err()
     );
     let authorizer = Authorizer::new(auth).route("GET /x", Requirement::any_user().in_pool("main"))?;
+    // Core's pattern errors come through as route errors naming the pattern.
+    let err = Authorizer::new(CognitoAuth::new(&f.settings)?)
+        .route("GET /a?b", Requirement::any_user())
+        .err()
+        .ok_or("a ? in a route was accepted")?;
+    assert_eq!(err.pattern(), "GET /a?b");
     let answer = authorizer
         .handle(shaped(Kind::Token, "GET", "/x", Some(&f.token(&[], "")?))?)
         .await?;

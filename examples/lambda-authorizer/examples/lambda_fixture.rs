@@ -106,7 +106,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .sign(&access_claims(&issuer, CLIENT))
         .map(|t| format!("Bearer {t}"))?;
     let down_user = token(&down.issuer(POOL_ID), &[], "", later)?;
-    let cases: [(&str, &str, &str, &str, &str); 11] = [
+    let cases: [(&str, &str, &str, &str, &str); 14] = [
         ("allow", "user", "GET", "/", &user),
         ("allow", "admin", "GET", "/admin", &admin),
         ("allow", "admin-subtree", "DELETE", "/admin/users/7", &admin),
@@ -114,6 +114,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("deny", "user-on-admin", "GET", "/admin", &user),
         ("deny", "user-on-admin-subtree", "POST", "/admin/users", &user),
         ("deny", "no-scope", "GET", "/scoped", &admin),
+        // `* /admin/*` covers /admin itself, for any method.
+        ("deny", "user-post-on-admin", "POST", "/admin", &user),
+        ("deny", "user-dot-segments", "GET", "/x/../admin", &user),
+        ("allow", "user-head", "HEAD", "/", &user),
         ("unauthorized", "expired", "GET", "/", &expired),
         ("unauthorized", "forged", "GET", "/admin", &forged),
         ("unauthorized", "not-a-jwt", "GET", "/", "Bearer not-a-jwt"),

@@ -2,8 +2,9 @@
 //! so `cargo lambda watch` / `cargo lambda invoke` drive it locally and Lambda runs it as a
 //! `provided.al2023` function. Settings from `COGNITO_SETTINGS` (a `.yaml`, `.yml` or `.json`
 //! file); without it a development issuer starts on 127.0.0.1 and a token is printed.
-//! `HTTP_API_RESPONSE=iam_policy` answers HTTP API events with an IAM policy instead of the
-//! simple response.
+//! HTTP API events are answered with an IAM policy for the whole route table;
+//! `HTTP_API_RESPONSE=simple_cache_key_includes_route` answers them with the simple response,
+//! for an authorizer whose identity source includes `$context.routeKey` (or whose cache is off).
 
 #![forbid(unsafe_code)]
 
