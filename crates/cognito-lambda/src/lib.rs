@@ -588,6 +588,11 @@ impl Authorizer {
         };
         let default = Requirement::any_user();
         let own = match found {
+            // Every route of a simple-response table requires what the default does (checked
+            // when it is built), so every reading of the path asks the same: no guess to refuse.
+            Err(_) if !iam && self.http_api == HttpApiResponse::Simple => {
+                satisfies(&default).map_err(|e| e.kind().as_str())
+            }
             // A path another component could read as another route is not judged.
             Err(_) => Err("ambiguous_path"),
             _ if iam && !self.methods.iter().any(|m| m == method) => Err("unknown_method"),
