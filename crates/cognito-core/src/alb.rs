@@ -35,7 +35,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::error::{AuthError, ConfigError, ErrorKind};
 use crate::health::SourceHealth;
 use crate::jwks::{backoff, http_client, later, read_capped};
-use crate::observe::SourceObserver;
+use crate::observe::{PoolObserver, SourceObserver};
+
+/// The pool name of load-balancer answers in metrics and events.
+const POOL_NAME: &str = "alb";
 use crate::settings::{CognitoSettings, JwksSettings};
 use crate::token;
 use crate::url_rules::redact_template;
@@ -335,6 +338,8 @@ struct Inner {
     leeway: f64,
     max_token_bytes: usize,
     keys: KeyCache,
+    /// Counts answers as a pool named `alb` does, and logs its rejections.
+    observer: PoolObserver,
 }
 
 impl std::fmt::Debug for AlbVerifier {
@@ -378,6 +383,7 @@ impl AlbVerifier {
             leeway: settings.leeway_seconds as f64,
             max_token_bytes: settings.max_token_bytes,
             keys,
+            observer: PoolObserver::new(POOL_NAME),
         })))
     }
 
@@ -398,12 +404,29 @@ impl AlbVerifier {
                 "The request carries no x-amzn-oidc-data header from a load balancer.",
             ),
             _ => e,
-        })?;
-        self.verify(token).await
+        });
+        match token {
+            Ok(token) => self.verify(token).await,
+            Err(e) => {
+                let refused = Err(e);
+                self.0.observer.answer(POOL_NAME, &refused);
+                refused
+            }
+        }
     }
 
-    /// Verifies a bare load-balancer token.
+    /// Verifies a bare load-balancer token. Every answer is counted and its rejection logged
+    /// under the pool name `alb`, as a pool's are.
     pub async fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<AlbToken<T>, AuthError> {
+        let observer = &self.0.observer;
+        let started = observer.start();
+        let result = self.judge(token).await;
+        observer.timed(started);
+        observer.answer(POOL_NAME, &result);
+        result
+    }
+
+    async fn judge<T: DeserializeOwned>(&self, token: &str) -> Result<AlbToken<T>, AuthError> {
         token::check_size(token, self.0.max_token_bytes)?;
         let parsed = Parsed::decode(token)?;
         let (kid, signer) = self.precheck(&parsed)?;

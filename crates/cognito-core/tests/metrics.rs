@@ -373,5 +373,12 @@ async fn alb_key_fetches_are_counted_under_the_template() -> TestResult {
     assert!(entry.is_ready());
     assert_eq!((entry.keys(), entry.last_error()), (1, None));
     assert!(entry.age().is_some());
+    // Every answer is counted under the pool name `alb`, a missing header too.
+    let missing = alb.authenticate::<cognito_core::alb::AlbClaims>(std::iter::empty()).await;
+    assert_eq!(missing.err().map(|e| e.kind()), Some(ErrorKind::MissingToken));
+    let answers = |result: &str| format!(r#"cognito_verifications_total{{pool="alb",result="{result}"}}"#);
+    assert_eq!(rec.counter(&answers("ok")), Some(1));
+    assert_eq!(rec.counter(&answers("unknown_kid")), Some(1));
+    assert_eq!(rec.counter(&answers("missing_token")), Some(1));
     Ok(())
 }
