@@ -275,7 +275,7 @@ impl Default for TokenCacheSettings {
 ///
 /// `region`, `userpool_id` and `app_client_id` are required: left out, they read as empty,
 /// which [`CognitoSettings::validate`] refuses, naming the pool and the field.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct UserPool {
     /// The name the pool is chosen by (its key under `userpools`).
@@ -308,6 +308,24 @@ pub struct UserPool {
     /// The JWKS itself, inline (no fetch ever); takes precedence over every URL (default: none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_inline: Option<serde_json::Value>,
+}
+
+/// As derived, but `jwks_url` without user info, query or fragment (credentials, presigned
+/// signatures), so logging the settings publishes no secret.
+impl std::fmt::Debug for UserPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserPool")
+            .field("name", &self.name)
+            .field("region", &self.region)
+            .field("userpool_id", &self.userpool_id)
+            .field("app_client_id", &self.app_client_id)
+            .field("token_use", &self.token_use)
+            .field("audience", &self.audience)
+            .field("jwks_url", &self.jwks_url.as_deref().map(crate::url_rules::redact))
+            .field("issuer", &self.issuer)
+            .field("jwks_inline", &self.jwks_inline)
+            .finish()
+    }
 }
 
 impl UserPool {

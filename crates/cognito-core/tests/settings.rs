@@ -444,3 +444,15 @@ fn plain_http_jwks_urls_must_be_loopback_unless_allowed() -> TestResult {
     assert!(Verifier::new(&hand_built).is_ok());
     Ok(())
 }
+
+#[test]
+fn debug_output_of_the_settings_publishes_no_secret_of_a_key_url() -> Result<(), cognito_core::ConfigError> {
+    let settings = cognito_core::CognitoSettings::from_yaml_str(
+        "userpools:\n  eu:\n    region: eu-west-1\n    userpool_id: eu-west-1_A\n    app_client_id: a\n    \
+         jwks_url: https://svc:hunter2@keys.example/jwks.json?X-Amz-Signature=s3cr3t\n",
+    )?;
+    let shown = format!("{settings:?}");
+    assert!(shown.contains("https://keys.example/jwks.json"), "{shown}");
+    assert!(!shown.contains("hunter2") && !shown.contains("s3cr3t"), "{shown}");
+    Ok(())
+}
