@@ -25,6 +25,7 @@ use serde_json::Value;
 use crate::error::{AuthError, ErrorKind};
 use crate::health::SourceHealth;
 use crate::jose::{Algorithm, jwk_set_keys};
+use crate::key_report::{KeyReport, inspect_jwks};
 use crate::observe::SourceObserver;
 use crate::settings::{JwksSettings, KeySource};
 
@@ -75,6 +76,8 @@ enum KeyEntry {
 /// A parsed JWKS: kid -> key.
 pub(crate) struct KeySet {
     keys: HashMap<String, KeyEntry>,
+    /// Each key as the rules judged it, in document order (for explanations).
+    report: Vec<KeyReport>,
 }
 
 impl KeySet {
@@ -101,7 +104,15 @@ impl KeySet {
                 }
             }
         }
-        Ok(KeySet { keys: set })
+        Ok(KeySet {
+            keys: set,
+            report: inspect_jwks(doc)?,
+        })
+    }
+
+    /// Each key of the set as the rules judged it, in document order.
+    pub(crate) fn report(&self) -> &[KeyReport] {
+        &self.report
     }
 
     /// How many kids the set holds.
@@ -125,9 +136,9 @@ impl KeySet {
         kids
     }
 
-    /// The key's fitness for this token (its `alg`) and the signature, for a key known to be
-    /// in the set: `invalid_jwk`, `bad_signature`, or `unknown_kid` if it is not there.
-    pub(crate) fn verify(&self, kid: &str, alg: Algorithm, message: &[u8], sig: &[u8]) -> Result<(), AuthError> {
+    /// The key step: the key's fitness for this token (its `alg`), for a key known to be in
+    /// the set: its parsed key, or `invalid_jwk` (`unknown_kid` if it is not there).
+    pub(crate) fn key(&self, kid: &str, alg: Algorithm) -> Result<&ParsedPublicKey, AuthError> {
         let (jwk_alg, parsed) = match self.keys.get(kid) {
             Some(KeyEntry::Rsa { alg, parsed }) => (alg, parsed),
             Some(KeyEntry::Unusable(why)) => return Err(AuthError::new(ErrorKind::InvalidJwk).with_detail(*why)),
@@ -140,13 +151,31 @@ impl KeySet {
             )
             .with_detail("the JWK's alg differs from the token's"));
         }
-        let key = parsed
+        parsed
             .iter()
             .find(|(a, _)| *a == alg)
             .map(|(_, k)| k)
-            .ok_or(ErrorKind::InvalidJwk)?;
-        key.verify_sig(message, sig).map_err(|_| ErrorKind::BadSignature.into())
+            .ok_or_else(|| ErrorKind::InvalidJwk.into())
     }
+}
+
+/// The JWK rules of [`judge`], for a report: `Ok` for a usable key, else why it is not.
+pub(crate) fn judge_jwk(jwk: &Value) -> Result<(), &'static str> {
+    judge(jwk).map(|_| ())
+}
+
+/// The size in bits of a JWK's RSA modulus `n`, if it has a readable one.
+pub(crate) fn modulus_bits(jwk: &Value) -> Option<usize> {
+    let text = jwk.get("n").and_then(Value::as_str)?;
+    let n = LENIENT_B64URL.decode(text).ok()?;
+    Some(bits_of(&n))
+}
+
+/// The bit length of a big-endian unsigned integer (leading zero bytes allowed).
+fn bits_of(n: &[u8]) -> usize {
+    let n = &n[n.iter().take_while(|b| **b == 0).count()..];
+    n.first()
+        .map_or(0, |top| (n.len() - 1) * 8 + (8 - top.leading_zeros() as usize))
 }
 
 /// The JWK checks, done once per key at load time: `kty` is `RSA`, `use` absent or `sig`,
@@ -178,9 +207,7 @@ fn judge(jwk: &Value) -> Result<KeyEntry, &'static str> {
         Ok(bytes)
     };
     let (n, e) = (component("n")?, component("e")?);
-    let bits = n
-        .first()
-        .map_or(0, |top| (n.len() - 1) * 8 + (8 - top.leading_zeros() as usize));
+    let bits = bits_of(&n);
     if bits < MIN_RSA_BITS {
         return Err("its modulus is shorter than 2048 bits");
     }
@@ -385,7 +412,14 @@ impl JwksCache {
         true
     }
 
-    fn loaded(&self) -> Option<Arc<Loaded>> {
+    /// The JWKS URL this cache fetches, or `inline`.
+    pub(crate) fn source_name(&self) -> String {
+        self.observer
+            .as_ref()
+            .map_or_else(|| "inline".to_owned(), |o| o.url().to_owned())
+    }
+
+    pub(crate) fn loaded(&self) -> Option<Arc<Loaded>> {
         self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
@@ -628,6 +662,22 @@ impl JwksCache {
             }
         }
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// One fetch of `url` with the fetcher, deadline and body cap the caches use, outside any
+    /// cache (no registry, no backoff): the parsed document, for a report.
+    pub(crate) async fn fetch_once(url: &str, tuning: &JwksSettings) -> Result<Value, String> {
+        let url = Url::parse(url).map_err(|e| format!("the JWKS URL is not a valid URL ({e})"))?;
+        let cache = Self::for_url(url, tuning, || http_client(tuning))?;
+        let deadline = Duration::from_millis(tuning.timeout_ms);
+        let mut status = None;
+        let bytes = match tokio::time::timeout(deadline, cache.fetch_bytes(&mut status)).await {
+            Ok(bytes) => bytes?,
+            Err(_) => return Err(format!("the JWKS fetch took longer than {} ms", tuning.timeout_ms)),
+        };
+        let doc: Value = serde_json::from_slice(&bytes).map_err(|e| format!("the JWKS is not JSON ({e})"))?;
+        jwk_set_keys(&doc)?;
+        Ok(doc)
     }
 
     /// The body of one fetch; `status` is set to the HTTP status once the server answers.

@@ -90,6 +90,7 @@ mod guard;
 mod health;
 mod jose;
 mod jwks;
+mod key_report;
 mod observe;
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
@@ -113,6 +114,16 @@ pub use policy::{AnyUser, Policy, Require, Requirement};
 pub use settings::CognitoSettings;
 pub use verified::Verified;
 pub use verify::{CognitoAuth, Verifier};
+
+/// Verification with a trace, for people: [`Verifier::explain`] says how each check of the
+/// verification order went, from the same pipeline that verifies; key sets judged key by key.
+pub mod explain {
+    pub use crate::key_report::{KeyReport, inspect_jwks};
+    pub use crate::verify::explain::{
+        Explanation, KeySetReport, Outcome, Step, StepReport, duration_words, explain_without_settings,
+        fetch_key_set,
+    };
+}
 
 /// What a running [`CognitoAuth`] or [`Verifier`] reports about itself.
 pub mod status {

@@ -23,6 +23,10 @@ use crate::token::{self, ClaimsView, Token};
 use crate::token_cache::{Entry, TokenCache, TokenCacheStats};
 use crate::verified::{Verified, misfit};
 
+#[path = "explain.rs"]
+pub(crate) mod explain;
+use explain::{Recorder, Step};
+
 /// `iat` may lie this far past now + leeway before the token counts as minted in the future.
 const IAT_GRACE_SECS: f64 = 60.0;
 
@@ -448,7 +452,7 @@ impl Verifier {
             return self.conclude(needs, verified).await;
         }
         let started = self.0.observer.start();
-        let full = self.verify_full(token, needs, keys, wants_verified);
+        let full = self.verify_full(token, needs, keys, wants_verified, ());
         let result = tracing::Instrument::instrument(full, self.span()).await;
         self.0.observer.timed(started);
         result
@@ -461,9 +465,13 @@ impl Verifier {
         needs: Needs<'_>,
         keys: Keys,
         wants_verified: bool,
+        mut rec: impl Recorder,
     ) -> Result<A, AuthError> {
+        rec.enter(Step::Parse);
         let parsed = Token::decode(token)?;
-        let checked = self.precheck(&parsed)?;
+        let checked = self.precheck(&parsed, &mut rec)?;
+        rec.enter(Step::Key);
+        rec.key_source(checked.cache);
         let loaded = match keys {
             Keys::MayFetch => checked.cache.lookup(&checked.kid).await?,
             Keys::CachedOnly => checked.cache.cached(&checked.kid).map_err(|miss| match miss {
@@ -471,7 +479,8 @@ impl Verifier {
                 Miss::NoKeys => AuthError::new(ErrorKind::JwksUnavailable),
             })?,
         };
-        self.finish(token, &parsed, &checked, &loaded)?;
+        self.finish(token, &parsed, &checked, &loaded, &mut rec)?;
+        rec.enter(Step::Requirement);
         needs.authorize(&checked.claims.groups, checked.claims.scopes())?;
         if !wants_verified {
             return A::from_payload(parsed.payload());
@@ -568,9 +577,10 @@ impl Verifier {
     }
 
     /// Steps 2-4: parse, header policy, and the claims that need no key.
-    fn precheck<'t>(&'t self, parsed: &'t Token<'_>) -> Result<Prechecked<'t>, AuthError> {
+    fn precheck<'t>(&'t self, parsed: &'t Token<'_>, rec: &mut impl Recorder) -> Result<Prechecked<'t>, AuthError> {
         let header = parsed.header()?;
         let claims = parsed.claims()?;
+        rec.enter(Step::Algorithm);
         let alg = header
             .alg
             .as_deref()
@@ -578,7 +588,7 @@ impl Verifier {
             .filter(|a| self.0.algorithms.contains(a))
             .ok_or(ErrorKind::UnsupportedAlg)?;
         let kid = header.kid.ok_or(ErrorKind::UnknownKid)?;
-        let (issuer, cache) = self.check_claims(&claims)?;
+        let (issuer, cache) = self.check_claims(&claims, rec)?;
         Ok(Prechecked {
             alg,
             kid,
@@ -589,8 +599,9 @@ impl Verifier {
     }
 
     /// Step 4, in order: issuer, token use, client, exp, nbf / iat.
-    fn check_claims(&self, c: &ClaimsView<'_>) -> Result<(usize, &Arc<JwksCache>), AuthError> {
+    fn check_claims(&self, c: &ClaimsView<'_>, rec: &mut impl Recorder) -> Result<(usize, &Arc<JwksCache>), AuthError> {
         let inner = &*self.0;
+        rec.enter(Step::Issuer);
         let iss = c.iss.as_deref().unwrap_or_default();
         let (index, (_, cache)) = inner
             .issuers
@@ -598,10 +609,13 @@ impl Verifier {
             .enumerate()
             .find(|(_, (issuer, _))| issuer == iss)
             .ok_or(ErrorKind::WrongIssuer)?;
+        rec.issuer(index);
+        rec.enter(Step::TokenUse);
         let token_use = c.token_use.as_deref().unwrap_or_default();
         if !inner.token_use.allows(token_use) {
             return Err(ErrorKind::WrongTokenUse.into());
         }
+        rec.enter(Step::Client);
         let client = if token_use == "access" { &c.client_id } else { &c.aud };
         if !client
             .as_deref()
@@ -622,6 +636,7 @@ impl Verifier {
                 "The token's audience is not accepted here.",
             ));
         }
+        rec.enter(Step::Time);
         let times = Times {
             exp: c.exp,
             nbf: c.nbf,
@@ -698,13 +713,12 @@ impl Verifier {
         parsed: &Token<'_>,
         checked: &Prechecked<'_>,
         keys: &Loaded,
+        rec: &mut impl Recorder,
     ) -> Result<(), AuthError> {
-        keys.keys.verify(
-            &checked.kid,
-            checked.alg,
-            parsed.signing_input.as_bytes(),
-            &parsed.signature()?,
-        )?;
+        let key = keys.keys.key(&checked.kid, checked.alg)?;
+        rec.enter(Step::Signature);
+        key.verify_sig(parsed.signing_input.as_bytes(), &parsed.signature()?)
+            .map_err(|_| AuthError::from(ErrorKind::BadSignature))?;
         self.remember(token, parsed, checked, keys);
         Ok(())
     }
