@@ -241,7 +241,7 @@ pub fn client_credentials_claims(issuer: &str, client_id: &str) -> Value {
 /// # let _ = token; Ok(()) }
 /// ```
 pub struct DevIssuer {
-    key: SigningKey,
+    key: std::sync::Arc<SigningKey>,
     server: JwksServer,
 }
 
@@ -261,9 +261,42 @@ impl DevIssuer {
 
     /// Generates a key and starts serving its JWKS on an ephemeral port of 127.0.0.1.
     pub async fn start() -> std::io::Result<Self> {
+        Self::start_on_port(0).await
+    }
+
+    /// [`DevIssuer::start`] on this port of 127.0.0.1 (0: an ephemeral one).
+    ///
+    /// Besides the JWKS, the server mints tokens over HTTP, for tools and for tests in other
+    /// languages: `GET <base_url>/mint?user=U&groups=G1,G2&scope=S&ttl=SECS&id=true` answers
+    /// one token as `text/plain` (every parameter optional: `alice`, no groups, `openid`, 3600
+    /// seconds, an access token), `400` with a sentence for a bad parameter. It listens on
+    /// 127.0.0.1 only.
+    pub async fn start_on_port(port: u16) -> std::io::Result<Self> {
         let key = SigningKey::generate("dev-key-1").map_err(|_| std::io::Error::other("RSA key generation failed"))?;
-        let server = JwksServer::start(jwks(&[&key])).await?;
+        let key = std::sync::Arc::new(key);
+        let addr = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
+        let server = JwksServer::start_at(addr, jwks(&[&key])).await?;
+        let issuer = server.issuer(Self::USERPOOL_ID);
+        let minter = std::sync::Arc::clone(&key);
+        server.set_route(
+            "/mint",
+            Box::new(move |target| {
+                let request = MintRequest::from_query(target.split_once('?').map_or("", |(_, q)| q))?;
+                sign_minted(&minter, &issuer, &request)
+            }),
+        );
         Ok(Self { key, server })
+    }
+
+    /// The URL tools take to mint from this issuer (`http://127.0.0.1:<port>`); its
+    /// `/mint` endpoint is described at [`DevIssuer::start_on_port`].
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// A token minted as the `/mint` endpoint mints it.
+    pub fn mint(&self, request: &MintRequest) -> Result<String, String> {
+        sign_minted(&self.key, &self.issuer(), request)
     }
 
     /// The issuer (`http://127.0.0.1:<port>/local_DevPool`).
@@ -360,5 +393,170 @@ impl DevIssuer {
     /// A token over any claims, signed by this issuer's key.
     pub fn sign(&self, claims: &Value) -> Result<String, Unspecified> {
         self.key.sign(claims)
+    }
+}
+
+/// What the development issuer's `/mint` endpoint is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MintRequest {
+    /// The user (`username` of an access token, `cognito:username` of an ID token).
+    pub user: String,
+    /// `cognito:groups` (none: the claim is left out).
+    pub groups: Vec<String>,
+    /// `scope` of an access token (space separated).
+    pub scope: String,
+    /// Seconds from `iat` to `exp`.
+    pub ttl: i64,
+    /// An ID token instead of an access token.
+    pub id: bool,
+}
+
+impl Default for MintRequest {
+    fn default() -> Self {
+        Self {
+            user: "alice".to_owned(),
+            groups: Vec::new(),
+            scope: "openid".to_owned(),
+            ttl: 3600,
+            id: false,
+        }
+    }
+}
+
+impl MintRequest {
+    /// The query string of a `/mint` request for this (percent-encoded).
+    pub fn to_query(&self) -> String {
+        let mut query = format!("user={}&scope={}&ttl={}", encode(&self.user), encode(&self.scope), self.ttl);
+        if !self.groups.is_empty() {
+            let groups: Vec<String> = self.groups.iter().map(|g| encode(g)).collect();
+            query.push_str(&format!("&groups={}", groups.join(",")));
+        }
+        if self.id {
+            query.push_str("&id=true");
+        }
+        query
+    }
+
+    /// Reads a `/mint` query string; `Err` names the bad parameter.
+    pub fn from_query(query: &str) -> Result<Self, String> {
+        let mut request = Self::default();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = decode(value).ok_or_else(|| format!("the parameter {name} is not percent-encoded UTF-8"))?;
+            match name {
+                "user" => request.user = value,
+                "groups" => {
+                    request.groups = value
+                        .split(',')
+                        .filter(|g| !g.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                }
+                "scope" => request.scope = value,
+                "ttl" => {
+                    request.ttl = value
+                        .parse()
+                        .map_err(|_| "the parameter ttl is not a whole number of seconds".to_owned())?;
+                }
+                "id" => request.id = matches!(value.as_str(), "true" | "1" | ""),
+                other => return Err(format!("unknown parameter {other:?}")),
+            }
+        }
+        Ok(request)
+    }
+}
+
+/// Signs the token `request` asks for, as the pool `dev` of `issuer` issues it.
+fn sign_minted(key: &SigningKey, issuer: &str, request: &MintRequest) -> Result<String, String> {
+    let mut claims = if request.id {
+        let mut claims = id_claims(issuer, DevIssuer::CLIENT_ID);
+        claims["cognito:username"] = json!(request.user);
+        claims
+    } else {
+        let mut claims = access_claims(issuer, DevIssuer::CLIENT_ID);
+        claims["username"] = json!(request.user);
+        claims["scope"] = json!(request.scope);
+        claims
+    };
+    if !request.groups.is_empty() {
+        claims["cognito:groups"] = json!(request.groups);
+    }
+    let iat = claims["iat"].as_i64().unwrap_or_else(now);
+    claims["exp"] = json!(iat.saturating_add(request.ttl));
+    key.sign(&claims).map_err(|_| "signing failed".to_owned())
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Percent-decodes (`+` is a space); `None` for a bad escape or bytes that are not UTF-8.
+fn decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mint_request_survives_its_query() {
+        let request = MintRequest {
+            user: "bob smith".to_owned(),
+            groups: vec!["admin".to_owned(), "a&b".to_owned()],
+            scope: "demo/read demo/write".to_owned(),
+            ttl: 60,
+            id: true,
+        };
+        assert_eq!(MintRequest::from_query(&request.to_query()), Ok(request));
+        assert!(MintRequest::from_query("ttl=soon").is_err());
+        assert!(MintRequest::from_query("colour=red").is_err());
+    }
+
+    #[tokio::test]
+    async fn the_dev_issuer_mints_over_http() -> Result<(), Box<dyn std::error::Error>> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dev = DevIssuer::start().await?;
+        let mut stream = tokio::net::TcpStream::connect(dev.server().addr()).await?;
+        stream
+            .write_all(b"GET /mint?user=bob&ttl=120&groups=admin HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await?;
+        let (head, token) = answer.split_once("\r\n\r\n").ok_or("no head")?;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        let payload = token.split('.').nth(1).ok_or("no payload")?;
+        let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload)?)?;
+        assert_eq!(claims["username"], "bob");
+        assert_eq!(claims["cognito:groups"], json!(["admin"]));
+        assert_eq!(claims["exp"].as_i64().ok_or("exp")? - claims["iat"].as_i64().ok_or("iat")?, 120);
+        assert_eq!(dev.server().hits(), 0, "minting is not a JWKS request");
+        Ok(())
     }
 }

@@ -57,8 +57,14 @@ pub enum Reply {
     ResetMidBody,
 }
 
+/// Answers the requests of one path prefix instead of the JWKS: the request target (path and
+/// query) in, a `200 text/plain` body or a `400` sentence out.
+pub(crate) type Route = Box<dyn Fn(&str) -> Result<String, String> + Send + Sync>;
+
 struct Shared {
     jwks: Mutex<Value>,
+    /// A path prefix and its handler (the development issuer's minting endpoint).
+    route: Mutex<Option<(String, Arc<Route>)>>,
     reply: Mutex<Reply>,
     hits: AtomicUsize,
     huge_completed: AtomicUsize,
@@ -90,16 +96,24 @@ impl JwksServer {
     /// Starts serving `jwks` on an ephemeral port of `ip`, which must be a loopback address
     /// (e.g. 127.0.0.2, to play "another host" without leaving the machine).
     pub async fn start_on(ip: IpAddr, jwks: Value) -> std::io::Result<Self> {
+        Self::start_at(SocketAddr::new(ip, 0), jwks).await
+    }
+
+    /// Starts serving `jwks` at `addr`, whose IP must be a loopback address (port 0: an
+    /// ephemeral port).
+    pub async fn start_at(addr: SocketAddr, jwks: Value) -> std::io::Result<Self> {
+        let ip = addr.ip();
         if !ip.is_loopback() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 "the test JWKS server only listens on loopback addresses",
             ));
         }
-        let listener = TcpListener::bind((ip, 0)).await?;
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             jwks: Mutex::new(jwks),
+            route: Mutex::new(None),
             reply: Mutex::new(Reply::Keys),
             hits: AtomicUsize::new(0),
             huge_completed: AtomicUsize::new(0),
@@ -156,6 +170,11 @@ impl JwksServer {
         *self.shared.jwks.lock().unwrap_or_else(PoisonError::into_inner) = jwks;
     }
 
+    /// Answers requests whose path starts with `prefix` with `route` from now on.
+    pub(crate) fn set_route(&self, prefix: &str, route: Route) {
+        *self.shared.route.lock().unwrap_or_else(PoisonError::into_inner) = Some((prefix.to_owned(), Arc::new(route)));
+    }
+
     /// Answers like this from now on.
     pub fn set_reply(&self, reply: Reply) {
         *self.shared.reply.lock().unwrap_or_else(PoisonError::into_inner) = reply;
@@ -182,7 +201,22 @@ impl Shared {
 /// One connection: reads the request head, counts the request, answers as the current
 /// [`Reply`] says.
 async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
-    if read_head(&mut stream).await.is_none() {
+    let Some(head) = read_head(&mut stream).await else {
+        return;
+    };
+    // The request target: `GET <target> HTTP/1.1`.
+    let target = head
+        .split(|b| *b == b' ')
+        .nth(1)
+        .and_then(|t| std::str::from_utf8(t).ok())
+        .unwrap_or_default()
+        .to_owned();
+    let route = shared.route.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    if let Some((_, route)) = route.filter(|(prefix, _)| target.starts_with(prefix.as_str())) {
+        match route(&target) {
+            Ok(body) => respond(stream, 200, "text/plain", body.as_bytes()).await,
+            Err(why) => respond(stream, 400, "text/plain", why.as_bytes()).await,
+        }
         return;
     }
     shared.hits.fetch_add(1, Ordering::SeqCst);
