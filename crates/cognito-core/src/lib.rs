@@ -120,8 +120,7 @@ pub use verify::{CognitoAuth, Verifier};
 pub mod explain {
     pub use crate::key_report::{KeyReport, inspect_jwks};
     pub use crate::verify::explain::{
-        Explanation, KeySetReport, Outcome, Step, StepReport, duration_words, explain_without_settings,
-        fetch_key_set,
+        Explanation, KeySetReport, Outcome, Step, StepReport, duration_words, explain_without_settings, fetch_key_set,
     };
 }
 

@@ -426,7 +426,12 @@ impl Default for MintRequest {
 impl MintRequest {
     /// The query string of a `/mint` request for this (percent-encoded).
     pub fn to_query(&self) -> String {
-        let mut query = format!("user={}&scope={}&ttl={}", encode(&self.user), encode(&self.scope), self.ttl);
+        let mut query = format!(
+            "user={}&scope={}&ttl={}",
+            encode(&self.user),
+            encode(&self.scope),
+            self.ttl
+        );
         if !self.groups.is_empty() {
             let groups: Vec<String> = self.groups.iter().map(|g| encode(g)).collect();
             query.push_str(&format!("&groups={}", groups.join(",")));
@@ -446,11 +451,7 @@ impl MintRequest {
             match name {
                 "user" => request.user = value,
                 "groups" => {
-                    request.groups = value
-                        .split(',')
-                        .filter(|g| !g.is_empty())
-                        .map(str::to_owned)
-                        .collect();
+                    request.groups = value.split(',').filter(|g| !g.is_empty()).map(str::to_owned).collect();
                 }
                 "scope" => request.scope = value,
                 "ttl" => {
@@ -555,7 +556,10 @@ mod tests {
         let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload)?)?;
         assert_eq!(claims["username"], "bob");
         assert_eq!(claims["cognito:groups"], json!(["admin"]));
-        assert_eq!(claims["exp"].as_i64().ok_or("exp")? - claims["iat"].as_i64().ok_or("iat")?, 120);
+        assert_eq!(
+            claims["exp"].as_i64().ok_or("exp")? - claims["iat"].as_i64().ok_or("iat")?,
+            120
+        );
         assert_eq!(dev.server().hits(), 0, "minting is not a JWKS request");
         Ok(())
     }
