@@ -4,8 +4,8 @@
 use std::io::Read as _;
 use std::path::PathBuf;
 
-use cognito_core::ErrorKind;
 use cognito_core::explain::{Explanation, KeySetReport, Outcome, explain_without_settings};
+use cognito_core::{ErrorKind, Require};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -24,6 +24,15 @@ pub(crate) struct Args {
     /// first pool).
     #[arg(long, requires = "settings")]
     pool: Option<String>,
+    /// Explain this whole header value (`Bearer eyJ...`) instead: the header check runs too.
+    #[arg(long, conflicts_with = "token", requires = "settings", allow_hyphen_values = true)]
+    header: Option<String>,
+    /// Require any of these groups, as a route would (comma separated).
+    #[arg(long, value_delimiter = ',', requires = "settings")]
+    group: Vec<String>,
+    /// Require any of these scopes, as a route would (comma separated).
+    #[arg(long, value_delimiter = ',', requires = "settings")]
+    scope: Vec<String>,
     /// One JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -52,7 +61,23 @@ fn input(arg: Option<String>) -> Result<String, Failure> {
 }
 
 pub(crate) async fn run(args: Args) -> Result<u8, Failure> {
-    let input = input(args.token)?;
+    let input = match args.header.clone() {
+        Some(header) => header,
+        None => input(args.token)?,
+    };
+    let groups: Vec<&str> = args
+        .group
+        .iter()
+        .map(String::as_str)
+        .filter(|g| !g.is_empty())
+        .collect();
+    let scopes: Vec<&str> = args
+        .scope
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let require = Require::NONE.any_group(&groups).any_scope(&scopes);
     let explanation = match &args.settings {
         None => explain_without_settings(&input),
         Some(path) => {
@@ -71,10 +96,10 @@ pub(crate) async fn run(args: Args) -> Result<u8, Failure> {
             };
             // A space inside: a whole header value (`Bearer eyJ...`), judged from the header on.
             let explain = async {
-                if input.contains(' ') {
-                    verifier.explain_header(&input, cognito_core::Require::NONE).await
+                if args.header.is_some() || input.contains(' ') {
+                    verifier.explain_header(&input, require).await
                 } else {
-                    verifier.explain(&input).await
+                    verifier.explain_with(&input, require).await
                 }
             };
             crate::with_spinner("checking the token (fetching keys)", explain).await

@@ -1,6 +1,10 @@
 //! `Verifier::explain` against `Verifier::verify`: for random tokens and settings, the verdict of
 //! an explanation is the verification's, and its steps have the promised shape.
 
+// Tests may unwrap, their shared helpers (outside #[test] functions) too: a panic is how a
+// failure is reported.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::OnceLock;
 
 use cognito_core::explain::{Outcome, Step};

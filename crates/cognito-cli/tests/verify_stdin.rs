@@ -1,4 +1,5 @@
-//! The stdin verifier, run as a process against a JWKS server on 127.0.0.1.
+//! `cognito verify`, run as a process against a JWKS server on 127.0.0.1: every line judged,
+//! memory bounded whatever the input.
 
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
@@ -18,7 +19,7 @@ struct SettingsFile(PathBuf);
 
 impl SettingsFile {
     fn write(dev: &DevIssuer, name: &str) -> std::io::Result<Self> {
-        let path = std::env::temp_dir().join(format!("cognito-verify-stdin-{}-{name}.yaml", std::process::id()));
+        let path = std::env::temp_dir().join(format!("cognito-cli-verify-{}-{name}.yaml", std::process::id()));
         std::fs::write(&path, dev.settings_yaml())?;
         Ok(Self(path))
     }
@@ -31,8 +32,10 @@ impl Drop for SettingsFile {
 }
 
 fn spawn(settings: &SettingsFile) -> std::io::Result<Child> {
-    Command::new(env!("CARGO_BIN_EXE_cognito-verify-stdin"))
-        .env("COGNITO_SETTINGS", &settings.0)
+    Command::new(env!("CARGO_BIN_EXE_cognito"))
+        .arg("verify")
+        .arg("--settings")
+        .arg(&settings.0)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -58,9 +61,12 @@ async fn run(
     Ok((output.status, verdicts))
 }
 
-/// `(ok, error)` of each verdict.
+/// `(valid, kind)` of each verdict.
 fn summary(verdicts: &[Value]) -> Vec<(bool, Value)> {
-    verdicts.iter().map(|v| (v["ok"] == true, v["error"].clone())).collect()
+    verdicts
+        .iter()
+        .map(|v| (v["valid"] == true, v["kind"].clone()))
+        .collect()
 }
 
 fn rejected(kind: &str) -> (bool, Value) {
@@ -163,7 +169,7 @@ async fn a_huge_line_is_too_large_without_being_held_and_the_next_is_still_judge
     // the process holds afterwards is the baseline.
     stdin.write_all(format!("{token}\n").as_bytes()).await?;
     let first: Value = serde_json::from_str(&verdicts.next_line().await?.ok_or("no first verdict")?)?;
-    assert_eq!(first["ok"], true);
+    assert_eq!(first["valid"], true);
     #[cfg(target_os = "linux")]
     let baseline = peak_rss(pid)?;
 
