@@ -802,6 +802,7 @@ impl KeyCache {
                     .map_or(Duration::ZERO, |at| at.saturating_duration_since(now)),
             ),
             per_kid: true,
+            optional: false,
         }
     }
 
