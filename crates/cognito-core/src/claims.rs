@@ -166,7 +166,7 @@ impl CognitoToken {
 
     /// The scopes, split on spaces.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        crate::policy::split_scopes(self.scope.as_deref())
+        crate::token::split_scopes(self.scope.as_deref())
     }
 
     /// Whether the user is in `group`.

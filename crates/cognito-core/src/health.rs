@@ -49,10 +49,12 @@ pub struct PoolHealth {
 }
 
 impl PoolHealth {
-    /// Whether every key source of the pool can verify now (see [`SourceHealth::is_ready`]).
+    /// Whether the pool can verify now: every key source it needs is ready (see
+    /// [`SourceHealth::is_ready`]); an optional one (the multi-Region issuer form's keys, which
+    /// a pool without replication does not have) is reported but not required.
     #[must_use]
     pub fn is_ready(&self) -> bool {
-        !self.sources.is_empty() && self.sources.iter().all(SourceHealth::is_ready)
+        !self.sources.is_empty() && self.sources.iter().filter(|s| !s.optional).all(SourceHealth::is_ready)
     }
 
     /// The keys served now, summed over the pool's sources.
@@ -67,10 +69,13 @@ impl PoolHealth {
         self.sources.iter().filter_map(|s| s.age).max()
     }
 
-    /// The first source's last fetch error, if any fetch is failing.
+    /// The last fetch error of the first failing source the pool needs, else of an optional
+    /// one, if any fetch is failing.
     #[must_use]
     pub fn last_error(&self) -> Option<&str> {
-        self.sources.iter().find_map(|s| s.last_error.as_deref())
+        let needed = self.sources.iter().filter(|s| !s.optional);
+        let optional = self.sources.iter().filter(|s| s.optional);
+        needed.chain(optional).find_map(|s| s.last_error.as_deref())
     }
 
     /// The soonest next fetch among the pool's sources (`None`: inline keys only).
@@ -103,6 +108,10 @@ pub struct SourceHealth {
     /// Whether the keys are fetched one per kid, when a token first names it (a load
     /// balancer's key server), rather than as a set: then holding no key yet is no fault.
     pub per_kid: bool,
+    /// Whether the pool can do without it: the keys of the multi-Region issuer form
+    /// (`issuer-cognito-idp...`), which Cognito does not serve (403) for a pool without
+    /// multi-Region replication. Its tokens still need these keys; the pool's readiness does not.
+    pub optional: bool,
 }
 
 impl SourceHealth {
@@ -184,6 +193,7 @@ mod tests {
             last_error: error.map(Into::into),
             next_attempt_in: next.map(Duration::from_secs),
             per_kid: false,
+            optional: false,
         }
     }
 
@@ -247,5 +257,27 @@ mod tests {
         assert_eq!(per_kid(0, None).to_string(), "no keys (fetched per kid, none yet)");
         assert!(!per_kid(0, Some("the load balancer key server answered 500")).is_ready());
         assert!(per_kid(2, Some("the load balancer key server answered 500")).is_ready());
+    }
+
+    #[test]
+    fn a_pool_without_multi_region_replication_is_ready() {
+        // Cognito answers 403 on the multi-Region issuer form's key set of such a pool.
+        let twin = SourceHealth {
+            optional: true,
+            ..source(0, None, Some("the JWKS server answered 403"), Some(4))
+        };
+        let pool = PoolHealth {
+            pool: "eu".into(),
+            sources: vec![source(2, Some(12), None, Some(3588)), twin.clone()],
+        };
+        assert!(pool.is_ready());
+        assert_eq!(pool.last_error(), Some("the JWKS server answered 403"));
+        // The form the pool's own tokens use is still required.
+        let down = PoolHealth {
+            pool: "eu".into(),
+            sources: vec![source(0, None, Some("timed out"), Some(4)), twin],
+        };
+        assert!(!down.is_ready());
+        assert_eq!(down.last_error(), Some("timed out"));
     }
 }

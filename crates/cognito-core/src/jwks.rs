@@ -589,6 +589,7 @@ impl JwksCache {
                 last_error: None,
                 next_attempt_in: None,
                 per_kid: false,
+                optional: false,
             };
         };
         let now = Instant::now();
@@ -611,6 +612,7 @@ impl JwksCache {
             last_error: state.last_error.clone(),
             next_attempt_in: Some(next_attempt_in),
             per_kid: false,
+            optional: false,
         }
     }
 

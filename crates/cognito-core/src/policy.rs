@@ -79,7 +79,7 @@ impl<'a> Require<'a> {
     /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn check_token(&self, token: &crate::CognitoToken) -> Result<(), AuthError> {
-        self.check(&token.groups, split_scopes(token.scope.as_deref()))
+        self.check(&token.groups, crate::token::split_scopes(token.scope.as_deref()))
     }
 
     pub(crate) fn check<'s, G: Deref<Target = str>>(
@@ -284,9 +284,3 @@ pub trait Policy: Send + Sync + 'static {
 pub struct AnyUser;
 
 impl Policy for AnyUser {}
-
-/// The scopes of a `scope` claim: separated by spaces (RFC 6749 3.3), empty pieces skipped.
-/// The one reading of the claim, for the route check and for the claims types.
-pub(crate) fn split_scopes(scope: Option<&str>) -> impl Iterator<Item = &str> + Clone {
-    scope.unwrap_or_default().split(' ').filter(|s| !s.is_empty())
-}

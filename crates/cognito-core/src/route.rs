@@ -208,8 +208,17 @@ impl<T> RouteTable<T> {
                 .position(|(pattern, _)| pattern.matches_as(method, path, fold_case))
         };
         let chosen = first(path, false);
-        if !needs_second_reading(path) {
-            return Ok(chosen);
+        match needs_second_reading(path) {
+            Reading::None => return Ok(chosen),
+            // Letter case alone (gRPC methods, most often): one more scan, nothing allocated.
+            Reading::CaseOnly => {
+                return if first(path, true) == chosen {
+                    Ok(chosen)
+                } else {
+                    Err(AmbiguousPath)
+                };
+            }
+            Reading::Rewrites => {}
         }
         for reading in readings(path) {
             let Some(reading) = reading else {
@@ -223,16 +232,31 @@ impl<T> RouteTable<T> {
     }
 }
 
-/// Whether any other reading of `path` could differ from it (most paths: no).
-fn needs_second_reading(path: &str) -> bool {
+/// Which other readings of a path could differ from it.
+enum Reading {
+    /// None (most paths).
+    None,
+    /// Only ignoring letter case.
+    CaseOnly,
+    /// Rewrites of its text too.
+    Rewrites,
+}
+
+fn needs_second_reading(path: &str) -> Reading {
     let bytes = path.as_bytes();
-    bytes.iter().enumerate().any(|(i, &b)| match b {
+    let rewrites = bytes.iter().enumerate().any(|(i, &b)| match b {
         b'%' | b';' | b'\\' => true,
-        b'A'..=b'Z' => true,
         b'/' => bytes.get(i + 1).is_some_and(|next| *next == b'/' || *next == b'.'),
         b'.' => bytes.get(i + 1).is_none_or(|next| *next == b'/'),
         _ => !b.is_ascii(),
-    })
+    });
+    if rewrites {
+        Reading::Rewrites
+    } else if bytes.iter().any(u8::is_ascii_uppercase) {
+        Reading::CaseOnly
+    } else {
+        Reading::None
+    }
 }
 
 /// The other readings of `path`: each rewrite alone, then all of them together (the raw path

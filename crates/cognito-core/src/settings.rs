@@ -25,6 +25,7 @@
 // in a `Default` impl; serde derives the rest. The loaders track the path of a field that has
 // the wrong type, so those errors name the pool and the field as `validate`'s do.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
@@ -34,7 +35,6 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_path_to_error::Segment;
 
-pub use crate::alb::AlbSettings;
 use crate::error::ConfigError;
 use crate::jose;
 pub use crate::jose::Algorithm;
@@ -658,48 +658,69 @@ impl CognitoSettings {
         Ok(settings)
     }
 
-    /// Reads `CHECK_EXPIRATION`, `JWT_HEADER_NAME`, `JWT_HEADER_PREFIX` (each optional) and
-    /// `USERPOOLS` (a JSON object of pools, required) from the environment.
+    /// Reads the settings from the environment: every setting has a variable, its name
+    /// upper-cased after `COGNITO_` (`COGNITO_LEEWAY_SECONDS=30`, `COGNITO_JWKS='{"timeout_ms":
+    /// 1000}'`, `COGNITO_TOKEN_SOURCES='["header"]'`); `CHECK_EXPIRATION`, `JWT_HEADER_NAME`,
+    /// `JWT_HEADER_PREFIX` and `USERPOOLS` also go by their bare names, as in fastapi-cognito.
+    /// A text setting takes the value as it is, a true / false one `true`, `1`, `yes`, `on` (or
+    /// `false`, `0`, `no`, `off`), any other a JSON value. Only the pools are required
+    /// (`USERPOOLS`: a JSON object of pools, in order). The variables are derived from the
+    /// settings' own fields, so a new setting is readable here without a change.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
 
     fn from_env_with(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut settings = Self::default();
-        if let Some(value) = var("CHECK_EXPIRATION") {
-            settings.check_expiration = match value.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "on" => true,
-                "false" | "0" | "no" | "off" => false,
-                _ => return Err(ConfigError::invalid(None, "CHECK_EXPIRATION", "must be true or false")),
+        /// Read by their bare names too.
+        const BARE: [&str; 4] = ["check_expiration", "jwt_header_name", "jwt_header_prefix", "userpools"];
+        let defaults = serde_json::to_value(Self::default()).unwrap_or_default();
+        let mut object = serde_json::Map::new();
+        let mut pools = None;
+        for field in env_fields() {
+            let bare = field.to_ascii_uppercase();
+            let prefixed = format!("COGNITO_{bare}");
+            let found = match (BARE.contains(field).then(|| var(&bare)).flatten(), var(&prefixed)) {
+                (Some(_), Some(_)) => {
+                    let problem = format!("is set twice: as {bare} and as {prefixed}; keep one");
+                    return Err(ConfigError::Invalid {
+                        pool: None,
+                        field: Cow::Owned(bare),
+                        problem,
+                    });
+                }
+                (Some(text), None) => Some((bare, text)),
+                (None, Some(text)) => Some((prefixed, text)),
+                (None, None) => None,
             };
-        }
-        if let Some(value) = var("JWT_HEADER_NAME") {
-            settings.jwt_header_name = value;
-        }
-        if let Some(value) = var("JWT_HEADER_PREFIX") {
-            settings.jwt_header_prefix = value;
-        }
-        let text = var("USERPOOLS").ok_or_else(|| ConfigError::invalid(None, "USERPOOLS", "is not set"))?;
-        // USERPOOLS is parsed as its own text, so its errors point into it.
-        settings.userpools = json_text::<Pools>("environment", &["userpools"], &text)
-            .map_err(|e| match e {
-                // The message's path and location point into the variable's text.
-                ConfigError::Parse {
-                    format,
-                    message,
-                    location,
-                    pool,
-                    field,
-                } => ConfigError::Parse {
-                    format,
-                    message: format!("USERPOOLS: {message}"),
-                    location,
-                    pool,
-                    field,
+            let Some((name, text)) = found else { continue };
+            // The pools keep their order (a JSON value's map would sort them) and their errors
+            // point into the variable's own text.
+            if *field == "userpools" {
+                pools = Some(env_json::<Pools>(&name, &["userpools"], &text)?.0);
+                continue;
+            }
+            let value = match defaults.get(*field) {
+                Some(serde_json::Value::String(_)) => serde_json::Value::String(text),
+                Some(serde_json::Value::Bool(_)) => match text.trim().to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" | "on" => serde_json::Value::Bool(true),
+                    "false" | "0" | "no" | "off" => serde_json::Value::Bool(false),
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            pool: None,
+                            field: Cow::Owned(name),
+                            problem: "must be true or false".to_owned(),
+                        });
+                    }
                 },
-                other => other,
-            })?
-            .0;
+                // JSON, parsed as the variable's own text so an error points into it.
+                _ => env_json::<serde_json::Value>(&name, &[], &text)?,
+            };
+            object.insert((*field).to_owned(), value);
+        }
+        let pools = pools.ok_or_else(|| ConfigError::invalid(None, "USERPOOLS", "is not set"))?;
+        let text = serde_json::Value::Object(object).to_string();
+        let Unchecked(mut settings) = json_text("environment", &[], &text)?;
+        settings.userpools = pools;
         settings.validate()?;
         Ok(settings)
     }
@@ -864,6 +885,69 @@ impl<'de> Deserialize<'de> for Unchecked {
 }
 
 /// JSON text read by `loaded`, with nothing but whitespace after the value.
+/// The JSON text of the environment variable `name`, its parse errors prefixed with the name.
+fn env_json<T: de::DeserializeOwned>(name: &str, outer: &[&str], text: &str) -> Result<T, ConfigError> {
+    json_text("environment", outer, text).map_err(|e| match e {
+        ConfigError::Parse {
+            format,
+            message,
+            location,
+            pool,
+            field,
+        } => ConfigError::Parse {
+            format,
+            message: format!("{name}: {message}"),
+            location,
+            pool,
+            field,
+        },
+        other => other,
+    })
+}
+
+/// The settings' top-level field names, as serde reads them: asked of the derived
+/// `Deserialize` itself, so the list cannot miss a field.
+fn env_fields() -> &'static [&'static str] {
+    /// A deserializer that only learns the fields it is asked for.
+    struct Fields;
+    /// Carries the field names out of the derived code.
+    #[derive(Debug)]
+    struct Found(&'static [&'static str]);
+    impl fmt::Display for Found {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("field names")
+        }
+    }
+    impl std::error::Error for Found {}
+    impl de::Error for Found {
+        fn custom<T: fmt::Display>(_: T) -> Self {
+            Found(&[])
+        }
+    }
+    impl<'de> Deserializer<'de> for Fields {
+        type Error = Found;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Found> {
+            Err(Found(&[]))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Found> {
+            Err(Found(fields))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+            unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+    match CognitoSettings::deserialize(Fields) {
+        Err(Found(fields)) => fields,
+        Ok(_) => &[],
+    }
+}
+
 fn json_text<T: de::DeserializeOwned>(format: &'static str, outer: &[&str], text: &str) -> Result<T, ConfigError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = loaded(
@@ -1010,6 +1094,119 @@ mod pools {
     }
 }
 
+/// Where AWS publishes a region's load-balancer keys, one PEM per kid.
+const AWS_KEY_URL: &str = "https://public-keys.auth.elb.{region}.amazonaws.com/{kid}";
+
+/// The settings of `alb:`: which load balancers' user claims are trusted.
+///
+/// ```
+/// use cognito_core::alb::AlbSettings;
+/// let alb: AlbSettings = serde_yaml::from_str(r#"
+/// region: eu-west-1
+/// arns: arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188
+/// client_ids: [my-app-client]
+/// "#).unwrap();
+/// assert_eq!(alb.arns.len(), 1);
+/// assert_eq!(
+///     alb.key_url_for("11111111-2222-3333-4444-555555555555").ok(),
+///     Some("https://public-keys.auth.elb.eu-west-1.amazonaws.com/11111111-2222-3333-4444-555555555555".to_owned())
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlbSettings {
+    /// The load balancers' AWS region, e.g. `eu-west-1` (it names the key URL).
+    pub region: String,
+    /// The ARNs of the trusted load balancers (one or more; a string or a list in settings):
+    /// a token whose `signer` is none of them is `wrong_issuer`.
+    #[serde(deserialize_with = "one_or_many")]
+    pub arns: Vec<String>,
+    /// The accepted app clients (the token header's `client`); empty (the default) accepts any.
+    #[serde(default, deserialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    pub client_ids: Vec<String>,
+    /// The expected `iss` (the identity provider); `None` (the default) accepts any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Where the keys are, a URL template with `{kid}` (for tests and emulators); by default
+    /// `https://public-keys.auth.elb.<region>.amazonaws.com/{kid}`. Plain `http` only on
+    /// loopback, unless `allow_insecure_jwks_url` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_url: Option<String>,
+    /// The most keys kept (default 64; 1 to 4096): keys a signature has verified with, the
+    /// least recently used out first.
+    #[serde(default = "default_max_keys")]
+    pub max_keys: usize,
+}
+
+fn default_max_keys() -> usize {
+    64
+}
+
+impl AlbSettings {
+    /// Settings that trust these load balancers of `region`, any client and issuer, AWS's keys.
+    pub fn new(region: impl Into<String>, arns: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            region: region.into(),
+            arns: arns.into_iter().map(Into::into).collect(),
+            client_ids: Vec::new(),
+            issuer: None,
+            key_url: None,
+            max_keys: default_max_keys(),
+        }
+    }
+
+    pub(crate) fn template(&self) -> String {
+        match &self.key_url {
+            Some(url) => url.clone(),
+            None => AWS_KEY_URL.replace("{region}", &self.region),
+        }
+    }
+
+    /// Every rule of `alb:`; `allow_insecure` is the top-level `allow_insecure_jwks_url`.
+    pub(crate) fn validate(&self, allow_insecure: bool) -> Result<(), ConfigError> {
+        let invalid = |field, problem: &str| ConfigError::invalid(None, field, problem.to_owned());
+        if self.region.is_empty() || !self.region.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(invalid("alb.region", "must be an AWS region (letters, digits and '-')"));
+        }
+        if self.arns.is_empty() || self.arns.iter().any(String::is_empty) {
+            return Err(invalid(
+                "alb.arns",
+                "must name at least one load balancer ARN, none empty",
+            ));
+        }
+        if self.client_ids.iter().any(String::is_empty) {
+            return Err(invalid("alb.client_ids", "an app client id must not be empty"));
+        }
+        if let Some(issuer) = &self.issuer
+            && issuer.is_empty()
+        {
+            return Err(invalid("alb.issuer", "must not be empty (leave it out to accept any)"));
+        }
+        if !(1..=4096).contains(&self.max_keys) {
+            return Err(invalid(
+                "alb.max_keys",
+                &format!("must be between 1 and 4096 (got {})", self.max_keys),
+            ));
+        }
+        let template = self.template();
+        if template.matches("{kid}").count() != 1 {
+            return Err(invalid("alb.key_url", "must hold {kid} exactly once"));
+        }
+        // A kid is a UUID: check the URL with one in place of {kid}.
+        let sample = template.replace("{kid}", "00000000-0000-0000-0000-000000000000");
+        let url = Url::parse(&sample).map_err(|e| invalid("alb.key_url", &format!("is not a valid URL ({e})")))?;
+        match url.scheme() {
+            "https" if url.host().is_some() => Ok(()),
+            "http" if url.host().is_some() && (allow_insecure || is_loopback(&url)) => Ok(()),
+            "http" if url.host().is_some() => Err(invalid(
+                "alb.key_url",
+                "is plain http on a host that is not loopback; use https (or set \
+                 allow_insecure_jwks_url: true on a network you trust end to end)",
+            )),
+            _ => Err(invalid("alb.key_url", "must be an http(s) URL")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1078,6 +1275,53 @@ mod tests {
             let err = yaml(bad).err();
             assert!(matches!(err, Some(ConfigError::Parse { .. })), "{bad}: {err:?}");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn every_setting_has_an_environment_variable() -> Result<(), ConfigError> {
+        let fields = env_fields();
+        for field in [
+            "leeway_seconds",
+            "jwks",
+            "token_sources",
+            "algorithms",
+            "alb",
+            "userpools",
+        ] {
+            assert!(fields.contains(&field), "{field} missing from {fields:?}");
+        }
+        let s = CognitoSettings::from_env_with(|k| match k {
+            "COGNITO_LEEWAY_SECONDS" => Some("30".into()),
+            "COGNITO_JWKS" => Some(r#"{"timeout_ms": 1000}"#.into()),
+            "COGNITO_TOKEN_SOURCES" => Some(r#"["header", {"cookie": "id_token"}]"#.into()),
+            "COGNITO_JWT_HEADER_NAME" => Some("X-Token".into()),
+            "COGNITO_ALLOW_INSECURE_JWKS_URL" => Some("yes".into()),
+            "USERPOOLS" => Some(POOL.into()),
+            _ => None,
+        })?;
+        assert_eq!(s.leeway_seconds, 30);
+        assert_eq!(s.jwks.timeout_ms, 1000);
+        assert_eq!(s.jwks.max_bytes, JwksSettings::default().max_bytes);
+        assert_eq!(s.token_sources.len(), 2);
+        assert_eq!(s.jwt_header_name, "X-Token");
+        assert!(s.allow_insecure_jwks_url);
+        // The same setting twice is refused, not guessed at.
+        let err = CognitoSettings::from_env_with(|k| match k {
+            "JWT_HEADER_NAME" | "COGNITO_JWT_HEADER_NAME" => Some("X".into()),
+            "USERPOOLS" => Some(POOL.into()),
+            _ => None,
+        })
+        .err();
+        assert_eq!(err.as_ref().and_then(ConfigError::field), Some("JWT_HEADER_NAME"));
+        // Out of range fails at load, naming the field.
+        let err = CognitoSettings::from_env_with(|k| match k {
+            "COGNITO_JWKS" => Some(r#"{"timeout_ms": 0}"#.into()),
+            "USERPOOLS" => Some(POOL.into()),
+            _ => None,
+        })
+        .err();
+        assert!(err.is_some(), "timeout_ms 0 accepted");
         Ok(())
     }
 

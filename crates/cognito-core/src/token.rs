@@ -480,7 +480,7 @@ pub(crate) struct ClaimsView<'a> {
 impl ClaimsView<'_> {
     /// The space-separated scopes.
     pub(crate) fn scopes(&self) -> impl Iterator<Item = &str> + Clone {
-        crate::policy::split_scopes(self.scope.as_deref())
+        crate::token::split_scopes(self.scope.as_deref())
     }
 }
 
@@ -546,6 +546,12 @@ impl<'de: 'a, 'a> Deserialize<'de> for ClaimsView<'a> {
         }
         d.deserialize_map(ClaimsVisitor)
     }
+}
+
+/// The scopes of a `scope` claim: separated by spaces (RFC 6749 3.3), empty pieces skipped.
+/// The one reading of the claim, for the route check and for the claims types.
+pub(crate) fn split_scopes(scope: Option<&str>) -> impl Iterator<Item = &str> + Clone {
+    scope.unwrap_or_default().split(' ').filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]

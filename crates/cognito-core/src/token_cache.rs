@@ -93,7 +93,7 @@ impl Entry {
 
     /// The space-separated scopes.
     pub(crate) fn scopes(&self) -> impl Iterator<Item = &str> + Clone {
-        crate::policy::split_scopes(self.scope.as_deref())
+        crate::token::split_scopes(self.scope.as_deref())
     }
 
     /// What this entry costs in memory, as counted against `max_bytes`: an over-estimate

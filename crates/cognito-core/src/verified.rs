@@ -67,7 +67,7 @@ impl Verified {
 
     /// The scopes of `scope`.
     pub fn scopes(&self) -> impl Iterator<Item = &str> + Clone {
-        crate::policy::split_scopes(self.claim("scope").and_then(Value::as_str))
+        crate::token::split_scopes(self.claim("scope").and_then(Value::as_str))
     }
 
     /// The claims as the caller's type; a type they do not fit is `malformed`, as for a

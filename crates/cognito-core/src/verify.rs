@@ -548,10 +548,17 @@ impl Verifier {
     }
 
     /// Loads this pool's keys now (unless fresh ones are cached): the number of keys.
+    /// The keys of the multi-Region issuer form may be missing (a pool without replication:
+    /// Cognito answers 403 there), which fails no warm-up: that form's tokens are refused
+    /// (`jwks_unavailable`) while the pool's own keep verifying.
     pub async fn prefetch(&self) -> Result<usize, AuthError> {
         let mut total = 0;
-        for cache in self.key_caches() {
-            total += cache.prefetch().await?;
+        for (i, cache) in self.key_caches().enumerate() {
+            match cache.prefetch().await {
+                Ok(keys) => total += keys,
+                Err(_) if i > 0 => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(total)
     }
@@ -561,12 +568,22 @@ impl Verifier {
     pub fn health(&self) -> PoolHealth {
         PoolHealth {
             pool: self.0.pool.clone(),
-            sources: self.key_caches().map(|cache| cache.health()).collect(),
+            // Every source after the first is the multi-Region issuer form's (see key_caches).
+            sources: self
+                .key_caches()
+                .enumerate()
+                .map(|(i, cache)| {
+                    let mut health = cache.health();
+                    health.optional = i > 0;
+                    health
+                })
+                .collect(),
         }
     }
 
     /// This pool's key caches, each once: both AWS issuer forms may share one overridden URL,
-    /// whose keys are then fetched and counted once.
+    /// whose keys are then fetched and counted once. A second cache is only ever the
+    /// multi-Region issuer form's.
     fn key_caches(&self) -> impl Iterator<Item = &Arc<JwksCache>> {
         let issuers = &self.0.issuers;
         issuers
