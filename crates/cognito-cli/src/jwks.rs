@@ -33,10 +33,12 @@ struct Report {
     pool: Option<String>,
     source: String,
     result: Result<KeySetReport, String>,
+    /// The pool can do without this set (the multi-Region issuer form's).
+    optional: bool,
 }
 
 pub(crate) async fn run(args: Args) -> Result<u8, Failure> {
-    let mut targets: Vec<(Option<String>, String, Option<serde_json::Value>)> = Vec::new();
+    let mut targets: Vec<(Option<String>, String, Option<serde_json::Value>, bool)> = Vec::new();
     let mut tuning = JwksSettings::default();
     if let Some(path) = &args.settings {
         let settings = crate::load_settings(path)?;
@@ -56,14 +58,19 @@ pub(crate) async fn run(args: Args) -> Result<u8, Failure> {
                 .find(|p| p.name == verifier.pool())
                 .and_then(|p| p.jwks_inline.clone());
             for source in verifier.health().sources {
-                targets.push((Some(verifier.pool().to_owned()), source.source, inline.clone()));
+                targets.push((
+                    Some(verifier.pool().to_owned()),
+                    source.source,
+                    inline.clone(),
+                    source.optional,
+                ));
             }
         }
     } else if let Some(url) = &args.url {
-        targets.push((None, url.clone(), None));
+        targets.push((None, url.clone(), None, false));
     }
     let mut reports = Vec::new();
-    for (pool, source, inline) in targets {
+    for (pool, source, inline, optional) in targets {
         let result = match inline {
             Some(doc) if source == "inline" => inspect_jwks(&doc).map(|keys| KeySetReport {
                 source: source.clone(),
@@ -71,14 +78,19 @@ pub(crate) async fn run(args: Args) -> Result<u8, Failure> {
             }),
             _ => crate::with_spinner(&format!("fetching {source}"), fetch_key_set(&source, &tuning)).await,
         };
-        reports.push(Report { pool, source, result });
+        reports.push(Report {
+            pool,
+            source,
+            result,
+            optional,
+        });
     }
     if args.json {
         print_json(&reports);
     } else {
         print_text(&reports);
     }
-    let unavailable = reports.iter().any(|r| r.result.is_err());
+    let unavailable = reports.iter().any(|r| r.result.is_err() && !r.optional);
     let problems = reports
         .iter()
         .filter_map(|r| r.result.as_ref().ok())
@@ -145,7 +157,14 @@ fn print_text(reports: &[Report]) {
             }
             Err(why) => {
                 anstream::println!("{}", paint(HEAD, &format!("{pool}{}", report.source)));
-                anstream::println!("  {}: {why}", paint(BAD, "unavailable"));
+                if report.optional {
+                    anstream::println!(
+                        "  {}: {why} (optional: only tokens of the multi-Region issuer form need it)",
+                        paint(DIM, "unavailable")
+                    );
+                } else {
+                    anstream::println!("  {}: {why}", paint(BAD, "unavailable"));
+                }
             }
         }
     }
@@ -156,6 +175,7 @@ struct SetJson<'a> {
     pool: Option<&'a str>,
     source: &'a str,
     error: Option<&'a str>,
+    optional: bool,
     keys: Vec<crate::explain::KeyJson<'a>>,
     problems: Vec<String>,
 }
@@ -185,6 +205,7 @@ fn print_json(reports: &[Report]) {
                 pool: r.pool.as_deref(),
                 source: &r.source,
                 error: r.result.as_ref().err().map(String::as_str),
+                optional: r.optional,
                 keys,
                 problems,
             }
