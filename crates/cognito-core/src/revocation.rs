@@ -62,6 +62,18 @@ pub type RevocationFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Why an external store could not record a revocation.
 pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
 
+/// A revocation that could not be recorded: what the external store said.
+#[derive(Debug, thiserror::Error)]
+#[error("the revocation store failed: {0}")]
+pub struct RevocationError(#[source] BackendError);
+
+impl RevocationError {
+    /// What the store said.
+    pub fn source_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
 /// An external revocation store (Redis, DynamoDB, ...), asked on every verification instead
 /// of the built-in in-memory [`RevocationStore`]: for services of several instances, where a
 /// revocation made in one must hold in all.
@@ -319,29 +331,32 @@ impl Revocations {
     }
 
     /// Revokes every token of the session `session` (`origin_jti`, else `jti`).
-    pub async fn revoke_session(&self, session: &str) -> Result<(), BackendError> {
+    pub async fn revoke_session(&self, session: &str) -> Result<(), RevocationError> {
         match &self.0 {
             Source::Memory(store) => {
                 store.revoke_session(session);
                 Ok(())
             }
-            Source::External(backend) => backend.revoke_session(session).await,
+            Source::External(backend) => backend.revoke_session(session).await.map_err(RevocationError),
         }
     }
 
     /// Revokes every token of `sub` issued at or before `issued_at_or_before`.
-    pub async fn revoke_user(&self, sub: &str, issued_at_or_before: SystemTime) -> Result<(), BackendError> {
+    pub async fn revoke_user(&self, sub: &str, issued_at_or_before: SystemTime) -> Result<(), RevocationError> {
         match &self.0 {
             Source::Memory(store) => {
                 store.revoke_user(sub, issued_at_or_before);
                 Ok(())
             }
-            Source::External(backend) => backend.revoke_user(sub, issued_at_or_before).await,
+            Source::External(backend) => backend
+                .revoke_user(sub, issued_at_or_before)
+                .await
+                .map_err(RevocationError),
         }
     }
 
     /// Revokes every token of `sub` issued until now.
-    pub async fn revoke_user_now(&self, sub: &str) -> Result<(), BackendError> {
+    pub async fn revoke_user_now(&self, sub: &str) -> Result<(), RevocationError> {
         self.revoke_user(sub, SystemTime::now()).await
     }
 

@@ -934,7 +934,7 @@ impl CognitoAuth {
     /// ```
     /// use cognito_core::{CognitoAuth, CognitoSettings};
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let settings = CognitoSettings::from_yaml_str(
     /// #     "userpools: {eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a}}")?;
     /// let auth = CognitoAuth::new(&settings)?;

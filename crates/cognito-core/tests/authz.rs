@@ -319,11 +319,14 @@ async fn const_policies_through_cognito_auth() -> TestResult {
     let f = Fixture::new().await?;
     let auth = CognitoAuth::new(&f.settings("")?)?;
     let machine = f.sign(&client_credentials_claims(&f.issuer, CLIENT_A))?;
-    let header = |token: &str| vec![("authorization".to_owned(), format!("Bearer {token}"))];
-    let claims: CognitoToken = auth.authenticate::<_, MachinesOnly>(&header(&machine)).await?;
+    let bearer = format!("Bearer {machine}");
+    let claims: CognitoToken = auth
+        .authenticate::<_, MachinesOnly>(&[("authorization", bearer.as_str())])
+        .await?;
     assert_eq!(claims.principal(), Principal::Machine { client_id: CLIENT_A });
+    let bearer = format!("Bearer {}", f.access_token()?);
     let refused = auth
-        .authenticate::<CognitoToken, MachinesOnly>(&header(&f.access_token()?))
+        .authenticate::<CognitoToken, MachinesOnly>(&[("authorization", bearer.as_str())])
         .await
         .unwrap_err();
     assert_eq!(refused.kind(), Some(ErrorKind::ForbiddenPrincipal));
@@ -354,7 +357,8 @@ async fn revocation_in_memory_token_cache_hits_included() -> TestResult {
     );
     assert!(v.token_cache_stats().hits > hits, "refused on a token-cache hit");
     // Through every entry point, and the router-wide path too.
-    let request = vec![("authorization".to_owned(), format!("Bearer {token}"))];
+    let bearer = format!("Bearer {token}");
+    let request = [("authorization", bearer.as_str())];
     let refused = auth.verify_request(&request, &Requirement::new()).await.unwrap_err();
     assert_eq!(refused.kind(), Some(ErrorKind::Revoked));
     assert_eq!(
@@ -399,25 +403,27 @@ struct SlowStore {
     down: std::sync::atomic::AtomicBool,
 }
 
-impl RevocationBackend for std::sync::Arc<SlowStore> {
+struct Shared(std::sync::Arc<SlowStore>);
+
+impl RevocationBackend for Shared {
     fn is_revoked<'a>(&'a self, token: TokenIds<'a>) -> RevocationFuture<'a, Result<bool, AuthError>> {
         Box::pin(async move {
             tokio::time::sleep(Duration::from_millis(2)).await;
-            self.asked.fetch_add(1, Ordering::Relaxed);
-            if self.down.load(Ordering::Relaxed) {
+            self.0.asked.fetch_add(1, Ordering::Relaxed);
+            if self.0.down.load(Ordering::Relaxed) {
                 return Err(AuthError::because(
                     ErrorKind::Rejected,
                     "The revocation list cannot be read.",
                 ));
             }
-            let sessions = self.sessions.lock().unwrap();
+            let sessions = self.0.sessions.lock().unwrap();
             Ok(token.session.is_some_and(|s| sessions.iter().any(|x| x == s)))
         })
     }
     fn revoke_session<'a>(&'a self, session: &'a str) -> RevocationFuture<'a, Result<(), BackendError>> {
         Box::pin(async move {
             tokio::time::sleep(Duration::from_millis(2)).await;
-            self.sessions.lock().unwrap().push(session.to_owned());
+            self.0.sessions.lock().unwrap().push(session.to_owned());
             Ok(())
         })
     }
@@ -430,7 +436,7 @@ impl RevocationBackend for std::sync::Arc<SlowStore> {
 async fn external_store_answers_asynchronously() -> TestResult {
     let f = Fixture::new().await?;
     let store = std::sync::Arc::new(SlowStore::default());
-    let auth = CognitoAuth::new(&f.settings("")?)?.with_revocation_store(store.clone());
+    let auth = CognitoAuth::new(&f.settings("")?)?.with_revocation_store(Shared(store.clone()));
     assert!(auth.revocations().memory().is_none());
     let v = auth.default_pool();
     let session = unique_id();
