@@ -416,14 +416,22 @@ impl RevocationBackend for Shared {
                     "The revocation list cannot be read.",
                 ));
             }
-            let sessions = self.0.sessions.lock().unwrap();
+            let sessions = self
+                .0
+                .sessions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             Ok(token.session.is_some_and(|s| sessions.iter().any(|x| x == s)))
         })
     }
     fn revoke_session<'a>(&'a self, session: &'a str) -> RevocationFuture<'a, Result<(), BackendError>> {
         Box::pin(async move {
             tokio::time::sleep(Duration::from_millis(2)).await;
-            self.0.sessions.lock().unwrap().push(session.to_owned());
+            self.0
+                .sessions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(session.to_owned());
             Ok(())
         })
     }
