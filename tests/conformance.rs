@@ -23,7 +23,8 @@ use std::time::Duration;
 use cognito_core::CognitoSettings;
 use cognito_testkit::alb::{ALB_ARN, AlbKey, AlbKeyServer, AlbReply, alb_claims};
 use cognito_testkit::{
-    JwksServer, Reply, SigningKey, access_claims, b64, client_credentials_claims, id_claims, jwks, now,
+    JwksServer, Reply, SigningKey, access_claims, b64, client_credentials_claims, id_claims, jwks, merge_claims, now,
+    unique_id,
 };
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{Value, json};
@@ -74,10 +75,24 @@ type Headers = Vec<(&'static str, Vec<u8>)>;
 /// A row's request headers, with the tokens they carry minted for the request.
 type Request = Result<Headers, BoxError>;
 
+/// What the runner sends.
+#[derive(Clone, Copy)]
+enum Action {
+    /// One GET of the row's path, checked.
+    Get,
+    /// One POST of this body to the row's path, checked.
+    Post(&'static str),
+    /// Three GETs of the row's path that must succeed (from the third on the token is a
+    /// token-cache hit), then `POST /revoke` as an admin naming the row's token by this claim
+    /// (`sub` or `origin_jti`, read from the token), then the checked GET.
+    Revoked(&'static str),
+}
+
 struct Case {
     name: &'static str,
     app: App,
     path: &'static str,
+    action: Action,
     /// The request headers, and the tokens in them, from the keys and issuers of the pools.
     headers: fn(&Mint) -> Request,
     expect: Expect,
@@ -118,13 +133,27 @@ impl Mint {
         Ok(self.main_key.sign(&self.claims())?)
     }
 
-    /// An access token of the pool `main`, with these claims set over the ordinary ones.
+    /// An access token of the pool `main`, with these claims set over the ordinary ones (a
+    /// `null` removes the claim).
     fn access_with(&self, changes: Value) -> Result<String, BoxError> {
         let mut claims = self.claims();
-        for (name, value) in changes.as_object().into_iter().flatten() {
-            claims[name] = value.clone();
-        }
+        merge_claims(&mut claims, &changes);
         Ok(self.main_key.sign(&claims)?)
+    }
+
+    /// An access token of a user and a session of its own, which no other row's token shares
+    /// (so revoking them touches no other row), with these groups.
+    fn own_session(&self, groups: Value) -> Result<String, BoxError> {
+        self.access_with(
+            json!({"sub": unique_id(), "origin_jti": unique_id(), "jti": unique_id(), "cognito:groups": groups}),
+        )
+    }
+
+    /// A machine's token (client credentials) of the pool `main`, scope `demo/read`.
+    fn machine(&self) -> Result<String, BoxError> {
+        Ok(self
+            .main_key
+            .sign(&client_credentials_claims(&self.main_issuer, CLIENT))?)
     }
 
     /// An access token of `main`'s claims under this JOSE header, signed by `main`'s key.
@@ -201,8 +230,9 @@ fn none(_: &Mint) -> Request {
 fn cases() -> Vec<Case> {
     use App::{AlbDown, RawToken, Sources, Standard};
     use Expect::{Error, ErrorAnd, Refused, Status, Success};
-    let case = |name, app, path, headers, expect| Case { name, app, path, headers, expect, rocket_differs: None };
-    let rocket_differs = |name, app, path, headers, expect, rocket| Case { name, app, path, headers, expect, rocket_differs: Some(rocket) };
+    let case = |name, app, path, headers, expect| Case { name, app, path, action: Action::Get, headers, expect, rocket_differs: None };
+    let rocket_differs = |name, app, path, headers, expect, rocket| Case { name, app, path, action: Action::Get, headers, expect, rocket_differs: Some(rocket) };
+    let acting = |name, path, action, headers, expect| Case { name, app: Standard, path, action, headers, expect, rocket_differs: None };
     vec![
         case("health", Standard, "/health", none, Success(|b| b == &json!({"status": "ok"}))),
         // Accepted tokens, and the demo's user body.
@@ -257,6 +287,31 @@ fn cases() -> Vec<Case> {
         case("forbidden_scope", Standard, "/scoped", |m| bearer(m.access()?), Error("forbidden_scope")),
         case("reader_scope", Standard, "/scoped", |m| bearer(m.access_with(json!({"scope": "openid demo/read"}))?), Success(|b| b["username"] == "alice")),
         case("admin_route_without_token", Standard, "/admin", none, Error("missing_token")),
+        // Principals, all-of scopes, the sign-in's age.
+        case("machine_token_on_machine_route", Standard, "/machine", |m| bearer(m.machine()?), Success(|b| {
+            b == &json!({"client_id": CLIENT, "scopes": ["demo/read"]})
+        })),
+        case("user_token_on_machine_route", Standard, "/machine", |m| bearer(m.access()?), Error("forbidden_principal")),
+        case("id_token_on_machine_route", Standard, "/machine", |m| bearer(m.main_key.sign(&id_claims(&m.main_issuer, CLIENT))?), Error("forbidden_principal")),
+        case("recent_sign_in", Standard, "/recent", |m| bearer(m.access_with(json!({"auth_time": now() - 10}))?), Success(|b| b["username"] == "alice")),
+        case("stale_sign_in", Standard, "/recent", |m| bearer(m.access_with(json!({"auth_time": now() - 600}))?), Error("insufficient_user_authentication")),
+        case("no_auth_time", Standard, "/recent", |m| bearer(m.access_with(json!({"auth_time": null}))?), Error("insufficient_user_authentication")),
+        case("auth_time_not_a_number", Standard, "/recent", |m| bearer(m.access_with(json!({"auth_time": "now"}))?), Error("malformed")),
+        case("all_scopes_one_of_two", Standard, "/all-scopes", |m| bearer(m.access_with(json!({"scope": "demo/read"}))?), Error("forbidden_scope")),
+        case("all_scopes_both", Standard, "/all-scopes", |m| bearer(m.access_with(json!({"scope": "demo/write openid demo/read"}))?), Success(|b| b["username"] == "alice")),
+        // Revocation, also of a token the token cache holds.
+        acting("revoked_user", "/", Action::Revoked("sub"), |m| bearer(m.own_session(json!([]))?), Error("revoked")),
+        acting("revoked_session", "/scoped", Action::Revoked("origin_jti"), |m| {
+            bearer(m.access_with(json!({"origin_jti": unique_id(), "scope": "demo/read"}))?)
+        }, Error("revoked")),
+        acting("revoked_admin_on_admin_route", "/admin", Action::Revoked("sub"), |m| bearer(m.own_session(json!(["admin"]))?), Error("revoked")),
+        acting("revoke_needs_admin", "/revoke", Action::Post(r#"{"sub": "someone"}"#), |m| bearer(m.own_session(json!([]))?), Error("forbidden_group")),
+        acting("revoke_needs_a_token", "/revoke", Action::Post(r#"{"sub": "someone"}"#), none, Error("missing_token")),
+        acting("revoke_body_unknown_member", "/revoke", Action::Post(r#"{"user": "x"}"#), |m| bearer(m.own_session(json!(["admin"]))?), Status(400, "invalid_body")),
+        acting("revoke_body_both_members", "/revoke", Action::Post(r#"{"sub": "x", "origin_jti": "y"}"#), |m| bearer(m.own_session(json!(["admin"]))?), Status(400, "invalid_body")),
+        acting("revoke_body_not_json", "/revoke", Action::Post("sub=x"), |m| bearer(m.own_session(json!(["admin"]))?), Status(400, "invalid_body")),
+        acting("revoke_body_empty", "/revoke", Action::Post(""), |m| bearer(m.own_session(json!(["admin"]))?), Status(400, "invalid_body")),
+        acting("revoke_body_sub_not_a_string", "/revoke", Action::Post(r#"{"sub": 5}"#), |m| bearer(m.own_session(json!(["admin"]))?), Status(400, "invalid_body")),
         case("admin_route_with_a_forged_admin", Standard, "/admin", |m| bearer(m.forged_admin()?), Error("bad_signature")),
         // Optional authentication.
         case("optional_absent", Standard, "/optional", none, Success(|b| b == &json!({"authenticated": false}))),
@@ -385,12 +440,20 @@ fn cases() -> Vec<Case> {
 
 /// What the response to an error of `kind` carries: the status and the start of its
 /// `WWW-Authenticate` challenge (`None`: no challenge, a 503 with `Retry-After`).
+/// The end of the `insufficient_user_authentication` challenge of `/recent` (RFC 9470).
+const STEP_UP: &str = "\", max_age=300";
+
 fn contract(kind: &str) -> (u16, Option<&'static str>) {
     match kind {
         "missing_token" => (401, Some("Bearer")),
-        "forbidden_group" | "forbidden_scope" => {
+        "forbidden_principal" | "forbidden_group" | "forbidden_scope" => {
             (403, Some("Bearer error=\"insufficient_scope\", error_description=\""))
         }
+        // Its challenge ends with what a new sign-in must satisfy (see `STEP_UP`).
+        "insufficient_user_authentication" => (
+            401,
+            Some("Bearer error=\"insufficient_user_authentication\", error_description=\""),
+        ),
         "jwks_unavailable" => (503, None),
         _ => (401, Some("Bearer error=\"invalid_token\", error_description=\"")),
     }
@@ -468,7 +531,18 @@ impl Fixture {
         for (_, value) in headers.iter().filter(|(name, _)| *name == QUERY_TOKEN) {
             url.push_str(std::str::from_utf8(value).map_err(|e| format!("query token: {e}"))?);
         }
-        let mut request = self.client.get(url);
+        let mut request = match case.action {
+            Action::Get => self.client.get(&url),
+            Action::Post(body) => self
+                .client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body),
+            Action::Revoked(claim) => {
+                self.revoke(addr, prefix, &url, &headers, claim)?;
+                self.client.get(&url)
+            }
+        };
         for (name, value) in headers.iter().filter(|(name, _)| *name != QUERY_TOKEN) {
             let value = reqwest::header::HeaderValue::from_bytes(value).map_err(|e| format!("header {name}: {e}"))?;
             request = request.header(*name, value);
@@ -520,6 +594,9 @@ impl Fixture {
                 }
                 let challenge_ok = match (expected_challenge, challenge.as_deref()) {
                     (Some("Bearer"), Some(got)) => got == "Bearer",
+                    (Some(prefix), Some(got)) if *kind == "insufficient_user_authentication" => {
+                        got.starts_with(prefix) && got.ends_with(STEP_UP)
+                    }
                     (Some(prefix), Some(got)) => got.starts_with(prefix) && got.ends_with('"'),
                     (None, None) => true,
                     _ => false,
@@ -559,6 +636,72 @@ impl Fixture {
         }
         Ok(())
     }
+}
+
+impl Fixture {
+    /// The first half of an [`Action::Revoked`] row: the token (in `headers`) verified three
+    /// times on `url` (so the token cache holds it), then revoked by its `claim` through
+    /// `POST <prefix>/revoke`.
+    fn revoke(&self, addr: SocketAddr, prefix: &str, url: &str, headers: &Headers, claim: &str) -> Result<(), Failed> {
+        let (_, authorization) = headers
+            .iter()
+            .find(|(name, _)| *name == "Authorization")
+            .ok_or("a revocation row sends its token in Authorization")?;
+        let authorization = std::str::from_utf8(authorization).map_err(|e| e.to_string())?;
+        let token = authorization.strip_prefix("Bearer ").ok_or("not a bearer token")?;
+        let payload = token.split('.').nth(1).ok_or("not a JWT")?;
+        let claims: Value = serde_json::from_slice(&b64_decode(payload)?).map_err(|e| e.to_string())?;
+        let id = claims[claim]
+            .as_str()
+            .ok_or("the token lacks the claim to revoke it by")?;
+        let admin = self.mint.own_session(json!(["admin"])).map_err(|e| e.to_string())?;
+        self.runtime.block_on(async {
+            for round in 1..=3 {
+                let status = self
+                    .client
+                    .get(url)
+                    .header("Authorization", authorization)
+                    .send()
+                    .await?
+                    .status();
+                if status != 200 {
+                    return Err(format!("before the revocation, request {round} answered {status}").into());
+                }
+            }
+            let response = self
+                .client
+                .post(format!("http://{addr}{prefix}/revoke"))
+                .header("Authorization", format!("Bearer {admin}"))
+                .header("content-type", "application/json")
+                .body(json!({ claim: id }).to_string())
+                .send()
+                .await?;
+            let status = response.status().as_u16();
+            let body: Value = serde_json::from_str(&response.text().await?)?;
+            if status != 200 || body != json!({"revoked": true}) {
+                return Err(format!("POST /revoke answered {status} {body}").into());
+            }
+            Ok::<(), BoxError>(())
+        })?;
+        Ok(())
+    }
+}
+
+/// Decodes base64url without padding.
+fn b64_decode(text: &str) -> Result<Vec<u8>, String> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for byte in text.bytes() {
+        let value = ALPHABET.iter().position(|&c| c == byte).ok_or("not base64url")? as u32;
+        acc = (acc << 6) | value;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Ok(out)
 }
 
 /// `GET <target>` written on the socket as given (an HTTP client would normalize the path):

@@ -26,7 +26,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// is `malformed`): `exp`, `nbf`, `iat`, `auth_time` numbers; `iss`, `sub`, `token_use`,
 /// `client_id`, `aud`, `scope`, `username`, `cognito:username`, `jti` strings;
 /// `cognito:groups` an array of strings. The informational claims here (`email`,
-/// `origin_jti`, `event_id`) are not judged: one of another type reads as `None`.
+/// `origin_jti`, `event_id`, `acr`) are not judged: one of another type reads as `None`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CognitoToken {
     /// The subject: the user's id (or the app client's, for client-credentials tokens).
@@ -77,6 +77,14 @@ pub struct CognitoToken {
     /// The sign-in event. Informational: absent (`None`) when not a string.
     #[serde(default, deserialize_with = "string_or_absent")]
     pub event_id: Option<String>,
+    /// The authentication context class of the sign-in (OpenID Connect `acr`), which a
+    /// route's `acr_values` asks for. Informational: absent (`None`) when not a string.
+    #[serde(
+        default,
+        deserialize_with = "string_or_absent",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub acr: Option<String>,
 }
 
 /// The kind of a verified token, its `token_use` claim.
@@ -182,6 +190,24 @@ impl CognitoToken {
     /// Whether this is an access token (else an ID token).
     pub fn is_access_token(&self) -> bool {
         self.token_use == TokenKind::Access
+    }
+
+    /// Who the token speaks for: an app client of its own (a client-credentials access
+    /// token: no user name, `sub` equal to `client_id`), else a user.
+    pub fn principal(&self) -> crate::Principal<'_> {
+        let machine = crate::policy::is_machine(
+            Some(self.token_use.as_str()),
+            self.username().is_some(),
+            self.sub.as_deref(),
+            self.client_id.as_deref(),
+        );
+        match (machine, self.client_id.as_deref()) {
+            (true, Some(client_id)) => crate::Principal::Machine { client_id },
+            _ => crate::Principal::User {
+                sub: self.sub.as_deref(),
+                username: self.username(),
+            },
+        }
     }
 }
 

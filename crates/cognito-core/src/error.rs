@@ -43,10 +43,21 @@ pub enum ErrorKind {
     InvalidJwk,
     /// The signature does not verify.
     BadSignature,
+    /// The token is valid but the application revoked it (its session, or every token its
+    /// user held at some time).
+    Revoked,
+    /// The token is valid but its principal is not the kind the route serves (a user's token
+    /// where only machines (client credentials) are served, or the other way round).
+    ForbiddenPrincipal,
     /// The token is valid but carries none of the groups the route requires.
     ForbiddenGroup,
-    /// The token is valid but carries none of the scopes the route requires.
+    /// The token is valid but lacks the scopes the route requires (none of the any-of
+    /// scopes, or not every one of the all-of scopes).
     ForbiddenScope,
+    /// The token is valid but its sign-in is too old for the route, or was made with an
+    /// authentication context (`acr`) the route does not accept: the user must sign in again
+    /// (a 401 whose challenge says what the route needs: `max_age`, `acr_values`).
+    InsufficientUserAuthentication,
     /// The token passed every built-in check but one of the service's own checks refused it
     /// (a 401; the message is the check's own sentence).
     Rejected,
@@ -55,10 +66,11 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// Every kind, in the order of verification: the header, the parse, the header policy,
-    /// the claims checked without a key, the key, the signature, the route's groups and
-    /// scopes, the service's own checks, then the unavailable key set.
-    pub const ALL: [ErrorKind; 17] = [
+    /// Every kind, in the order of verification (and of declaration): the header, the parse,
+    /// the header policy, the claims checked without a key, the key, the signature, the
+    /// revocations, the route's principal, groups, scopes and sign-in, the service's own
+    /// checks, then the unavailable key set.
+    pub const ALL: [ErrorKind; 20] = [
         ErrorKind::MissingToken,
         ErrorKind::InvalidHeader,
         ErrorKind::TooLarge,
@@ -72,8 +84,11 @@ impl ErrorKind {
         ErrorKind::UnknownKid,
         ErrorKind::InvalidJwk,
         ErrorKind::BadSignature,
+        ErrorKind::Revoked,
+        ErrorKind::ForbiddenPrincipal,
         ErrorKind::ForbiddenGroup,
         ErrorKind::ForbiddenScope,
+        ErrorKind::InsufficientUserAuthentication,
         ErrorKind::Rejected,
         ErrorKind::JwksUnavailable,
     ];
@@ -94,17 +109,21 @@ impl ErrorKind {
             ErrorKind::UnknownKid => "unknown_kid",
             ErrorKind::InvalidJwk => "invalid_jwk",
             ErrorKind::BadSignature => "bad_signature",
+            ErrorKind::Revoked => "revoked",
+            ErrorKind::ForbiddenPrincipal => "forbidden_principal",
             ErrorKind::ForbiddenGroup => "forbidden_group",
             ErrorKind::ForbiddenScope => "forbidden_scope",
+            ErrorKind::InsufficientUserAuthentication => "insufficient_user_authentication",
             ErrorKind::Rejected => "rejected",
             ErrorKind::JwksUnavailable => "jwks_unavailable",
         }
     }
 
-    /// The HTTP status code: 401, 403 for the authorization kinds, 503 for `jwks_unavailable`.
+    /// The HTTP status code: 401, 403 for the authorization kinds (`forbidden_principal`,
+    /// `forbidden_group`, `forbidden_scope`), 503 for `jwks_unavailable`.
     pub const fn status(self) -> u16 {
         match self {
-            ErrorKind::ForbiddenGroup | ErrorKind::ForbiddenScope => 403,
+            ErrorKind::ForbiddenPrincipal | ErrorKind::ForbiddenGroup | ErrorKind::ForbiddenScope => 403,
             ErrorKind::JwksUnavailable => 503,
             _ => 401,
         }
@@ -138,8 +157,15 @@ impl ErrorKind {
             ErrorKind::UnknownKid => "The token's signing key is not known to this user pool.",
             ErrorKind::InvalidJwk => "The user pool's key for this token cannot verify it.",
             ErrorKind::BadSignature => "The token's signature is not valid.",
+            ErrorKind::Revoked => "The token has been revoked.",
+            ErrorKind::ForbiddenPrincipal => {
+                "The token's principal (a user or an app client) is not served by this resource."
+            }
             ErrorKind::ForbiddenGroup => "The token carries none of the groups this resource requires.",
             ErrorKind::ForbiddenScope => "The token carries none of the scopes this resource requires.",
+            ErrorKind::InsufficientUserAuthentication => {
+                "The token's sign-in does not meet this resource's requirements; sign in again."
+            }
             ErrorKind::Rejected => "The token is not accepted by this service.",
             ErrorKind::JwksUnavailable => "The user pool's signing keys cannot be fetched right now; try again later.",
         }
@@ -177,6 +203,16 @@ pub struct AuthError {
     message: Cow<'static, str>,
     retry_after: Option<Duration>,
     detail: Option<String>,
+    /// What an `insufficient_user_authentication` challenge tells the client to sign in with.
+    step_up: Option<Box<StepUp>>,
+}
+
+/// The parameters of an `insufficient_user_authentication` challenge: the route's maximum
+/// sign-in age and accepted authentication contexts, from configuration (never client input).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StepUp {
+    max_age: Option<u64>,
+    acr_values: Option<String>,
 }
 
 impl AuthError {
@@ -187,7 +223,30 @@ impl AuthError {
             message: Cow::Borrowed(kind.message()),
             retry_after: None,
             detail: None,
+            step_up: None,
         }
+    }
+
+    /// `insufficient_user_authentication` with what the route asks of a sign-in: its maximum
+    /// age in seconds and its accepted `acr` values (space-separated), each sent in the
+    /// challenge when the route names it.
+    pub(crate) fn step_up(message: &'static str, max_age: Option<u64>, acr_values: Option<String>) -> Self {
+        Self {
+            step_up: Some(Box::new(StepUp { max_age, acr_values })),
+            ..Self::with_message(ErrorKind::InsufficientUserAuthentication, message)
+        }
+    }
+
+    /// For `insufficient_user_authentication`: the maximum age in seconds of a sign-in the
+    /// route accepts, when it sets one (the challenge's `max_age`).
+    pub fn max_age(&self) -> Option<u64> {
+        self.step_up.as_ref().and_then(|s| s.max_age)
+    }
+
+    /// For `insufficient_user_authentication`: the authentication contexts the route accepts,
+    /// space-separated, when it names some (the challenge's `acr_values`).
+    pub fn acr_values(&self) -> Option<&str> {
+        self.step_up.as_ref().and_then(|s| s.acr_values.as_deref())
     }
 
     /// An error of `kind` with a more precise message. The message goes to the client: it must
@@ -274,23 +333,26 @@ impl AuthError {
         let code = match self.kind {
             ErrorKind::MissingToken => return Some("Bearer".to_owned()),
             ErrorKind::JwksUnavailable => return None,
-            ErrorKind::ForbiddenGroup | ErrorKind::ForbiddenScope => "insufficient_scope",
+            ErrorKind::ForbiddenPrincipal | ErrorKind::ForbiddenGroup | ErrorKind::ForbiddenScope => {
+                "insufficient_scope"
+            }
+            ErrorKind::InsufficientUserAuthentication => "insufficient_user_authentication",
             _ => "invalid_token",
         };
         let mut value = format!("Bearer error=\"{code}\", error_description=\"");
-        // A quoted-string (RFC 9110 5.6.4): escape the two characters that need it and drop
-        // anything that is not visible ASCII or space.
-        for c in self.message.chars() {
-            match c {
-                '"' | '\\' => {
-                    value.push('\\');
-                    value.push(c);
-                }
-                ' '..='~' => value.push(c),
-                _ => {}
+        push_quoted(&mut value, &self.message);
+        value.push('"');
+        // RFC 9470: what a new sign-in must satisfy.
+        if self.kind == ErrorKind::InsufficientUserAuthentication {
+            if let Some(max_age) = self.max_age() {
+                value.push_str(&format!(", max_age={max_age}"));
+            }
+            if let Some(acr_values) = self.acr_values() {
+                value.push_str(", acr_values=\"");
+                push_quoted(&mut value, acr_values);
+                value.push('"');
             }
         }
-        value.push('"');
         Some(value)
     }
 
@@ -321,6 +383,21 @@ impl AuthError {
     /// The JSON body: `{"error": "<kind>", "message": "<sentence>"}`.
     pub fn body(&self) -> String {
         serde_json::json!({ "error": self.kind.as_str(), "message": self.message() }).to_string()
+    }
+}
+
+/// Appends `text` as the inside of a quoted-string (RFC 9110 5.6.4): escapes the two
+/// characters that need it and drops anything that is not visible ASCII or space.
+fn push_quoted(value: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                value.push('\\');
+                value.push(c);
+            }
+            ' '..='~' => value.push(c),
+            _ => {}
+        }
     }
 }
 

@@ -15,6 +15,12 @@
 //!   and its [`Require`]d groups / scopes; a [`Requirement`] is the same chosen at run time
 //!   (from configuration), with custom checks ([`check::Check`], [`check::AsyncCheck`]) that run after
 //!   every built-in check and see the [`Verified`] token.
+//! - Beyond groups and scopes: a route may serve only users or only machines
+//!   ([`PrincipalKind`]), require every one of some scopes, and ask for a recent sign-in or an
+//!   authentication context (401 `insufficient_user_authentication`, RFC 9470).
+//! - [`revocation`]: tokens the application revoked (a session, or a user's tokens up to a
+//!   time) are refused as 401 `revoked`, from an in-memory store with no I/O per request
+//!   ([`CognitoAuth::revocations`]) or an external one ([`revocation::RevocationBackend`]).
 //! - [`Guard`]: router-wide protection, the requirement of each request by its path, for the
 //!   tower layer (`cognito-tower`) and the actix-web middleware.
 //! - [`source`]: where a request's token comes from, in the order `token_sources` gives:
@@ -96,6 +102,7 @@ mod observe;
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
 mod policy;
+pub mod revocation;
 pub mod route;
 pub mod settings;
 pub mod source;
@@ -110,7 +117,7 @@ mod verify;
 pub use claims::CognitoToken;
 pub use error::{AuthError, ConfigError, ErrorKind, Rejection};
 pub use guard::{Guard, Mode};
-pub use policy::{AnyUser, Policy, Require, Requirement};
+pub use policy::{AnyUser, Policy, Principal, PrincipalKind, Require, Requirement};
 pub use settings::CognitoSettings;
 pub use verified::Verified;
 pub use verify::{CognitoAuth, Verifier};

@@ -1,57 +1,227 @@
 //! Authorization, checked once the signature has verified: what a route requires beyond a
-//! valid token (any of some groups -> else `forbidden_group`, any of some scopes -> else
-//! `forbidden_scope`, then custom checks), as a const [`Require`] or an owned
-//! [`Requirement`] chosen at run time, and the [`Policy`] trait through which every adapter
-//! names a route's pool and requirements.
+//! valid token, in this order: the kind of principal (a user, or a machine with client
+//! credentials -> else `forbidden_principal`), any of some groups (-> else `forbidden_group`),
+//! any of some scopes and every one of some others (-> else `forbidden_scope`), a recent
+//! enough sign-in with an accepted authentication context (-> else 401
+//! `insufficient_user_authentication`), then custom checks; as a const [`Require`] or an
+//! owned [`Requirement`] chosen at run time, and the [`Policy`] trait through which every
+//! adapter names a route's pool and requirements.
 
 use std::fmt;
 use std::ops::Deref;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
+use crate::token::split_scopes;
 use crate::check::{AsyncCheck, Check, Checker};
-use crate::error::{AuthError, ErrorKind};
+use crate::error::{AuthError, ConfigError, ErrorKind};
 
-/// What a route requires beyond a valid token: at least one of the groups (`cognito:groups`),
-/// if any are named, and at least one of the scopes (`scope`, exact match), if any are named.
-/// Built in `const` context, so requirements cost nothing per request.
+/// Which kind of principal a route serves (`principal:` in a requirement's configuration).
+///
+/// A machine token is a Cognito client-credentials access token: it names no user
+/// (`username` / `cognito:username` absent) and its `sub` is its `client_id`. Every other
+/// token is a user's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrincipalKind {
+    /// Users and machines alike (the default).
+    #[default]
+    Any,
+    /// Users only: a machine's token is `forbidden_principal` (403).
+    User,
+    /// Machines (client credentials) only: a user's token is `forbidden_principal` (403).
+    Machine,
+}
+
+impl PrincipalKind {
+    /// Whether a token of this kind of principal (`machine` or not) is served.
+    const fn admits(self, machine: bool) -> bool {
+        match self {
+            PrincipalKind::Any => true,
+            PrincipalKind::User => !machine,
+            PrincipalKind::Machine => machine,
+        }
+    }
+}
+
+/// Who a verified token speaks for ([`crate::Verified::principal`],
+/// [`crate::CognitoToken::principal`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal<'a> {
+    /// A user: their `sub` and user name (`username`, else `cognito:username`).
+    User {
+        /// `sub`.
+        sub: Option<&'a str>,
+        /// `username`, else `cognito:username`.
+        username: Option<&'a str>,
+    },
+    /// An app client acting for itself (client credentials): its `client_id`.
+    Machine {
+        /// `client_id` (which is also the token's `sub`).
+        client_id: &'a str,
+    },
+}
+
+/// The machine rule, the one place it is written: an access token with no user name whose
+/// `sub` is its `client_id`.
+pub(crate) fn is_machine(
+    token_use: Option<&str>,
+    has_username: bool,
+    sub: Option<&str>,
+    client_id: Option<&str>,
+) -> bool {
+    token_use == Some("access") && !has_username && sub.is_some() && sub == client_id
+}
+
+/// What authorization reads of a verified token, whoever holds it (the parse, a token-cache
+/// entry, a [`crate::Verified`]).
+pub(crate) struct Facts<'a, G> {
+    pub groups: &'a [G],
+    pub scope: Option<&'a str>,
+    pub machine: bool,
+    pub auth_time: Option<f64>,
+    pub acr: Option<&'a str>,
+}
+
+/// A route's rules, whoever owns the lists.
+struct Rules<'a, R> {
+    principal: PrincipalKind,
+    groups: &'a [R],
+    scopes: &'a [R],
+    all_scopes: &'a [R],
+    max_auth_age_secs: Option<u64>,
+    acr_values: &'a [R],
+}
+
+const STALE_SIGN_IN: &str = "The token's sign-in is older than this resource accepts; sign in again.";
+const WRONG_CONTEXT: &str =
+    "The token's sign-in was not made with an authentication context this resource accepts; sign in again.";
+const MISSING_SCOPE: &str = "The token lacks a scope this resource requires.";
+
+impl<R: AsRef<str>> Rules<'_, R> {
+    /// The one authorization rule, in order: principal, groups, scopes (any-of, then all-of),
+    /// the sign-in's age and context.
+    fn check<'s, G: Deref<Target = str>>(&self, facts: &Facts<'s, G>) -> Result<(), AuthError> {
+        if !self.principal.admits(facts.machine) {
+            return Err(ErrorKind::ForbiddenPrincipal.into());
+        }
+        let has = |list: &[R], wanted: &str| list.iter().any(|r| r.as_ref() == wanted);
+        if !self.groups.is_empty() && !facts.groups.iter().any(|g| has(self.groups, g)) {
+            return Err(ErrorKind::ForbiddenGroup.into());
+        }
+        let scopes = split_scopes(facts.scope);
+        if !self.scopes.is_empty() && !scopes.clone().any(|s| has(self.scopes, s)) {
+            return Err(ErrorKind::ForbiddenScope.into());
+        }
+        if !self
+            .all_scopes
+            .iter()
+            .all(|wanted| scopes.clone().any(|s| s == wanted.as_ref()))
+        {
+            return Err(AuthError::with_message(ErrorKind::ForbiddenScope, MISSING_SCOPE));
+        }
+        if self.max_auth_age_secs.is_none() && self.acr_values.is_empty() {
+            return Ok(());
+        }
+        let step_up = |message| {
+            let acr_values = (!self.acr_values.is_empty())
+                .then(|| self.acr_values.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(" "));
+            AuthError::step_up(message, self.max_auth_age_secs, acr_values)
+        };
+        if let Some(max_age) = self.max_auth_age_secs {
+            // An absent `auth_time` is no proof of a recent sign-in; a broken clock is no
+            // proof either.
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64());
+            let fresh = match (facts.auth_time, now) {
+                (Some(auth_time), Ok(now)) => now - auth_time <= max_age as f64,
+                _ => false,
+            };
+            if !fresh {
+                return Err(step_up(STALE_SIGN_IN));
+            }
+        }
+        if !self.acr_values.is_empty() && !facts.acr.is_some_and(|acr| has(self.acr_values, acr)) {
+            return Err(step_up(WRONG_CONTEXT));
+        }
+        Ok(())
+    }
+}
+
+/// What a route requires beyond a valid token: the kind of principal; at least one of the
+/// groups (`cognito:groups`), if any are named; at least one of the any-of scopes and every
+/// one of the all-of scopes (`scope`, exact match), if any are named; a sign-in at most so
+/// many seconds old (`auth_time`) and made with one of some authentication contexts (`acr`),
+/// if asked. Built in `const` context, so requirements cost nothing per request.
 ///
 /// ```
-/// use cognito_core::Require;
+/// use cognito_core::{PrincipalKind, Require};
 /// const ADMINS: Require = Require::NONE.any_group(&["admin", "ops"]);
 /// const READERS: Require = Require::NONE.any_scope(&["demo/read"]);
+/// const WRITERS: Require = Require::NONE.all_scopes(&["demo/read", "demo/write"]);
+/// const MACHINES: Require = Require::NONE.principal(PrincipalKind::Machine);
+/// const RECENT: Require = Require::NONE.max_auth_age_secs(300).acr_values(&["mfa"]);
 /// assert_eq!(ADMINS.groups(), ["admin", "ops"]);
-/// # let _ = READERS;
+/// assert_eq!(RECENT.max_auth_age(), Some(300));
+/// # let _ = (READERS, WRITERS, MACHINES);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Require<'a> {
+    principal: PrincipalKind,
     groups: &'a [&'a str],
     scopes: &'a [&'a str],
+    all_scopes: &'a [&'a str],
+    max_auth_age_secs: Option<u64>,
+    acr_values: &'a [&'a str],
 }
 
 impl Require<'static> {
     /// No requirement: any valid token.
     pub const NONE: Require<'static> = Require {
+        principal: PrincipalKind::Any,
         groups: &[],
         scopes: &[],
+        all_scopes: &[],
+        max_auth_age_secs: None,
+        acr_values: &[],
     };
 }
 
 impl<'a> Require<'a> {
     /// Require membership of at least one of these groups.
     pub const fn any_group(self, groups: &'a [&'a str]) -> Self {
-        Require {
-            groups,
-            scopes: self.scopes,
-        }
+        Require { groups, ..self }
     }
 
     /// Require at least one of these scopes.
     pub const fn any_scope(self, scopes: &'a [&'a str]) -> Self {
+        Require { scopes, ..self }
+    }
+
+    /// Require every one of these scopes (else `forbidden_scope`).
+    pub const fn all_scopes(self, all_scopes: &'a [&'a str]) -> Self {
+        Require { all_scopes, ..self }
+    }
+
+    /// Serve only this kind of principal (else `forbidden_principal`, 403).
+    pub const fn principal(self, principal: PrincipalKind) -> Self {
+        Require { principal, ..self }
+    }
+
+    /// Require a sign-in (`auth_time`) at most `secs` seconds old; an older one, or none, is
+    /// 401 `insufficient_user_authentication` with `max_age=<secs>` in the challenge. It
+    /// must be at least 1 ([`crate::CognitoAuth::check_policy`] refuses 0).
+    pub const fn max_auth_age_secs(self, secs: u64) -> Self {
         Require {
-            groups: self.groups,
-            scopes,
+            max_auth_age_secs: Some(secs),
+            ..self
         }
+    }
+
+    /// Require a sign-in whose authentication context (`acr`) is one of these; another, or
+    /// none, is 401 `insufficient_user_authentication` with `acr_values` in the challenge.
+    pub const fn acr_values(self, acr_values: &'a [&'a str]) -> Self {
+        Require { acr_values, ..self }
     }
 
     /// The groups, any of which is enough.
@@ -64,10 +234,30 @@ impl<'a> Require<'a> {
         self.scopes
     }
 
-    /// Checks a verified token's groups and scopes against this requirement, as verification
-    /// does (`forbidden_group`, then `forbidden_scope`): for callers that verified a token
-    /// without requirements and decide per route afterwards (an API Gateway authorizer that
-    /// denies with the caller's identity).
+    /// The scopes, every one of which is required.
+    pub fn all_scopes_required(&self) -> &[&'a str] {
+        self.all_scopes
+    }
+
+    /// The kind of principal served.
+    pub fn principal_kind(&self) -> PrincipalKind {
+        self.principal
+    }
+
+    /// The maximum age of the sign-in, in seconds, if one is required.
+    pub fn max_auth_age(&self) -> Option<u64> {
+        self.max_auth_age_secs
+    }
+
+    /// The accepted authentication contexts (`acr`), if any are named.
+    pub fn acr_values_accepted(&self) -> &[&'a str] {
+        self.acr_values
+    }
+
+    /// Checks a verified token against this requirement, as verification does (principal,
+    /// groups, scopes, sign-in): for callers that verified a token without requirements and
+    /// decide per route afterwards (an API Gateway authorizer that denies with the caller's
+    /// identity).
     ///
     /// ```
     /// # use cognito_core::{CognitoToken, ErrorKind, Require};
@@ -79,48 +269,106 @@ impl<'a> Require<'a> {
     /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn check_token(&self, token: &crate::CognitoToken) -> Result<(), AuthError> {
-        self.check(&token.groups, crate::token::split_scopes(token.scope.as_deref()))
+        let machine = matches!(token.principal(), Principal::Machine { .. });
+        self.check(&Facts {
+            groups: &token.groups,
+            scope: token.scope.as_deref(),
+            machine,
+            auth_time: token.auth_time.map(|t| t as f64),
+            acr: token.acr.as_deref(),
+        })
     }
 
-    pub(crate) fn check<'s, G: Deref<Target = str>>(
-        &self,
-        token_groups: &[G],
-        token_scopes: impl Iterator<Item = &'s str>,
-    ) -> Result<(), AuthError> {
-        authorize(self.groups, self.scopes, token_groups, token_scopes)
+    pub(crate) fn check<G: Deref<Target = str>>(&self, facts: &Facts<'_, G>) -> Result<(), AuthError> {
+        self.rules().check(facts)
+    }
+
+    fn rules(&self) -> Rules<'_, &'a str> {
+        Rules {
+            principal: self.principal,
+            groups: self.groups,
+            scopes: self.scopes,
+            all_scopes: self.all_scopes,
+            max_auth_age_secs: self.max_auth_age_secs,
+            acr_values: self.acr_values,
+        }
+    }
+
+    /// Values that cannot work, as a [`ConfigError`] naming the field.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        validate(self.max_auth_age_secs, self.acr_values)
     }
 }
 
-/// The one any-of rule for groups, then scopes, whoever owns the lists.
-pub(crate) fn authorize<'s, R: AsRef<str>, G: Deref<Target = str>>(
-    groups: &[R],
-    scopes: &[R],
-    token_groups: &[G],
-    mut token_scopes: impl Iterator<Item = &'s str>,
-) -> Result<(), AuthError> {
-    if !groups.is_empty() && !token_groups.iter().any(|g| groups.iter().any(|r| r.as_ref() == &**g)) {
-        return Err(ErrorKind::ForbiddenGroup.into());
+/// The rules on a requirement's values: `max_auth_age_secs` at least 1; each `acr_values`
+/// entry non-empty visible ASCII with no space, quote or backslash (the challenge lists them
+/// space-separated in a quoted string).
+fn validate<R: AsRef<str>>(max_auth_age_secs: Option<u64>, acr_values: &[R]) -> Result<(), ConfigError> {
+    if max_auth_age_secs == Some(0) {
+        return Err(ConfigError::invalid(
+            None,
+            "max_auth_age_secs",
+            "must be at least 1 (seconds since the sign-in)",
+        ));
     }
-    if !scopes.is_empty() && !token_scopes.any(|s| scopes.iter().any(|r| r.as_ref() == s)) {
-        return Err(ErrorKind::ForbiddenScope.into());
+    if let Some(bad) = acr_values.iter().map(AsRef::as_ref).find(|v| !acr_value_ok(v)) {
+        return Err(ConfigError::invalid(
+            None,
+            "acr_values",
+            format!("{bad:?} is not a non-empty token of visible ASCII without quotes or backslashes"),
+        ));
     }
     Ok(())
 }
 
+fn acr_value_ok(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+}
+
+/// `max_auth_age_secs` as configured: at least 1.
+fn positive_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    match Option::<u64>::deserialize(d)? {
+        Some(0) => Err(serde::de::Error::custom(
+            "max_auth_age_secs must be at least 1 (seconds since the sign-in)",
+        )),
+        secs => Ok(secs),
+    }
+}
+
+/// `acr_values` as configured: each a non-empty token of visible ASCII.
+fn acr_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let values = Vec::<String>::deserialize(d)?;
+    match values.iter().find(|v| !acr_value_ok(v)) {
+        Some(bad) => Err(serde::de::Error::custom(format!(
+            "acr_values: {bad:?} is not a non-empty token of visible ASCII without quotes or backslashes"
+        ))),
+        None => Ok(values),
+    }
+}
+
 /// What a route requires, as a value chosen at run time: a pool (the default one if unnamed),
-/// any of some groups, any of some scopes (owned strings, e.g. from configuration), and custom
-/// checks ([`Check`], [`AsyncCheck`]) that run after every built-in check. The owned
-/// counterpart of the const [`Require`]; `Require` converts into it.
+/// the kind of principal, any of some groups, any of some scopes and all of some others, a
+/// recent enough sign-in with an accepted authentication context (owned strings, e.g. from
+/// configuration), and custom checks ([`Check`], [`AsyncCheck`]) that run after every
+/// built-in check. The owned counterpart of the const [`Require`]; `Require` converts into it.
 ///
-/// It deserializes from configuration, with the fields `pool`, `groups` and `scopes`, each
-/// optional (checks are code and are added with [`Requirement::check`]):
+/// It deserializes from configuration, with the fields `pool`, `groups`, `scopes`,
+/// `all_scopes`, `principal` (`user`, `machine` or `any`, the default), `max_auth_age_secs`
+/// (at least 1) and `acr_values`, each optional (checks are code and are added with
+/// [`Requirement::check`]):
 ///
 /// ```
-/// use cognito_core::Requirement;
+/// use cognito_core::{PrincipalKind, Requirement};
 /// let admins: Requirement = serde_yaml::from_str("{groups: [admin, ops]}")?;
 /// assert_eq!(admins, Requirement::new().any_group(["admin", "ops"]));
 /// let readers = Requirement::new().in_pool("us").any_scope(["demo/read"]);
 /// assert_eq!((readers.pool(), readers.scopes()), (Some("us"), &["demo/read".to_owned()][..]));
+/// let jobs: Requirement = serde_yaml::from_str(
+///     "{principal: machine, all_scopes: [jobs/read, jobs/run]}")?;
+/// assert_eq!(jobs.principal_kind(), PrincipalKind::Machine);
+/// let payments: Requirement = serde_yaml::from_str("{max_auth_age_secs: 300, acr_values: [mfa]}")?;
+/// assert_eq!(payments.max_auth_age(), Some(300));
+/// assert!(serde_yaml::from_str::<Requirement>("{max_auth_age_secs: 0}").is_err());
 /// # Ok::<(), serde_yaml::Error>(())
 /// ```
 #[derive(Clone, Default, Deserialize)]
@@ -130,9 +378,17 @@ pub struct Requirement {
     #[serde(default)]
     pool: Option<String>,
     #[serde(default)]
+    principal: PrincipalKind,
+    #[serde(default)]
     groups: Vec<String>,
     #[serde(default)]
     scopes: Vec<String>,
+    #[serde(default)]
+    all_scopes: Vec<String>,
+    #[serde(default, deserialize_with = "positive_secs")]
+    max_auth_age_secs: Option<u64>,
+    #[serde(default, deserialize_with = "acr_list")]
+    acr_values: Vec<String>,
     #[serde(skip)]
     checks: Vec<Checker>,
 }
@@ -158,6 +414,36 @@ impl Requirement {
     /// Require at least one of these scopes (added to those already named).
     pub fn any_scope<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
         self.scopes.extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Require every one of these scopes (added to those already named; else
+    /// `forbidden_scope`).
+    pub fn all_scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.all_scopes.extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Serve only this kind of principal (else `forbidden_principal`, 403).
+    pub fn principal(mut self, principal: PrincipalKind) -> Self {
+        self.principal = principal;
+        self
+    }
+
+    /// Require a sign-in (`auth_time`) at most `secs` seconds old (else 401
+    /// `insufficient_user_authentication`, `max_age=<secs>` in the challenge). 0 is refused
+    /// when the requirement is checked at start-up ([`crate::CognitoAuth::check_requirement`],
+    /// [`crate::Guard::check`]).
+    pub fn max_auth_age_secs(mut self, secs: u64) -> Self {
+        self.max_auth_age_secs = Some(secs);
+        self
+    }
+
+    /// Require a sign-in whose authentication context (`acr`) is one of these (added to
+    /// those already named; else 401 `insufficient_user_authentication`, `acr_values` in the
+    /// challenge).
+    pub fn acr_values<S: Into<String>>(mut self, values: impl IntoIterator<Item = S>) -> Self {
+        self.acr_values.extend(values.into_iter().map(Into::into));
         self
     }
 
@@ -189,29 +475,66 @@ impl Requirement {
         &self.scopes
     }
 
+    /// The scopes, every one of which is required.
+    pub fn all_scopes_required(&self) -> &[String] {
+        &self.all_scopes
+    }
+
+    /// The kind of principal served.
+    pub fn principal_kind(&self) -> PrincipalKind {
+        self.principal
+    }
+
+    /// The maximum age of the sign-in, in seconds, if one is required.
+    pub fn max_auth_age(&self) -> Option<u64> {
+        self.max_auth_age_secs
+    }
+
+    /// The accepted authentication contexts (`acr`), if any are named.
+    pub fn acr_values_accepted(&self) -> &[String] {
+        &self.acr_values
+    }
+
     /// How many custom checks it runs.
     pub fn check_count(&self) -> usize {
         self.checks.len()
+    }
+
+    /// Values that cannot work (`max_auth_age_secs: 0`, an empty or unquotable
+    /// `acr_values` entry), as a [`ConfigError`] naming the field. Configuration read with
+    /// serde is checked as it is read; [`crate::CognitoAuth::check_requirement`] and
+    /// [`crate::Guard::check`] call this for requirements built in code.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate(self.max_auth_age_secs, &self.acr_values)
     }
 
     pub(crate) fn checks(&self) -> &[Checker] {
         &self.checks
     }
 
-    pub(crate) fn authorize<'s, G: Deref<Target = str>>(
-        &self,
-        token_groups: &[G],
-        token_scopes: impl Iterator<Item = &'s str>,
-    ) -> Result<(), AuthError> {
-        authorize(&self.groups, &self.scopes, token_groups, token_scopes)
+    pub(crate) fn authorize<G: Deref<Target = str>>(&self, facts: &Facts<'_, G>) -> Result<(), AuthError> {
+        Rules {
+            principal: self.principal,
+            groups: &self.groups[..],
+            scopes: &self.scopes,
+            all_scopes: &self.all_scopes,
+            max_auth_age_secs: self.max_auth_age_secs,
+            acr_values: &self.acr_values,
+        }
+        .check(facts)
     }
 }
 
 impl From<Require<'_>> for Requirement {
     fn from(require: Require<'_>) -> Self {
-        Requirement::new()
+        let mut requirement = Requirement::new()
+            .principal(require.principal_kind())
             .any_group(require.groups().iter().copied())
             .any_scope(require.scopes().iter().copied())
+            .all_scopes(require.all_scopes_required().iter().copied())
+            .acr_values(require.acr_values_accepted().iter().copied());
+        requirement.max_auth_age_secs = require.max_auth_age();
+        requirement
     }
 }
 
@@ -219,8 +542,12 @@ impl From<Require<'_>> for Requirement {
 impl PartialEq for Requirement {
     fn eq(&self, other: &Self) -> bool {
         self.pool == other.pool
+            && self.principal == other.principal
             && self.groups == other.groups
             && self.scopes == other.scopes
+            && self.all_scopes == other.all_scopes
+            && self.max_auth_age_secs == other.max_auth_age_secs
+            && self.acr_values == other.acr_values
             && self.checks.len() == other.checks.len()
     }
 }
@@ -229,8 +556,12 @@ impl fmt::Debug for Requirement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Requirement")
             .field("pool", &self.pool)
+            .field("principal", &self.principal)
             .field("groups", &self.groups)
             .field("scopes", &self.scopes)
+            .field("all_scopes", &self.all_scopes)
+            .field("max_auth_age_secs", &self.max_auth_age_secs)
+            .field("acr_values", &self.acr_values)
             .field("checks", &self.checks.len())
             .finish()
     }
@@ -271,7 +602,7 @@ impl fmt::Debug for Requirement {
 pub trait Policy: Send + Sync + 'static {
     /// The pool, by name; `None` (the default) is the first pool of the settings.
     const POOL: Option<&'static str> = None;
-    /// The groups / scopes required (default: none).
+    /// The principal, groups, scopes and sign-in required (default: none).
     const REQUIRE: Require<'static> = Require::NONE;
     /// The name of a [`Requirement`] registered on the `CognitoAuth`, checked as well as
     /// `REQUIRE` (default: none). Its pool, if it names one, is the route's pool (and must

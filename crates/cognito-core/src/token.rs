@@ -391,7 +391,7 @@ impl<'de> Deserialize<'de> for Skipped {
 }
 
 /// The claim names the parse knows, each with its bit in [`Seen`].
-const CLAIM_NAMES: [&str; 14] = [
+const CLAIM_NAMES: [&str; 16] = [
     "iss",
     "token_use",
     "client_id",
@@ -406,6 +406,8 @@ const CLAIM_NAMES: [&str; 14] = [
     "cognito:username",
     "jti",
     "auth_time",
+    "origin_jti",
+    "acr",
 ];
 
 /// A JOSE header has a handful of members (Cognito's: `kid`, `alg`; an ALB's: seven); one
@@ -475,12 +477,93 @@ pub(crate) struct ClaimsView<'a> {
     pub nbf: Option<f64>,
     pub iat: Option<f64>,
     pub groups: Vec<Str<'a>>,
+    pub sub: Option<Str<'a>>,
+    /// Whether `username` or `cognito:username` is present (a user's token).
+    pub has_username: bool,
+    pub jti: Option<Str<'a>>,
+    pub auth_time: Option<f64>,
+    /// Informational: absent when not a string.
+    pub origin_jti: Option<Str<'a>>,
+    /// Informational: absent when not a string.
+    pub acr: Option<Str<'a>>,
 }
 
 impl ClaimsView<'_> {
-    /// The space-separated scopes.
-    pub(crate) fn scopes(&self) -> impl Iterator<Item = &str> + Clone {
-        crate::token::split_scopes(self.scope.as_deref())
+    /// Whether it is a machine's token (client credentials): an access token with no user
+    /// name whose `sub` is its `client_id`.
+    pub(crate) fn is_machine(&self) -> bool {
+        crate::policy::is_machine(
+            self.token_use.as_deref(),
+            self.has_username,
+            self.sub.as_deref(),
+            self.client_id.as_deref(),
+        )
+    }
+
+    /// What authorization reads of it.
+    pub(crate) fn facts(&self) -> crate::policy::Facts<'_, Str<'_>> {
+        crate::policy::Facts {
+            groups: &self.groups,
+            scope: self.scope.as_deref(),
+            machine: self.is_machine(),
+            auth_time: self.auth_time,
+            acr: self.acr.as_deref(),
+        }
+    }
+
+    /// What revocation reads of it.
+    pub(crate) fn ids(&self) -> crate::revocation::TokenIds<'_> {
+        crate::revocation::TokenIds {
+            sub: self.sub.as_deref(),
+            session: self.origin_jti.as_deref().or(self.jti.as_deref()),
+            iat: self.iat,
+        }
+    }
+}
+
+/// A string claim that is not judged: any other JSON value reads as absent.
+struct Lenient<'a>(Option<Str<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct LenientVisitor;
+        impl<'de> Visitor<'de> for LenientVisitor {
+            type Value = Lenient<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Lenient<'de>, E> {
+                Ok(Lenient(Some(Str(Cow::Borrowed(v)))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Lenient<'de>, E> {
+                Ok(Lenient(Some(Str(Cow::Owned(v.to_owned())))))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Lenient<'de>, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Lenient<'de>, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Lenient<'de>, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Lenient<'de>, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_unit<E>(self) -> Result<Lenient<'de>, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Lenient<'de>, A::Error> {
+                while seq.next_element::<Skipped>()?.is_some() {}
+                Ok(Lenient(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Lenient<'de>, A::Error> {
+                // Duplicate members are refused at any depth, as everywhere in the parse.
+                Skipped::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(Lenient(None))
+            }
+        }
+        d.deserialize_any(LenientVisitor)
     }
 }
 
@@ -530,12 +613,15 @@ impl<'de: 'a, 'a> Deserialize<'de> for ClaimsView<'a> {
                         "nbf" => c.nbf = Some(map.next_value()?),
                         "iat" => c.iat = Some(map.next_value()?),
                         "cognito:groups" => c.groups = map.next_value::<Groups<'de>>()?.0,
-                        "sub" | "username" | "cognito:username" | "jti" => {
+                        "sub" => c.sub = Some(map.next_value()?),
+                        "jti" => c.jti = Some(map.next_value()?),
+                        "username" | "cognito:username" => {
                             map.next_value::<Str<'de>>()?;
+                            c.has_username = true;
                         }
-                        "auth_time" => {
-                            map.next_value::<f64>()?;
-                        }
+                        "auth_time" => c.auth_time = Some(map.next_value()?),
+                        "origin_jti" => c.origin_jti = map.next_value::<Lenient<'de>>()?.0,
+                        "acr" => c.acr = map.next_value::<Lenient<'de>>()?.0,
                         _ => {
                             map.next_value::<Skipped>()?;
                         }

@@ -29,6 +29,8 @@ use std::time::Instant;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::policy::Facts;
+use crate::revocation::TokenIds;
 use crate::settings::TokenCacheSettings;
 use crate::verified::Verified;
 
@@ -71,6 +73,14 @@ pub(crate) struct Entry {
     /// `nbf`, `iat`: re-checked on every hit (a clock may step back).
     pub nbf: Option<f64>,
     pub iat: Option<f64>,
+    /// `sub` and the session (`origin_jti`, else `jti`): revocation is asked on every hit.
+    pub sub: Option<Box<str>>,
+    pub session: Option<Box<str>>,
+    /// Whether it is a machine's (client-credentials) token.
+    pub machine: bool,
+    /// `auth_time` and `acr`, for a route's sign-in requirements.
+    pub auth_time: Option<f64>,
+    pub acr: Option<Box<str>>,
     /// Which of the verifier's issuers (and so which JWKS cache) verified it.
     pub issuer: usize,
     /// The serial number of the key set that verified it: the entry ends when that JWKS cache
@@ -91,9 +101,20 @@ impl Entry {
         URL_SAFE_NO_PAD.decode(middle).unwrap_or_default()
     }
 
-    /// The space-separated scopes.
-    pub(crate) fn scopes(&self) -> impl Iterator<Item = &str> + Clone {
-        crate::token::split_scopes(self.scope.as_deref())
+    /// What authorization reads of it.
+    pub(crate) fn facts(&self) -> Facts<'_, Box<str>> {
+        Facts {
+            groups: &self.groups,
+            scope: self.scope.as_deref(),
+            machine: self.machine,
+            auth_time: self.auth_time,
+            acr: self.acr.as_deref(),
+        }
+    }
+
+    /// What revocation reads of it.
+    pub(crate) fn ids(&self) -> TokenIds<'_> {
+        TokenIds::new(self.sub.as_deref(), self.session.as_deref(), self.iat)
     }
 
     /// What this entry costs in memory, as counted against `max_bytes`: an over-estimate
@@ -108,6 +129,9 @@ impl Entry {
                 .map(|g| size_of::<Box<str>>() + text(g))
                 .sum::<usize>()
             + self.scope.as_deref().map_or(0, text)
+            + self.sub.as_deref().map_or(0, text)
+            + self.session.as_deref().map_or(0, text)
+            + self.acr.as_deref().map_or(0, text)
             + self.verified.as_ref().map_or(0, |v| {
                 ALLOC_OVERHEAD + text(v.pool()) + value_bytes(v.header()) + value_bytes(v.claims())
             })
@@ -321,6 +345,11 @@ mod tests {
             exp: 0.0,
             nbf: None,
             iat: None,
+            sub: None,
+            session: None,
+            machine: false,
+            auth_time: None,
+            acr: None,
             issuer: 0,
             key_serial: 0,
             keys_loaded_at: Instant::now(),

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{AuthError, ErrorKind};
+use crate::policy::{Facts, Principal};
 
 /// A verified token: its pool, its JOSE header and its claims, as JSON. Cheap to clone.
 ///
@@ -68,6 +69,39 @@ impl Verified {
     /// The scopes of `scope`.
     pub fn scopes(&self) -> impl Iterator<Item = &str> + Clone {
         crate::token::split_scopes(self.claim("scope").and_then(Value::as_str))
+    }
+
+    /// Who the token speaks for: an app client of its own ([`Principal::Machine`], a
+    /// client-credentials access token: no user name, `sub` equal to `client_id`), else a
+    /// user ([`Principal::User`]).
+    pub fn principal(&self) -> Principal<'_> {
+        let text = |name| self.claim(name).and_then(Value::as_str);
+        let username = text("username").or_else(|| text("cognito:username"));
+        let client_id = text("client_id");
+        let machine = crate::policy::is_machine(
+            text("token_use"),
+            self.claim("username").is_some() || self.claim("cognito:username").is_some(),
+            self.sub(),
+            client_id,
+        );
+        match (machine, client_id) {
+            (true, Some(client_id)) => Principal::Machine { client_id },
+            _ => Principal::User {
+                sub: self.sub(),
+                username,
+            },
+        }
+    }
+
+    /// What authorization reads of it (the groups are the caller's, from [`Verified::groups`]).
+    pub(crate) fn facts<'a>(&'a self, groups: &'a [&'a str]) -> Facts<'a, &'a str> {
+        Facts {
+            groups,
+            scope: self.claim("scope").and_then(Value::as_str),
+            machine: matches!(self.principal(), Principal::Machine { .. }),
+            auth_time: self.claim("auth_time").and_then(Value::as_f64),
+            acr: self.claim("acr").and_then(Value::as_str),
+        }
     }
 
     /// The claims as the caller's type; a type they do not fit is `malformed`, as for a

@@ -16,7 +16,8 @@ use crate::health::{Health, PoolHealth};
 use crate::jose::Algorithm;
 use crate::jwks::{JwksCache, Loaded, Miss};
 use crate::observe::{self, PoolObserver};
-use crate::policy::{Policy, Require, Requirement};
+use crate::policy::{Facts, Policy, Require, Requirement};
+use crate::revocation::{RevocationBackend, Revocations};
 use crate::settings::{CognitoSettings, KEYS_URL_ENV, KeySource, TokenSource, TokenUse, UserPool};
 use crate::source::{RequestView, Sources};
 use crate::token::{self, ClaimsView, Token};
@@ -53,7 +54,7 @@ pub struct PoolStatus {
 /// # let _ = cognito_us; Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct Verifier(Arc<Inner>, Arc<[Checker]>);
+pub struct Verifier(Arc<Inner>, Arc<[Checker]>, Revocations);
 
 struct Inner {
     pool: String,
@@ -123,15 +124,11 @@ impl<'a> From<&'a Requirement> for Needs<'a> {
 }
 
 impl Needs<'_> {
-    /// Step 7: both requirements' groups and scopes.
-    fn authorize<'s, G: std::ops::Deref<Target = str>>(
-        &self,
-        groups: &[G],
-        scopes: impl Iterator<Item = &'s str> + Clone,
-    ) -> Result<(), AuthError> {
-        self.require.check(groups, scopes.clone())?;
+    /// Step 7: both requirements' principal, groups, scopes and sign-in.
+    fn authorize<G: std::ops::Deref<Target = str>>(&self, facts: &Facts<'_, G>) -> Result<(), AuthError> {
+        self.require.check(facts)?;
         match self.owned {
-            Some(owned) => owned.authorize(groups, scopes),
+            Some(owned) => owned.authorize(facts),
             None => Ok(()),
         }
     }
@@ -261,6 +258,7 @@ impl Verifier {
                 observer: PoolObserver::new(&pool.name),
             }),
             Arc::from([]),
+            Revocations::in_memory(std::time::Duration::from_secs(settings.leeway_seconds)),
         ))
     }
 
@@ -291,7 +289,25 @@ impl Verifier {
 
     fn with_checker(self, checker: Checker) -> Self {
         let checks: Vec<Checker> = self.1.iter().cloned().chain([checker]).collect();
-        Verifier(self.0, checks.into())
+        Verifier(self.0, checks.into(), self.2)
+    }
+
+    /// This verifier, asking `backend` whether a token is revoked instead of its own
+    /// in-memory store (see [`crate::revocation`]). The clone shares the key and token caches.
+    #[must_use]
+    pub fn with_revocation_store(self, backend: impl RevocationBackend) -> Self {
+        self.with_revocations(Revocations::external(backend))
+    }
+
+    fn with_revocations(self, revocations: Revocations) -> Self {
+        Verifier(self.0, self.1, revocations)
+    }
+
+    /// Where this verifier's revocations are kept: revoke a session or a user's tokens
+    /// through it (see [`crate::revocation`]). A verifier of a [`CognitoAuth`] shares its
+    /// store with every other pool's.
+    pub fn revocations(&self) -> &Revocations {
+        &self.2
     }
 
     /// The pool's name.
@@ -444,7 +460,8 @@ impl Verifier {
         token::check_size(token, self.0.sources.max_token_bytes)?;
         let wants_verified = A::NEEDS_VERIFIED || !self.1.is_empty() || !needs.checks().is_empty();
         if let Some(hit) = self.cache_hit(token) {
-            needs.authorize(&hit.groups, hit.scopes())?;
+            self.2.check(hit.ids()).await?;
+            needs.authorize(&hit.facts())?;
             if !wants_verified {
                 return A::from_hit(&hit);
             }
@@ -480,8 +497,10 @@ impl Verifier {
             })?,
         };
         self.finish(token, &parsed, &checked, &loaded, &mut rec)?;
+        // The application's own refusals (revocation, the route's requirement) come last.
         rec.enter(Step::Requirement);
-        needs.authorize(&checked.claims.groups, checked.claims.scopes())?;
+        self.2.check(checked.claims.ids()).await?;
+        needs.authorize(&checked.claims.facts())?;
         if !wants_verified {
             return A::from_payload(parsed.payload());
         }
@@ -714,6 +733,11 @@ impl Verifier {
             verified,
             groups: c.groups.iter().map(|g| Box::from(&**g)).collect(),
             scope: c.scope.as_deref().map(Box::from),
+            sub: c.sub.as_deref().map(Box::from),
+            session: c.origin_jti.as_deref().or(c.jti.as_deref()).map(Box::from),
+            machine: c.is_machine(),
+            auth_time: c.auth_time,
+            acr: c.acr.as_deref().map(Box::from),
             exp,
             nbf: c.nbf,
             iat: c.iat,
@@ -875,11 +899,14 @@ impl CognitoAuth {
     fn build(settings: &CognitoSettings, client: Option<&reqwest::Client>) -> Result<Self, ConfigError> {
         let resolved = settings.resolve()?;
         warn_keys_url_override(resolved.iter().map(|(pool, _)| *pool));
-        let mut verifiers = resolved
+        let verifiers = resolved
             .iter()
             .map(|(pool, sources)| Verifier::from_pool(settings, pool, sources, client))
             .collect::<Result<Vec<_>, _>>()?
             .into_iter();
+        // One revocation store for every pool: a revocation holds wherever the token goes.
+        let revocations = Revocations::in_memory(std::time::Duration::from_secs(settings.leeway_seconds));
+        let mut verifiers = verifiers.map(|v| v.with_revocations(revocations.clone()));
         let first = verifiers.next().ok_or_else(ConfigError::no_pools)?;
         let alb = match &settings.alb {
             Some(alb) => Some(AlbVerifier::for_alb_with(alb, settings, client)?),
@@ -914,6 +941,42 @@ impl CognitoAuth {
             .map(|v| v.with_checker(checker.clone()))
             .collect();
         CognitoAuth(Arc::new(pools))
+    }
+
+    /// Every pool asks `backend` whether a token is revoked, instead of the built-in
+    /// in-memory store (see [`crate::revocation`]): for a service of several instances, a
+    /// store they share (Redis, DynamoDB).
+    #[must_use]
+    pub fn with_revocation_store(self, backend: impl RevocationBackend) -> Self {
+        let revocations = Revocations::external(backend);
+        let mut pools = Arc::unwrap_or_clone(self.0);
+        pools.first = pools.first.with_revocations(revocations.clone());
+        pools.rest = pools
+            .rest
+            .into_iter()
+            .map(|v| v.with_revocations(revocations.clone()))
+            .collect();
+        CognitoAuth(Arc::new(pools))
+    }
+
+    /// Where revocations are kept, shared by every pool: revoke a session (its
+    /// `origin_jti`, else `jti`) or a user's tokens up to a time, and from then on those
+    /// tokens are refused as 401 `revoked` everywhere, token-cache hits included.
+    ///
+    /// ```
+    /// use cognito_core::{CognitoAuth, CognitoSettings};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let settings = CognitoSettings::from_yaml_str(
+    /// #     "userpools: {eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a}}")?;
+    /// let auth = CognitoAuth::new(&settings)?;
+    /// auth.revocations().revoke_user_now("5f1c-sub-of-mallory").await?;
+    /// auth.revocations().revoke_session("origin-jti-of-a-stolen-session").await?;
+    /// assert_eq!(auth.revocations().memory().map(|store| store.len()), Some(2));
+    /// # Ok(()) }
+    /// ```
+    pub fn revocations(&self) -> &Revocations {
+        self.default_pool().revocations()
     }
 
     /// Registers `requirement` under `name` (replacing one of that name), for the routes
@@ -1036,8 +1099,13 @@ impl CognitoAuth {
     /// ```
     ///
     /// A policy's [`Policy::REQUIREMENT`] must be registered, and its pool configured and in
-    /// agreement with `POOL`.
+    /// agreement with `POOL`; `REQUIRE` and that requirement must have values that can work
+    /// (`max_auth_age_secs` at least 1, see [`Requirement::validate`]).
     pub fn check_policy<P: Policy>(&self) -> Result<(), ConfigError> {
+        P::REQUIRE.validate()?;
+        if let Some(requirement) = P::REQUIREMENT.and_then(|name| self.requirement(name)) {
+            requirement.validate()?;
+        }
         self.route::<P>().map(|_| ()).map_err(|problem| match problem {
             Unroutable::Pool(name) => ConfigError::invalid(
                 Some(name),
@@ -1057,9 +1125,10 @@ impl CognitoAuth {
         })
     }
 
-    /// Checks at start-up that `requirement` can be served: its pool, if it names one, is
-    /// configured.
+    /// Checks at start-up that `requirement` can be served: its values can work
+    /// ([`Requirement::validate`]) and its pool, if it names one, is configured.
     pub fn check_requirement(&self, requirement: &Requirement) -> Result<(), ConfigError> {
+        requirement.validate()?;
         self.for_requirement(requirement).map(|_| ()).map_err(|_| {
             ConfigError::invalid(
                 requirement.pool(),
@@ -1202,7 +1271,8 @@ impl CognitoAuth {
             return None;
         }
         let answer = async {
-            needs.authorize(&verified.groups(), verified.scopes())?;
+            let groups = verified.groups();
+            needs.authorize(&verified.facts(&groups))?;
             check::run(needs.checks().iter(), verified).await?;
             verified.deserialize::<T>()
         };

@@ -379,6 +379,18 @@ async fn every_kind_of_rejection_is_one_debug_event() -> TestResult {
             Require::NONE,
         ),
         (
+            ErrorKind::Revoked,
+            main.clone(),
+            Some(format!("Bearer {}", with("origin_jti", json!("a-revoked-session"))?)),
+            Require::NONE,
+        ),
+        (
+            ErrorKind::ForbiddenPrincipal,
+            main.clone(),
+            Some(format!("Bearer {valid}")),
+            Require::NONE.principal(cognito_core::PrincipalKind::Machine),
+        ),
+        (
             ErrorKind::ForbiddenGroup,
             main.clone(),
             Some(format!("Bearer {valid}")),
@@ -389,6 +401,12 @@ async fn every_kind_of_rejection_is_one_debug_event() -> TestResult {
             main.clone(),
             Some(format!("Bearer {valid}")),
             Require::NONE.any_scope(&["demo/write"]),
+        ),
+        (
+            ErrorKind::InsufficientUserAuthentication,
+            main.clone(),
+            Some(format!("Bearer {}", with("auth_time", json!(now - 600))?)),
+            Require::NONE.max_auth_age_secs(60),
         ),
         (
             ErrorKind::JwksUnavailable,
@@ -409,6 +427,10 @@ async fn every_kind_of_rejection_is_one_debug_event() -> TestResult {
         ),
     ];
     assert_eq!(tokens.len(), ErrorKind::ALL.len());
+    main.revocations()
+        .memory()
+        .ok_or("the built-in store")?
+        .revoke_session("a-revoked-session");
     let mut sent = Vec::new();
     for (kind, verifier, header, require) in &tokens {
         capture.clear();

@@ -934,11 +934,11 @@ async fn jwks_unavailable() -> TestResult {
 fn every_kind_has_a_distinct_stable_name() {
     let names: std::collections::HashSet<_> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
     assert_eq!(names.len(), ErrorKind::ALL.len());
-    assert_eq!(ErrorKind::ALL.len(), 17);
+    assert_eq!(ErrorKind::ALL.len(), 20);
     for kind in ErrorKind::ALL {
         assert!(kind.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
         let expected = match kind {
-            ErrorKind::ForbiddenGroup | ErrorKind::ForbiddenScope => 403,
+            ErrorKind::ForbiddenPrincipal | ErrorKind::ForbiddenGroup | ErrorKind::ForbiddenScope => 403,
             ErrorKind::JwksUnavailable => 503,
             _ => 401,
         };

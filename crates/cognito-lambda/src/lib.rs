@@ -325,9 +325,12 @@ impl Authorizer {
     ///
     /// Refused here: a bad pattern; a pool the settings lack; a simple-response authorizer
     /// ([`HttpApiResponse::Simple`]) with a route that requires more than the default route;
-    /// and a route that an earlier one overlaps unless the earlier one's requirement implies
-    /// this one's (the same pool, and its groups, if it names any, are all among this route's,
-    /// or this route names none; the same for scopes). An IAM answer covers the whole table,
+    /// a requirement whose values cannot work (`max_auth_age_secs` 0, an empty `acr_values`
+    /// entry); and a route that an earlier one overlaps unless the earlier one's requirement
+    /// implies this one's (the same pool, and its groups, if it names any, are all among this
+    /// route's, or this route names none; the same for scopes and `acr_values`; this route's
+    /// all-of scopes among the earlier one's; the same kind of principal unless this route
+    /// serves any; a sign-in age limit no stricter than the earlier one's). An IAM answer covers the whole table,
     /// and IAM lets any matching `Deny` win, so the earlier route could not win for a token
     /// that satisfies it but not this one. Put the stricter route first.
     ///
@@ -356,6 +359,9 @@ impl Authorizer {
     /// ```
     pub fn route(mut self, pattern: &str, require: Requirement) -> Result<Self, RouteError> {
         let parsed = RoutePattern::parse(pattern)?;
+        if let Err(e) = require.to_core().validate() {
+            return Err(RouteError::new(pattern, e.to_string()));
+        }
         if let Some(pool) = &require.pool
             && self.auth.pool(pool).is_none()
         {
@@ -582,9 +588,21 @@ impl Authorizer {
                 Some((_, Err(e))) => return Err(e.clone()),
                 None => return Err(AuthError::new(ErrorKind::JwksUnavailable)),
             };
-            let groups: Vec<&str> = require.groups.iter().map(String::as_str).collect();
-            let scopes: Vec<&str> = require.scopes.iter().map(String::as_str).collect();
-            Require::NONE.any_group(&groups).any_scope(&scopes).check_token(token)
+            fn strs(list: &[String]) -> Vec<&str> {
+                list.iter().map(String::as_str).collect()
+            }
+            let (groups, scopes) = (strs(&require.groups), strs(&require.scopes));
+            let (all_scopes, acr_values) = (strs(&require.all_scopes), strs(&require.acr_values));
+            let rules = Require::NONE
+                .principal(require.principal)
+                .any_group(&groups)
+                .any_scope(&scopes)
+                .all_scopes(&all_scopes)
+                .acr_values(&acr_values);
+            match require.max_auth_age_secs {
+                Some(secs) => rules.max_auth_age_secs(secs).check_token(token),
+                None => rules.check_token(token),
+            }
         };
         let default = Requirement::any_user();
         let own = match found {

@@ -507,3 +507,75 @@ async fn request_events_with_the_header_twice_are_unauthorized() -> TestResult {
     );
     Ok(())
 }
+
+/// Principals, all-of scopes and the sign-in's age and context, judged for the whole table in
+/// one IAM answer; out-of-range values refused when the route is added; a revoked token is
+/// unauthorized (401).
+#[tokio::test]
+async fn principals_all_of_scopes_sign_in_and_revocation() -> TestResult {
+    use cognito_core::PrincipalKind;
+    let f = Fixture::new().await?;
+    let auth = CognitoAuth::new(&f.settings)?;
+    let authorizer = Authorizer::new(auth.clone())
+        .route(
+            "GET /machine",
+            Requirement::any_user().principal(PrincipalKind::Machine),
+        )?
+        .route("GET /people", Requirement::any_user().principal(PrincipalKind::User))?
+        .route("GET /recent", Requirement::any_user().max_auth_age_secs(300))?
+        .route("GET /both", Requirement::any_user().all_scopes(["a", "b"]))?
+        .route("GET /mfa", Requirement::any_user().acr_values(["mfa"]))?;
+    let sign = |changes: Value| -> Result<String, BoxError> {
+        let mut claims = access_claims(&f.issuer, CLIENT);
+        cognito_testkit::merge_claims(&mut claims, &changes);
+        Ok(format!("Bearer {}", f.key.sign(&claims)?))
+    };
+    let machine = format!(
+        "Bearer {}",
+        f.key
+            .sign(&cognito_testkit::client_credentials_claims(&f.issuer, CLIENT))?
+    );
+    let fresh = sign(json!({"auth_time": now() - 10, "scope": "a", "acr": "pwd"}))?;
+    let stale = sign(json!({"auth_time": now() - 600, "scope": "b a", "acr": "mfa"}))?;
+    let routes = ["/machine", "/people", "/recent", "/both", "/mfa", "/other"];
+    #[rustfmt::skip]
+    let table: [(&str, [bool; 6]); 3] = [
+        (&machine, [true, false, true, false, false, true]),
+        (&fresh, [false, true, true, false, false, true]),
+        (&stale, [false, true, false, true, true, true]),
+    ];
+    for (token, expected) in table {
+        let answer = authorizer
+            .handle(shaped(Kind::Token, "GET", "/other", Some(token))?)
+            .await?;
+        for (route, allowed) in routes.iter().zip(expected) {
+            assert_eq!(iam_allows(&answer, &arn("GET", route))?, allowed, "{route}: {answer}");
+        }
+    }
+    // Values that cannot work are refused when the route is added.
+    let err = Authorizer::new(auth.clone())
+        .route("GET /x", Requirement::any_user().max_auth_age_secs(0))
+        .map(|_| ())
+        .unwrap_err();
+    assert!(err.to_string().contains("max_auth_age_secs"), "{err}");
+    // A stricter route before an overlapping laxer one is fine; the other way round is not.
+    Authorizer::new(auth.clone())
+        .route("GET /pay/now", Requirement::any_user().max_auth_age_secs(60))?
+        .route("GET /pay/*", Requirement::any_user().max_auth_age_secs(300))?;
+    assert!(
+        Authorizer::new(auth.clone())
+            .route("GET /pay/*", Requirement::any_user().max_auth_age_secs(300))?
+            .route("GET /pay/now", Requirement::any_user().max_auth_age_secs(60))
+            .is_err()
+    );
+    // Revoked: unauthorized, whatever the route.
+    auth.revocations().revoke_user_now(SUB).await?;
+    let refused = authorizer
+        .handle(shaped(Kind::Token, "GET", "/other", Some(&fresh))?)
+        .await;
+    match refused {
+        Err(AuthorizerError::Unauthorized(e)) => assert_eq!(e.kind(), cognito_core::ErrorKind::Revoked),
+        other => return Err(format!("expected unauthorized, got {other:?}").into()),
+    }
+    Ok(())
+}

@@ -37,6 +37,19 @@ fn users(dev: &DevIssuer) -> Result<Vec<(&'static str, String)>, BoxError> {
         ("ops writer", bearer("main", &["ops"], "demo/write")?),
         ("partner admin reader", bearer("partners", &["admin"], "demo/read")?),
         ("partner", bearer("partners", &[], "")?),
+        ("machine", {
+            let mut claims = cognito_testkit::client_credentials_claims(&dev.pool_issuer("main"), DevIssuer::CLIENT_ID);
+            claims["scope"] = serde_json::json!("demo/read demo/write");
+            format!("Bearer {}", dev.sign(&claims)?)
+        }),
+        ("stale admin reader writer", {
+            let mut claims = cognito_testkit::access_claims(&dev.pool_issuer("main"), DevIssuer::CLIENT_ID);
+            cognito_testkit::merge_claims(
+                &mut claims,
+                &serde_json::json!({"auth_time": cognito_testkit::now() - 600, "cognito:groups": ["admin"], "scope": "demo/read demo/write"}),
+            );
+            format!("Bearer {}", dev.sign(&claims)?)
+        }),
     ])
 }
 
@@ -145,12 +158,33 @@ const GENERATED_REQUESTS: [(&str, &str); 30] = [
     ("GET", "/b."),
 ];
 
-/// A route: `(method, path, groups bitmask, scopes bitmask, pool)` as indexes.
-fn route_strategy() -> impl Strategy<Value = (usize, usize, usize, usize, usize)> {
-    (0..METHODS.len(), 0..PATHS.len(), 0..4usize, 0..4usize, 0..POOLS.len())
+/// A route: `(method, path, groups bitmask, scopes bitmask, pool, extra)` as indexes; `extra`
+/// adds nothing, all-of scopes, a principal kind, or a sign-in age limit.
+fn route_strategy() -> impl Strategy<Value = (usize, usize, usize, usize, usize, usize)> {
+    (
+        0..METHODS.len(),
+        0..PATHS.len(),
+        0..4usize,
+        0..4usize,
+        0..POOLS.len(),
+        0..6usize,
+    )
 }
 
-fn requirement(groups: usize, scopes: usize, pool: usize) -> Requirement {
+fn requirement(groups: usize, scopes: usize, pool: usize, extra: usize) -> Requirement {
+    use cognito_core::PrincipalKind;
+    let require = plain_requirement(groups, scopes, pool);
+    match extra {
+        1 => require.all_scopes(SCOPES),
+        2 => require.principal(PrincipalKind::User),
+        3 => require.principal(PrincipalKind::Machine),
+        4 => require.max_auth_age_secs(300),
+        5 => require.max_auth_age_secs(60),
+        _ => require,
+    }
+}
+
+fn plain_requirement(groups: usize, scopes: usize, pool: usize) -> Requirement {
     let pick = |names: [&str; 2], mask: usize| -> Vec<String> {
         names
             .iter()
@@ -187,9 +221,9 @@ fn a_reused_answer_decides_every_route_of_generated_tables_as_a_fresh_invocation
             // whose requirement does not imply its own) is left out, as a deployment would fix it.
             let mut authorizer = Authorizer::new(auth.clone());
             let mut table = Vec::new();
-            for (method, path, groups, scopes, pool) in routes {
+            for (method, path, groups, scopes, pool, extra) in routes {
                 let pattern = format!("{}{}", METHODS[method], PATHS[path]);
-                let require = requirement(groups, scopes, pool);
+                let require = requirement(groups, scopes, pool, extra);
                 if let Ok(next) = authorizer.clone().route(&pattern, require.clone()) {
                     authorizer = next;
                     table.push((pattern, require));

@@ -211,7 +211,8 @@ pub fn id_claims(issuer: &str, client_id: &str) -> Value {
 }
 
 /// The claims of a client-credentials (machine-to-machine) access token: no user, `sub` is
-/// the client.
+/// the client. A route with `principal: machine` serves it; one with `principal: user`
+/// refuses it (`forbidden_principal`).
 pub fn client_credentials_claims(issuer: &str, client_id: &str) -> Value {
     let now = now();
     json!({
@@ -226,6 +227,46 @@ pub fn client_credentials_claims(issuer: &str, client_id: &str) -> Value {
         "jti": "abcdefab-cdef-abcd-efab-cdefabcdefab",
         "client_id": client_id,
     })
+}
+
+/// `claims` with `changes` set over them (an object: each member replaces the claim of that
+/// name; a `null` member removes it): how tests mint a token with an `auth_time`, an `acr`,
+/// an `aud`, an `origin_jti` or a `sub` of their own.
+///
+/// ```
+/// use cognito_testkit::{access_claims, merge_claims, now};
+/// use serde_json::json;
+/// let mut claims = access_claims("https://issuer", "client-a");
+/// merge_claims(&mut claims, &json!({"auth_time": now() - 600, "acr": "mfa", "origin_jti": "s-1", "jti": null}));
+/// assert_eq!(claims["acr"], "mfa");
+/// assert!(claims.get("jti").is_none());
+/// ```
+pub fn merge_claims(claims: &mut Value, changes: &Value) {
+    let (Some(claims), Some(changes)) = (claims.as_object_mut(), changes.as_object()) else {
+        return;
+    };
+    for (name, value) in changes {
+        if value.is_null() {
+            claims.remove(name);
+        } else {
+            claims.insert(name.clone(), value.clone());
+        }
+    }
+}
+
+/// An id no other call of this process returns (for a `sub`, `jti` or `origin_jti` of a test
+/// of its own, so that revoking it touches no other test's tokens).
+pub fn unique_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "test-{:08x}-{nanos:08x}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A development issuer on 127.0.0.1 in one call: a key, a JWKS server, and Cognito-shaped
@@ -387,6 +428,24 @@ impl DevIssuer {
         claims["cognito:groups"] = json!(groups);
         claims["scope"] = json!(scope);
         claims["custom:tenant"] = json!("dev");
+        self.key.sign(&claims)
+    }
+
+    /// An access token for `alice` as [`DevIssuer::access_token`] makes them, with `changes`
+    /// set over its claims ([`merge_claims`]): `{"auth_time": ..., "acr": "mfa"}`, say.
+    pub fn access_token_with(&self, groups: &[&str], scope: &str, changes: &Value) -> Result<String, Unspecified> {
+        let mut claims = access_claims(&self.issuer(), Self::CLIENT_ID);
+        claims["cognito:groups"] = json!(groups);
+        claims["scope"] = json!(scope);
+        merge_claims(&mut claims, changes);
+        self.key.sign(&claims)
+    }
+
+    /// A machine's token: a client-credentials access token of [`DevIssuer::CLIENT_ID`]
+    /// (no user; `sub` is the client) with these scopes (space separated).
+    pub fn machine_token(&self, scope: &str) -> Result<String, Unspecified> {
+        let mut claims = client_credentials_claims(&self.issuer(), Self::CLIENT_ID);
+        claims["scope"] = json!(scope);
         self.key.sign(&claims)
     }
 

@@ -1,16 +1,16 @@
 //! The actix-web demo server (`/health`, `/ready`, `/metrics`, `/`, `/optional`, `/admin`,
-//! `/scoped`, `/custom`, `/pools/{name}`, `/alb`, `/openapi.json`, `/docs`, and
+//! `/scoped`, `/machine`, `/recent`, `/all-scopes`, `POST /revoke`, `/custom`, `/pools/{name}`, `/alb`, `/openapi.json`, `/docs`, and
 //! `/guarded/{rest}` behind the router-wide middleware), as a library so the conformance suite
 //! can serve it. The same routes are served again under `/layer`, behind the middleware.
 
 #![forbid(unsafe_code)]
 
 use actix_web::dev::Service as _;
-use actix_web::{App, HttpMessage as _, HttpRequest, HttpResponse, HttpServer, get, web};
+use actix_web::{App, HttpMessage as _, HttpRequest, HttpResponse, HttpServer, get, post, web};
 use cognito_actix::{
     ActixRequest, Auth, AuthRejection, CognitoAuth, CognitoMiddleware, CognitoToken, OptionalAuth, Verified,
 };
-use cognito_demo_support::{self as demo, Admins, PoolRefusal, Readers, TenantClaims};
+use cognito_demo_support::{self as demo, Admins, Machines, PoolRefusal, ReadWriters, Readers, Recent, TenantClaims};
 use utoipa_swagger_ui::SwaggerUi;
 
 /// Serves the demo on `listener` until the process ends (its own actix system).
@@ -74,6 +74,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .service(optional)
         .service(admin)
         .service(scoped)
+        .service(machine)
+        .service(recent)
+        .service(all_scopes)
+        .service(revoke)
         .service(custom)
         .service(pool)
         .service(alb);
@@ -128,6 +132,29 @@ async fn admin(user: Auth<CognitoToken, Admins>) -> HttpResponse {
 #[get("/scoped")]
 async fn scoped(user: Auth<CognitoToken, Readers>) -> HttpResponse {
     HttpResponse::Ok().json(demo::user_body(&user))
+}
+
+#[get("/machine")]
+async fn machine(token: Auth<CognitoToken, Machines>) -> HttpResponse {
+    HttpResponse::Ok().json(demo::machine_body(&token))
+}
+
+#[get("/recent")]
+async fn recent(user: Auth<CognitoToken, Recent>) -> HttpResponse {
+    HttpResponse::Ok().json(demo::user_body(&user))
+}
+
+#[get("/all-scopes")]
+async fn all_scopes(user: Auth<CognitoToken, ReadWriters>) -> HttpResponse {
+    HttpResponse::Ok().json(demo::user_body(&user))
+}
+
+/// Authenticated (an admin) before the body is read.
+#[post("/revoke")]
+async fn revoke(_admin: Auth<CognitoToken, Admins>, auth: web::Data<CognitoAuth>, body: web::Bytes) -> HttpResponse {
+    let (status, body) = demo::revoke(&auth, &body).await;
+    let status = actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::BAD_REQUEST);
+    HttpResponse::build(status).json(body)
 }
 
 #[get("/custom")]

@@ -1,19 +1,20 @@
 //! The axum demo server (`/health`, `/ready`, `/metrics`, `/`, `/optional`, `/admin`,
-//! `/scoped`, `/custom`, `/pools/{name}`, `/alb`, `/openapi.json`, `/docs`, and
+//! `/scoped`, `/machine`, `/recent`, `/all-scopes`, `POST /revoke`, `/custom`, `/pools/{name}`, `/alb`, `/openapi.json`, `/docs`, and
 //! `/guarded/{rest}` behind the router-wide layer), as a library so the conformance suite can
 //! serve it. The same routes are served again under `/layer`, behind the layer, for the suite.
 
 #![forbid(unsafe_code)]
 
+use axum::body::Bytes;
 use axum::extract::{Extension, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use cognito_axum::{Auth, AuthRejection, CognitoAuth, CognitoLayer, CognitoToken, Rejection, Verified};
-use cognito_demo_support::{self as demo, Admins, PoolRefusal, Readers, TenantClaims};
+use cognito_demo_support::{self as demo, Admins, Machines, PoolRefusal, ReadWriters, Readers, Recent, TenantClaims};
 use serde_json::Value;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -52,6 +53,10 @@ fn routes(router: Router<CognitoAuth>, prefix: &str) -> Router<CognitoAuth> {
         .route(&path("/optional"), get(optional))
         .route(&path("/admin"), get(admin))
         .route(&path("/scoped"), get(scoped))
+        .route(&path("/machine"), get(machine))
+        .route(&path("/recent"), get(recent))
+        .route(&path("/all-scopes"), get(all_scopes))
+        .route(&path("/revoke"), post(revoke))
         .route(&path("/custom"), get(custom))
         .route(&path("/pools/{name}"), get(pool))
         .route(&path("/alb"), get(alb))
@@ -110,6 +115,28 @@ async fn admin(user: Auth<CognitoToken, Admins>) -> Response {
 
 async fn scoped(user: Auth<CognitoToken, Readers>) -> Response {
     Json(demo::user_body(&user)).into_response()
+}
+
+async fn machine(token: Auth<CognitoToken, Machines>) -> Json<Value> {
+    Json(demo::machine_body(&token))
+}
+
+async fn recent(user: Auth<CognitoToken, Recent>) -> Response {
+    Json(demo::user_body(&user)).into_response()
+}
+
+async fn all_scopes(user: Auth<CognitoToken, ReadWriters>) -> Response {
+    Json(demo::user_body(&user)).into_response()
+}
+
+/// Authenticated (an admin) before the body is read.
+async fn revoke(_admin: Auth<CognitoToken, Admins>, State(auth): State<CognitoAuth>, body: Bytes) -> Response {
+    let (status, body) = demo::revoke(&auth, &body).await;
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        Json(body),
+    )
+        .into_response()
 }
 
 async fn custom(claims: Auth<TenantClaims>) -> Json<Value> {

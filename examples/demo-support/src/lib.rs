@@ -14,7 +14,7 @@ use std::time::Duration;
 use cognito_core::alb::AlbToken;
 use cognito_core::source::RequestView;
 use cognito_core::{
-    CognitoAuth, CognitoSettings, CognitoToken, Guard, Policy, Rejection, Require, Requirement, Verified,
+    CognitoAuth, CognitoSettings, CognitoToken, Guard, Policy, PrincipalKind, Rejection, Require, Requirement, Verified,
 };
 use cognito_testkit::DevIssuer;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -33,6 +33,24 @@ impl Policy for Readers {
     const REQUIRE: Require<'static> = Require::NONE.any_scope(&["demo/read"]);
 }
 
+/// `GET /machine`: machines only (client-credentials tokens), default pool.
+pub struct Machines;
+impl Policy for Machines {
+    const REQUIRE: Require<'static> = Require::NONE.principal(PrincipalKind::Machine);
+}
+
+/// `GET /recent`: a sign-in at most 5 minutes old, default pool.
+pub struct Recent;
+impl Policy for Recent {
+    const REQUIRE: Require<'static> = Require::NONE.max_auth_age_secs(300);
+}
+
+/// `GET /all-scopes`: both `demo/read` and `demo/write`, default pool.
+pub struct ReadWriters;
+impl Policy for ReadWriters {
+    const REQUIRE: Require<'static> = Require::NONE.all_scopes(&["demo/read", "demo/write"]);
+}
+
 /// `GET /custom`: the default claims plus a Cognito custom attribute.
 #[derive(Debug, Deserialize)]
 pub struct TenantClaims {
@@ -44,7 +62,7 @@ pub struct TenantClaims {
     pub tenant: Option<String>,
 }
 
-/// The body of `/`, `/admin`, `/scoped` and `/pools/{name}`.
+/// The body of `/`, `/admin`, `/scoped`, `/recent`, `/all-scopes` and `/pools/{name}`.
 pub fn user_body(token: &CognitoToken) -> UserBody<'_> {
     UserBody {
         client_id: token.client(),
@@ -71,6 +89,54 @@ impl UserBody<'_> {
     /// As a JSON value, for answers that outlive the token.
     pub fn to_value(&self) -> Value {
         serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// The body of `/machine`: the app client and its scopes.
+pub fn machine_body(token: &CognitoToken) -> Value {
+    json!({ "client_id": token.client(), "scopes": token.scopes().collect::<Vec<_>>() })
+}
+
+/// The JSON body of `POST /revoke`: exactly one of `sub` (every token of the user issued
+/// until now) and `origin_jti` (every token of that sign-in session).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    sub: Option<String>,
+    origin_jti: Option<String>,
+}
+
+/// `POST /revoke` (for admins): revokes what the JSON body names. The status and the JSON
+/// body: 200 `{"revoked": true}`; 400 `{"error": "invalid_body", ...}` for a body that is not
+/// `{"sub": "<id>"}` or `{"origin_jti": "<id>"}`; 503 when the revocation store fails.
+pub async fn revoke(auth: &CognitoAuth, body: &[u8]) -> (u16, Value) {
+    let invalid = || {
+        (
+            400,
+            json!({
+                "error": "invalid_body",
+                "message": "The body must be a JSON object with one non-empty string member, sub or origin_jti.",
+            }),
+        )
+    };
+    let Ok(parsed) = serde_json::from_slice::<RevokeBody>(body) else {
+        return invalid();
+    };
+    let revocations = auth.revocations();
+    let done = match (parsed.sub, parsed.origin_jti) {
+        (Some(sub), None) if !sub.is_empty() => revocations.revoke_user_now(&sub).await,
+        (None, Some(session)) if !session.is_empty() => revocations.revoke_session(&session).await,
+        _ => return invalid(),
+    };
+    match done {
+        Ok(()) => (200, json!({ "revoked": true })),
+        Err(e) => {
+            tracing::warn!("revocation not recorded: {e}");
+            (
+                503,
+                json!({ "error": "revocation_unavailable", "message": "The revocation could not be recorded; try again later." }),
+            )
+        }
     }
 }
 
@@ -140,7 +206,11 @@ pub fn layer_guard(auth: &CognitoAuth) -> Guard {
         .public(&path("/alb"))
         .optional_route(&path("/optional"), Requirement::new())
         .route(&path("/admin/*"), Requirement::from(Admins::REQUIRE))
-        .route(&path("/scoped"), Requirement::from(Readers::REQUIRE));
+        .route(&path("/scoped"), Requirement::from(Readers::REQUIRE))
+        .route(&path("/machine"), Requirement::from(Machines::REQUIRE))
+        .route(&path("/recent"), Requirement::from(Recent::REQUIRE))
+        .route(&path("/all-scopes"), Requirement::from(ReadWriters::REQUIRE))
+        .route(&path("/revoke"), Requirement::from(Admins::REQUIRE));
     for verifier in auth.pools() {
         let pool = verifier.pool();
         guard = guard.route(&path(&format!("/pools/{pool}")), Requirement::new().in_pool(pool));
@@ -411,7 +481,9 @@ pub mod docs {
             title = "cognito-rs demo",
             description = "AWS Cognito authentication, the same in axum, actix-web and rocket."
         ),
-        paths(health, ready, metrics, me, optional, admin, scoped, custom, pool, alb)
+        paths(
+            health, ready, metrics, me, optional, admin, scoped, machine, recent, all_scopes, revoke, custom, pool, alb
+        )
     )]
     pub struct DemoApi;
 
@@ -460,6 +532,38 @@ pub mod docs {
         (status = 403, description = "No `demo/read` scope"),
     ))]
     pub fn scoped() {}
+
+    /// Machines only: client-credentials access tokens.
+    #[utoipa::path(get, path = "/machine", security(("cognito" = [])), responses(
+        (status = 200, description = "`client_id`, `scopes`"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "A user's token (`forbidden_principal`)"),
+    ))]
+    pub fn machine() {}
+
+    /// A sign-in at most 5 minutes old.
+    #[utoipa::path(get, path = "/recent", security(("cognito" = [])), responses(
+        (status = 200, description = "As `/`"),
+        (status = 401, description = "No valid token, or an older sign-in (`insufficient_user_authentication`, `max_age=300`)"),
+    ))]
+    pub fn recent() {}
+
+    /// Tokens with both the `demo/read` and `demo/write` scopes.
+    #[utoipa::path(get, path = "/all-scopes", security(("cognito" = [])), responses(
+        (status = 200, description = "As `/`"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "A scope missing"),
+    ))]
+    pub fn all_scopes() {}
+
+    /// Admins revoke a user's tokens (`{"sub": "..."}`) or a session's (`{"origin_jti": "..."}`).
+    #[utoipa::path(post, path = "/revoke", security(("cognito" = [])), responses(
+        (status = 200, description = "`{\"revoked\": true}`"),
+        (status = 400, description = "Not one of the two bodies (`invalid_body`)"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Not in the `admin` group"),
+    ))]
+    pub fn revoke() {}
 
     /// A custom claims type with the Cognito attribute `custom:tenant`.
     #[utoipa::path(get, path = "/custom", security(("cognito" = [])), responses(

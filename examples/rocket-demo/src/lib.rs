@@ -1,16 +1,16 @@
 //! The rocket demo server (`/health`, `/ready`, `/metrics`, `/`, `/optional`, `/admin`,
-//! `/scoped`, `/custom`, `/pools/{name}`, `/alb`, `/openapi.json`, `/docs`), as a library so
+//! `/scoped`, `/machine`, `/recent`, `/all-scopes`, `POST /revoke`, `/custom`, `/pools/{name}`, `/alb`, `/openapi.json`, `/docs`), as a library so
 //! the conformance suite can serve it.
 
 #![forbid(unsafe_code)]
 
-use cognito_demo_support::{self as demo, Admins, PoolRefusal, Readers, TenantClaims};
+use cognito_demo_support::{self as demo, Admins, Machines, PoolRefusal, ReadWriters, Readers, Recent, TenantClaims};
 use cognito_rocket::{Auth, AuthRejection, CognitoAuth, CognitoToken, OptionalAuth, RocketRequest};
 use rocket::fairing::AdHoc;
 use rocket::http::{ContentType, HeaderMap, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder};
-use rocket::{Build, Rocket, State, get, routes};
+use rocket::{Build, Rocket, State, get, post, routes};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -55,6 +55,10 @@ pub fn rocket(auth: CognitoAuth, config: rocket::Config) -> Rocket<Build> {
                 optional,
                 admin,
                 scoped,
+                machine,
+                recent,
+                all_scopes,
+                revoke,
                 custom,
                 pool,
                 alb,
@@ -116,6 +120,28 @@ fn admin(user: Auth<CognitoToken, Admins>) -> JsonBody {
 #[get("/scoped")]
 fn scoped(user: Auth<CognitoToken, Readers>) -> JsonBody {
     json(demo::user_body(&user))
+}
+
+#[get("/machine")]
+fn machine(token: Auth<CognitoToken, Machines>) -> JsonBody {
+    json(demo::machine_body(&token))
+}
+
+#[get("/recent")]
+fn recent(user: Auth<CognitoToken, Recent>) -> JsonBody {
+    json(demo::user_body(&user))
+}
+
+#[get("/all-scopes")]
+fn all_scopes(user: Auth<CognitoToken, ReadWriters>) -> JsonBody {
+    json(demo::user_body(&user))
+}
+
+/// Authenticated (an admin, a request guard) before the body is read (the data guard).
+#[post("/revoke", data = "<body>")]
+async fn revoke(_admin: Auth<CognitoToken, Admins>, auth: &State<CognitoAuth>, body: Vec<u8>) -> (Status, JsonBody) {
+    let (status, body) = demo::revoke(auth, &body).await;
+    (Status::new(status), json(body))
 }
 
 #[get("/custom")]
