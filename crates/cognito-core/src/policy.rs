@@ -102,7 +102,7 @@ pub(crate) fn authorize<'s, R: AsRef<str>, G: Deref<Target = str>>(
         return Err(ErrorKind::ForbiddenGroup.into());
     }
     if !scopes.is_empty() && !token_scopes.any(|s| scopes.iter().any(|r| r.as_ref() == s)) {
-        return Err(ErrorKind::ForbiddenScope.into());
+        return Err(AuthError::new(ErrorKind::ForbiddenScope).with_required_scopes(scopes));
     }
     Ok(())
 }

@@ -374,7 +374,9 @@ async fn alb_key_fetches_are_counted_under_the_template() -> TestResult {
     assert_eq!((entry.keys(), entry.last_error()), (1, None));
     assert!(entry.age().is_some());
     // Every answer is counted under the pool name `alb`, a missing header too.
-    let missing = alb.authenticate::<cognito_core::alb::AlbClaims>(std::iter::empty()).await;
+    let missing = alb
+        .authenticate::<cognito_core::alb::AlbClaims>(std::iter::empty())
+        .await;
     assert_eq!(missing.err().map(|e| e.kind()), Some(ErrorKind::MissingToken));
     let answers = |result: &str| format!(r#"cognito_verifications_total{{pool="alb",result="{result}"}}"#);
     assert_eq!(rec.counter(&answers("ok")), Some(1));
