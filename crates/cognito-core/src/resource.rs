@@ -324,6 +324,16 @@ mod tests {
     }
 
     #[test]
+    fn the_default_pool_cannot_be_for_id_tokens() {
+        let err = CognitoSettings::from_yaml_str(
+            "resource: {uri: 'https://a.example/mcp'}\nuserpools:\n  eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: c, token_use: id}",
+        )
+        .err();
+        let named = err.as_ref().map(|e| (e.pool(), e.field()));
+        assert_eq!(named, Some((Some("eu"), Some("token_use"))), "{err:?}");
+    }
+
+    #[test]
     fn bad_resources_fail_at_load_naming_the_field() {
         for (resource, field) in [
             ("{uri: 'http://api.example.com/mcp'}", "resource.uri"),

@@ -218,7 +218,9 @@ fn discovery(head: &[u8]) -> Option<(u16, Vec<u8>)> {
     let text = std::str::from_utf8(head).ok()?;
     let mut lines = text.split("\r\n");
     let path = lines.next()?.split(' ').nth(1)?;
-    if path.starts_with("/.well-known/oauth-authorization-server") || path.starts_with("/.well-known/openid-configuration") {
+    if path.starts_with("/.well-known/oauth-authorization-server")
+        || path.starts_with("/.well-known/openid-configuration")
+    {
         return Some((404, br#"{"message":"not found"}"#.to_vec()));
     }
     let pool = path.strip_suffix("/.well-known/openid-configuration")?;

@@ -24,7 +24,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use cognito_axum::cognito_core::resource::ResourceSettings;
 use cognito_axum::{
-    CognitoAuth, CognitoLayer, CognitoSettings, ConfigError, Guard, Policy, Rejection, Require, Verified,
+    CognitoAuth, CognitoLayer, CognitoSettings, ConfigError, Guard, Policy, Rejection, Requirement, Verified,
 };
 use cognito_demo_support as demo;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -38,16 +38,33 @@ use serde_json::json;
 
 /// The scope every client of the demo is expected to have.
 pub const READ_SCOPE: &str = "mcp/read";
-/// The scope `admin_echo` requires.
+/// The scope `admin_echo` requires, unless the settings' `resource.scopes_supported` name
+/// another that ends in `/admin` (see [`admin_scope`]).
 pub const ADMIN_SCOPE: &str = "mcp/admin";
+/// The name the admin requirement is registered under (see [`McpAdmin`]).
+pub const ADMIN_REQUIREMENT: &str = "mcp-admin";
 /// The JSON-RPC error code of a tool call the token's scopes do not allow (an
 /// implementation-defined server error of JSON-RPC 2.0).
 pub const FORBIDDEN_CODE: i32 = -32003;
 
-/// The route policy of `admin_echo`: scope `mcp/admin` on the default pool.
+/// The policy of `admin_echo`: the requirement registered as [`ADMIN_REQUIREMENT`] by [`app`],
+/// the [`admin_scope`] on the default pool.
 pub struct McpAdmin;
 impl Policy for McpAdmin {
-    const REQUIRE: Require<'static> = Require::NONE.any_scope(&[ADMIN_SCOPE]);
+    const REQUIREMENT: Option<&'static str> = Some(ADMIN_REQUIREMENT);
+}
+
+/// The scope `admin_echo` requires: `mcp/admin` if the resource lists it or lists no scope
+/// ending in `/admin`, else the first that does. A Cognito resource server names its scopes
+/// `<identifier>/<name>`, so with the identifier `https://api.example.com/mcp` and a scope
+/// `admin` the tokens carry `https://api.example.com/mcp/admin`.
+pub fn admin_scope(settings: &CognitoSettings) -> String {
+    let listed = settings.resource.iter().flat_map(|r| &r.scopes_supported);
+    let mut admin = listed.filter(|s| s.ends_with("/admin"));
+    match admin.clone().find(|s| *s == ADMIN_SCOPE).or_else(|| admin.next()) {
+        Some(scope) => scope.clone(),
+        None => ADMIN_SCOPE.to_owned(),
+    }
 }
 
 /// The resource URI the demo uses when its settings name none: `http://<BIND>/mcp`, with an
@@ -173,8 +190,10 @@ impl ServerHandler for DemoServer {
     }
 }
 
-/// The demo's routes over `auth` (whose settings must have `resource:`, see [`with_resource`]).
-pub fn app(auth: CognitoAuth) -> Router {
+/// The demo's routes over `auth` (whose settings must have `resource:`, see [`with_resource`]);
+/// `admin_echo` requires `admin_scope` (see [`admin_scope`]).
+pub fn app(auth: CognitoAuth, admin_scope: &str) -> Router {
+    let auth = auth.with_requirement(ADMIN_REQUIREMENT, Requirement::new().any_scope([admin_scope]));
     // The Host header must name the resource's host (DNS rebinding protection), or loopback.
     let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
     if let Some(host) = auth
@@ -221,7 +240,7 @@ async fn log_rejections(request: Request, next: Next) -> Response {
 }
 
 /// Serves the demo on `listener` until the process ends, prefetching keys in the background.
-pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Result<()> {
+pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth, admin_scope: String) -> std::io::Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
@@ -229,7 +248,7 @@ pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Res
             listener.set_nonblocking(true)?;
             let listener = tokio::net::TcpListener::from_std(listener)?;
             tokio::spawn(demo::prefetch(auth.clone()));
-            axum::serve(listener, app(auth)).await
+            axum::serve(listener, app(auth, &admin_scope)).await
         })
 }
 
@@ -243,6 +262,23 @@ mod tests {
         assert_eq!(uri("127.0.0.1:3000"), "http://127.0.0.1:3000/mcp");
         assert_eq!(uri("0.0.0.0:8080"), "http://127.0.0.1:8080/mcp");
         assert_eq!(uri("[::]:8080"), "http://[::1]:8080/mcp");
+    }
+
+    #[test]
+    fn the_admin_scope_follows_the_resource() {
+        let with = |scopes: &str| {
+            CognitoSettings::from_yaml_str(&format!(
+                "resource: {{uri: 'https://api.example.com/mcp', scopes_supported: {scopes}}}\nuserpools:\n  eu: {{region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: c}}"
+            ))
+            .map(|s| admin_scope(&s))
+            .unwrap_or_default()
+        };
+        assert_eq!(with("[]"), "mcp/admin");
+        assert_eq!(with("[mcp/read, mcp/admin]"), "mcp/admin");
+        assert_eq!(
+            with("['https://api.example.com/mcp/read', 'https://api.example.com/mcp/admin']"),
+            "https://api.example.com/mcp/admin"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use cognito_axum::{CognitoAuth, CognitoSettings};
-use cognito_mcp_demo::{ADMIN_SCOPE, READ_SCOPE, default_resource_uri, serve, with_resource};
+use cognito_mcp_demo::{ADMIN_SCOPE, READ_SCOPE, admin_scope, default_resource_uri, serve, with_resource};
 use cognito_testkit::{DevIssuer, access_claims};
 use serde_json::json;
 
@@ -37,9 +37,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let auth = CognitoAuth::new(&settings)?;
     let resource = auth.resource().map(|r| r.uri().to_owned()).unwrap_or_default();
-    println!("{NAME} listening on http://{bind} (MCP endpoint: {resource})");
+    let admin = admin_scope(&settings);
+    println!("{NAME} listening on http://{bind} (MCP endpoint: {resource}; admin_echo needs the scope {admin})");
     let listener = std::net::TcpListener::bind(bind)?;
-    Ok(serve(listener, auth)?)
+    Ok(serve(listener, auth, admin)?)
 }
 
 /// Starts a development issuer on 127.0.0.1 (on a thread of its own, for the life of the
