@@ -51,7 +51,14 @@ enum App {
     /// Tokens from the header, then the cookie `id_token`, then (on WebSocket upgrades only)
     /// the query parameter `access_token`.
     Sources,
+    /// `Standard` naming its protected resource ([`RESOURCE`]): the metadata routes, challenges
+    /// naming them, and access tokens bound to the resource by `aud`.
+    Resource,
 }
+
+/// The resource of `App::Resource`, and the URL of its metadata.
+const RESOURCE: &str = "http://127.0.0.1:9/api";
+const RESOURCE_METADATA: &str = "http://127.0.0.1:9/.well-known/oauth-protected-resource/api";
 
 /// What the response must be.
 enum Expect {
@@ -63,6 +70,8 @@ enum Expect {
     Status(u16, &'static str),
     /// `Error`, and afterwards this check of what the key servers saw.
     ErrorAnd(&'static str, fn(&Mint) -> Result<(), String>),
+    /// `Error`, with this check of the whole `WWW-Authenticate` value instead of its start.
+    Challenge(&'static str, fn(&str) -> bool),
     /// Sent byte for byte (no client normalizes the path): never let through, and never a
     /// server error. 400 `ambiguous_path`, 401 / 403 of the contract, or the router's 404
     /// (what the undecorated path would answer, or a refusal to guess).
@@ -99,6 +108,8 @@ struct Case {
     /// Rocket's answer where it knowingly differs from axum and actix (a limit documented in
     /// cognito-rocket); `None`: the same as theirs.
     rocket_differs: Option<Expect>,
+    /// Whether the row also runs under the demos' router-wide `/layer` prefix.
+    layered: bool,
 }
 
 /// What a row mints its tokens with: the keys and issuers of the three pools.
@@ -228,13 +239,30 @@ fn none(_: &Mint) -> Request {
 
 #[rustfmt::skip] // a table reads best as one row per line
 fn cases() -> Vec<Case> {
-    use App::{AlbDown, RawToken, Sources, Standard};
-    use Expect::{Error, ErrorAnd, Refused, Status, Success};
-    let case = |name, app, path, headers, expect| Case { name, app, path, action: Action::Get, headers, expect, rocket_differs: None };
-    let rocket_differs = |name, app, path, headers, expect, rocket| Case { name, app, path, action: Action::Get, headers, expect, rocket_differs: Some(rocket) };
-    let acting = |name, path, action, headers, expect| Case { name, app: Standard, path, action, headers, expect, rocket_differs: None };
+    use App::{AlbDown, RawToken, Resource, Sources, Standard};
+    use Expect::{Challenge, Error, ErrorAnd, Refused, Status, Success};
+    let case = |name, app, path, headers, expect| Case { name, app, path, action: Action::Get, headers, expect, rocket_differs: None, layered: true };
+    let rocket_differs = |name, app, path, headers, expect, rocket| Case { name, app, path, action: Action::Get, headers, expect, rocket_differs: Some(rocket), layered: true };
+    let acting = |name, path, action, headers, expect| Case { name, app: Standard, path, action, headers, expect, rocket_differs: None, layered: true };
+    // Routes the demos serve at their root only (the metadata): not repeated under `/layer`.
+    let unlayered = |name, app, path, headers, expect| Case { name, app, path, action: Action::Get, headers, expect, rocket_differs: None, layered: false };
     vec![
         case("health", Standard, "/health", none, Success(|b| b == &json!({"status": "ok"}))),
+        // A protected resource: its metadata, public; challenges that name it; bound tokens.
+        unlayered("resource_metadata", Resource, "/.well-known/oauth-protected-resource", none, Success(|b| b == &resource_document())),
+        unlayered("resource_metadata_with_path", Resource, "/.well-known/oauth-protected-resource/api", none, Success(|b| b == &resource_document())),
+        case("resource_missing_token", Resource, "/", none, Challenge("missing_token", |c| c == format!("Bearer resource_metadata=\"{RESOURCE_METADATA}\""))),
+        case("resource_bound_token", Resource, "/", |m| bearer(m.access_with(json!({"aud": RESOURCE}))?), Success(|b| b["username"] == "alice")),
+        case("resource_unbound_token", Resource, "/", |m| bearer(m.access()?), Challenge("wrong_client", |c| {
+            c == format!("Bearer error=\"invalid_token\", error_description=\"The token's audience is not accepted here.\", resource_metadata=\"{RESOURCE_METADATA}\"")
+        })),
+        case("resource_other_audience", Resource, "/", |m| bearer(m.access_with(json!({"aud": "https://other.example/api"}))?), Error("wrong_client")),
+        case("resource_id_token", Resource, "/", |m| bearer(m.main_key.sign(&id_claims(&m.main_issuer, CLIENT))?), Challenge("wrong_token_use", |c| {
+            c.starts_with("Bearer error=\"invalid_token\"") && c.ends_with(&format!(", resource_metadata=\"{RESOURCE_METADATA}\""))
+        })),
+        case("resource_scope_challenge", Resource, "/scoped", |m| bearer(m.access_with(json!({"aud": RESOURCE, "scope": "other"}))?), Challenge("forbidden_scope", |c| {
+            c == format!("Bearer error=\"insufficient_scope\", error_description=\"The token carries none of the scopes this resource requires.\", scope=\"demo/read\", resource_metadata=\"{RESOURCE_METADATA}\"")
+        })),
         // Accepted tokens, and the demo's user body.
         case("access_token", Standard, "/", |m| bearer(m.access()?), Success(|b| {
             b["username"] == "alice" && b["client_id"] == CLIENT && b["token_use"] == "access" && b["groups"] == json!([])
@@ -438,6 +466,25 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// The metadata document of `App::Resource`.
+fn resource_document() -> Value {
+    json!({
+        "resource": RESOURCE,
+        "authorization_servers": [issuer_of_main()],
+        "bearer_methods_supported": ["header"],
+        "scopes_supported": ["demo/read"],
+        "resource_name": "Conformance API",
+    })
+}
+
+/// The issuer of the pool `main`, as `pools()` sets it (its JWKS server's address is known only
+/// once the fixture runs, so rows read it from there).
+fn issuer_of_main() -> String {
+    MAIN_ISSUER.get().cloned().unwrap_or_default()
+}
+
+static MAIN_ISSUER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// What the response to an error of `kind` carries: the status and the start of its
 /// `WWW-Authenticate` challenge (`None`: no challenge, a 503 with `Retry-After`).
 /// The end of the `insufficient_user_authentication` challenge of `/recent` (RFC 9470).
@@ -478,8 +525,17 @@ impl Fixture {
             .worker_threads(2)
             .enable_all()
             .build()?;
-        let (servers, [settings, raw_settings, alb_down_settings, sources_settings], mint) =
-            runtime.block_on(pools())?;
+        let (
+            servers,
+            [
+                settings,
+                raw_settings,
+                alb_down_settings,
+                sources_settings,
+                resource_settings,
+            ],
+            mint,
+        ) = runtime.block_on(pools())?;
         let mut apps = Vec::new();
         for framework in FRAMEWORKS {
             let variants = [
@@ -487,6 +543,7 @@ impl Fixture {
                 (App::RawToken, &raw_settings),
                 (App::AlbDown, &alb_down_settings),
                 (App::Sources, &sources_settings),
+                (App::Resource, &resource_settings),
             ];
             for (app, settings) in variants {
                 apps.push((key(framework, app), spawn_demo(framework, settings)?));
@@ -587,18 +644,19 @@ impl Fixture {
                 }
             }
             Expect::Refused => return Err("sent raw above".into()),
-            Expect::Error(kind) | Expect::ErrorAnd(kind, _) => {
+            Expect::Error(kind) | Expect::ErrorAnd(kind, _) | Expect::Challenge(kind, _) => {
                 let (expected_status, expected_challenge) = contract(kind);
                 if status != expected_status || json["error"] != *kind {
                     return Err(format!("expected {expected_status} {kind}, got {status} {body}").into());
                 }
-                let challenge_ok = match (expected_challenge, challenge.as_deref()) {
-                    (Some("Bearer"), Some(got)) => got == "Bearer",
-                    (Some(prefix), Some(got)) if *kind == "insufficient_user_authentication" => {
+                let challenge_ok = match (expect, expected_challenge, challenge.as_deref()) {
+                    (Expect::Challenge(_, check), _, Some(got)) => check(got),
+                    (_, Some("Bearer"), Some(got)) => got == "Bearer",
+                    (_, Some(prefix), Some(got)) if *kind == "insufficient_user_authentication" => {
                         got.starts_with(prefix) && got.ends_with(STEP_UP)
                     }
-                    (Some(prefix), Some(got)) => got.starts_with(prefix) && got.ends_with('"'),
-                    (None, None) => true,
+                    (_, Some(prefix), Some(got)) => got.starts_with(prefix) && got.ends_with('"'),
+                    (_, None, None) => true,
                     _ => false,
                 };
                 if !challenge_ok {
@@ -729,10 +787,11 @@ async fn raw_get(addr: SocketAddr, target: &str, headers: &Headers) -> Result<(u
     Ok((status, head))
 }
 
-/// Three pools (`main`, `us`, and `down`, whose JWKS server fails), a load balancer, four
+/// Three pools (`main`, `us`, and `down`, whose JWKS server fails), a load balancer, five
 /// settings variants (standard with `alb:`, raw token without, `alb:` whose key server fails,
-/// and the cookie and query token sources), and what the rows mint their tokens with.
-async fn pools() -> Result<(Vec<JwksServer>, [CognitoSettings; 4], Mint), BoxError> {
+/// the cookie and query token sources, and a protected resource), and what the rows mint their
+/// tokens with.
+async fn pools() -> Result<(Vec<JwksServer>, [CognitoSettings; 5], Mint), BoxError> {
     let main_key = SigningKey::generate("main-key")?;
     let us_key = SigningKey::generate("us-key")?;
     let down_key = SigningKey::generate("down-key")?;
@@ -773,6 +832,10 @@ async fn pools() -> Result<(Vec<JwksServer>, [CognitoSettings; 4], Mint), BoxErr
     let sources_settings = CognitoSettings::from_yaml_str(&format!(
         "token_sources: [header, {{cookie: id_token}}, {{query: access_token}}]\n{pools}"
     ))?;
+    let resource_settings = CognitoSettings::from_yaml_str(&format!(
+        "resource: {{uri: '{RESOURCE}', scopes_supported: [demo/read], name: Conformance API}}\n{pools}"
+    ))?;
+    let _ = MAIN_ISSUER.set(main.issuer("pool_main"));
     let mint = Mint {
         main_key,
         main_issuer: main.issuer("pool_main"),
@@ -789,7 +852,13 @@ async fn pools() -> Result<(Vec<JwksServer>, [CognitoSettings; 4], Mint), BoxErr
     };
     Ok((
         vec![main, us, down],
-        [settings, raw_settings, alb_down_settings, sources_settings],
+        [
+            settings,
+            raw_settings,
+            alb_down_settings,
+            sources_settings,
+            resource_settings,
+        ],
         mint,
     ))
 }
@@ -812,6 +881,7 @@ fn main() -> std::process::ExitCode {
     let mut trials = Vec::new();
     for (index, case) in cases.iter().enumerate() {
         let layered = [(Framework::Axum, true), (Framework::Actix, true)];
+        let layered = layered.into_iter().filter(|_| case.layered);
         for (framework, layered) in FRAMEWORKS.map(|f| (f, false)).into_iter().chain(layered) {
             let (fixture, cases) = (Arc::clone(&fixture), Arc::clone(&cases));
             let suffix = if layered { "-layer" } else { "" };

@@ -201,6 +201,54 @@ cognito_core::adapter_types! {
     rejection: "The error of [`Auth`] and [`OptionalAuth`], a [`ResponseError`]: the 401 / 403 / 503 response of the error contract (status, `WWW-Authenticate`, `Retry-After` and the JSON body, all from [`Rejection`]), or a 500 whose body reveals nothing when the route is not set up.",
 }
 
+/// The protected-resource metadata routes (RFC 9728), when the settings have `resource:`:
+/// `GET /.well-known/oauth-protected-resource` and
+/// `GET /.well-known/oauth-protected-resource<path of the resource uri>`, without
+/// authentication, answering the metadata document as JSON. Pass it to `App::configure`;
+/// with no `resource:` it registers nothing. (The [`CognitoMiddleware`] also answers these
+/// paths itself, for the requests it sees.)
+///
+/// ```
+/// use actix_web::App;
+/// use cognito_actix::{CognitoAuth, CognitoSettings};
+///
+/// # fn main() -> Result<(), cognito_actix::ConfigError> {
+/// let settings = CognitoSettings::from_yaml_str(r#"
+/// resource: {uri: "https://api.example.com/mcp", scopes_supported: [mcp/read]}
+/// userpools:
+///   eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: client-a}
+/// "#)?;
+/// let auth = CognitoAuth::new(&settings)?;
+/// let app = App::new().configure(cognito_actix::resource_metadata(&auth));
+/// # let _ = app; Ok(()) }
+/// ```
+pub fn resource_metadata(auth: &CognitoAuth) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
+    let resource = auth.resource().cloned();
+    move |config| {
+        let Some(resource) = resource else {
+            return;
+        };
+        for path in resource.paths() {
+            let document = resource.document().to_owned();
+            config.route(
+                path,
+                web::get().to(move || {
+                    let response = metadata_response(&document);
+                    async move { response }
+                }),
+            );
+        }
+    }
+}
+
+/// The metadata document's response: 200, JSON, readable from any origin.
+pub(crate) fn metadata_response(document: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("access-control-allow-origin", "*"))
+        .body(document.to_owned())
+}
+
 impl ResponseError for AuthRejection {
     fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)

@@ -22,6 +22,10 @@ use crate::{ActixRequest, AuthRejection};
 /// [`AuthRejection`]'s (401 / 403 / 503 of the error contract), and the error is on the
 /// response for logging middleware, as for the extractors.
 ///
+/// With `resource:` in the settings, `GET` (and `HEAD`) of the protected-resource metadata
+/// paths are answered by the middleware itself, without authentication (see
+/// [`resource_metadata`](crate::resource_metadata)).
+///
 /// ```
 /// use actix_web::{App, web};
 /// use cognito_actix::{Auth, CognitoAuth, CognitoMiddleware, CognitoSettings};
@@ -124,6 +128,18 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
+        // The protected-resource metadata is public: answered here, before any token is read.
+        if matches!(
+            *request.method(),
+            actix_web::http::Method::GET | actix_web::http::Method::HEAD
+        ) && let Some(resource) = self.guard.auth().resource()
+            && resource.serves(request.path())
+        {
+            let response = crate::metadata_response(resource.document());
+            let (request, _) = request.into_parts();
+            let answer = ServiceResponse::new(request, response).map_into_right_body();
+            return Box::pin(std::future::ready(Ok(answer)));
+        }
         let service = Rc::clone(&self.service);
         let guard = Arc::clone(&self.guard);
         Box::pin(async move {

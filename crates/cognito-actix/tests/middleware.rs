@@ -160,3 +160,42 @@ async fn the_middleware_judges_the_path_actix_routes() -> Result<(), Box<dyn std
     assert_eq!(health.status(), StatusCode::OK);
     Ok(())
 }
+
+#[actix_web::test]
+async fn the_middleware_answers_the_resource_metadata_and_names_it_in_challenges()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dev = DevIssuer::start().await?;
+    let yaml = format!(
+        "resource: {{uri: 'http://127.0.0.1:9/api', scopes_supported: [demo/read]}}\n{}",
+        dev.settings_yaml()
+    );
+    let auth = CognitoAuth::new(&CognitoSettings::from_yaml_str(&yaml)?)?;
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(auth.clone()))
+            .wrap(CognitoMiddleware::new(auth))
+            .route("/api", web::get().to(me)),
+    )
+    .await;
+    for path in [
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/oauth-protected-resource/api",
+    ] {
+        let response = test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let body: serde_json::Value = serde_json::from_slice(&test::read_body(response).await)?;
+        assert_eq!(body["resource"], "http://127.0.0.1:9/api");
+        assert_eq!(body["authorization_servers"][0], dev.issuer().as_str());
+    }
+    let response = test::call_service(&app, test::TestRequest::get().uri("/api").to_request()).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str())
+            .transpose()?,
+        Some("Bearer resource_metadata=\"http://127.0.0.1:9/.well-known/oauth-protected-resource/api\"")
+    );
+    Ok(())
+}

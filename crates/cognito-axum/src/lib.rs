@@ -185,6 +185,45 @@ pub use cognito_core::{
 };
 pub use cognito_tower::{self, CognitoLayer};
 
+/// The protected-resource metadata routes (RFC 9728), when the settings have `resource:`:
+/// `GET /.well-known/oauth-protected-resource` and
+/// `GET /.well-known/oauth-protected-resource<path of the resource uri>`, without
+/// authentication, answering the metadata document as JSON. Merge it into your router; with
+/// no `resource:` it is an empty router. (A [`CognitoLayer`] in front of the whole router
+/// answers these paths itself.)
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use cognito_axum::{CognitoAuth, CognitoSettings};
+///
+/// # fn main() -> Result<(), cognito_axum::ConfigError> {
+/// let settings = CognitoSettings::from_yaml_str(r#"
+/// resource: {uri: "https://api.example.com/mcp", scopes_supported: [mcp/read]}
+/// userpools:
+///   eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: client-a}
+/// "#)?;
+/// let auth = CognitoAuth::new(&settings)?;
+/// let app: Router = Router::new()
+///     .route("/health", get(|| async { "ok" }))
+///     .merge(cognito_axum::resource_metadata(&auth))
+///     .with_state(auth);
+/// # let _ = app; Ok(()) }
+/// ```
+pub fn resource_metadata<S: Clone + Send + Sync + 'static>(auth: &CognitoAuth) -> axum::Router<S> {
+    let mut router = axum::Router::new();
+    if let Some(resource) = auth.resource() {
+        for path in resource.paths() {
+            let resource = resource.clone();
+            let answer = move || {
+                let response = cognito_tower::metadata_response(&resource);
+                async move { response }
+            };
+            router = router.route(path, axum::routing::get(answer));
+        }
+    }
+    router
+}
+
 cognito_core::adapter_types! {
     krate: cognito_axum,
     optional: "The same as `Option<Auth<T, P>>`, for code that reads the same in every adapter.",

@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Why a request was not authenticated or not authorized.
@@ -205,6 +206,10 @@ pub struct AuthError {
     detail: Option<String>,
     /// What an `insufficient_user_authentication` challenge tells the client to sign in with.
     step_up: Option<Box<StepUp>>,
+    /// The absolute URL of the protected-resource metadata, for the challenge.
+    resource_metadata: Option<Arc<str>>,
+    /// The scopes the route required (any of them), space-separated, for a `forbidden_scope`.
+    required_scopes: Option<Box<str>>,
 }
 
 /// The parameters of an `insufficient_user_authentication` challenge: the route's maximum
@@ -224,6 +229,8 @@ impl AuthError {
             retry_after: None,
             detail: None,
             step_up: None,
+            resource_metadata: None,
+            required_scopes: None,
         }
     }
 
@@ -326,23 +333,95 @@ impl AuthError {
         self.kind.status()
     }
 
-    /// The `WWW-Authenticate` value, or `None` for `jwks_unavailable`.
+    /// The same error naming the protected-resource metadata (RFC 9728): its 401 or 403
+    /// challenge then carries `resource_metadata="<url>"`, where a client finds which
+    /// authorization server issues tokens for this service. Verifiers built from settings with
+    /// `resource:` add it to every refusal themselves.
+    #[must_use]
+    pub fn with_resource_metadata(mut self, url: impl Into<Arc<str>>) -> Self {
+        self.resource_metadata = Some(url.into());
+        self
+    }
+
+    /// The same error naming the scopes the route requires (any of them): a `forbidden_scope`
+    /// challenge then carries `scope="<the scopes, space-separated>"` (RFC 6750 3.1), which
+    /// tells a client what to ask for. The built-in scope requirements add it themselves.
+    #[must_use]
+    pub fn with_required_scopes<S: AsRef<str>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        let joined = scopes
+            .into_iter()
+            .map(|s| s.as_ref().to_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.required_scopes = (!joined.is_empty()).then(|| joined.into());
+        self
+    }
+
+    /// The absolute URL of the protected-resource metadata the challenge names, if any.
+    pub fn resource_metadata(&self) -> Option<&str> {
+        self.resource_metadata.as_deref()
+    }
+
+    /// The required scopes a `forbidden_scope` challenge names, space-separated, if known.
+    pub fn required_scopes(&self) -> Option<&str> {
+        self.required_scopes.as_deref()
+    }
+
+    /// The `WWW-Authenticate` value, or `None` for `jwks_unavailable`: the one place every
+    /// challenge is written.
     ///
-    /// The scheme is always `Bearer` (RFC 6750), whatever header prefix is configured.
+    /// The scheme is always `Bearer` (RFC 6750), whatever header prefix is configured:
+    /// - `missing_token`: `Bearer`, no error attribute;
+    /// - the other 401 kinds: `Bearer error="invalid_token", error_description="<message>"`;
+    /// - the 403 kinds: `Bearer error="insufficient_scope", error_description="<message>"`,
+    ///   and for `forbidden_scope` `scope="<the required scopes>"` when known;
+    /// - with the protected-resource metadata known ([`AuthError::with_resource_metadata`]),
+    ///   every 401 and 403 challenge ends with `resource_metadata="<its URL>"`.
+    ///
+    /// ```
+    /// use cognito_core::{AuthError, ErrorKind};
+    /// let url = "https://api.example.com/.well-known/oauth-protected-resource/mcp";
+    /// let err = AuthError::new(ErrorKind::MissingToken).with_resource_metadata(url);
+    /// assert_eq!(err.www_authenticate().as_deref(), Some(&*format!(r#"Bearer resource_metadata="{url}""#)));
+    /// let err = AuthError::new(ErrorKind::ForbiddenScope).with_required_scopes(["mcp/admin", "mcp/root"]);
+    /// assert_eq!(
+    ///     err.www_authenticate().as_deref(),
+    ///     Some(r#"Bearer error="insufficient_scope", error_description="The token carries none of the scopes this resource requires.", scope="mcp/admin mcp/root""#)
+    /// );
+    /// ```
     pub fn www_authenticate(&self) -> Option<String> {
-        let code = match self.kind {
-            ErrorKind::MissingToken => return Some("Bearer".to_owned()),
+        let mut params: Vec<(&str, &str)> = Vec::new();
+        match self.kind {
+            ErrorKind::MissingToken => {}
             ErrorKind::JwksUnavailable => return None,
             ErrorKind::ForbiddenPrincipal | ErrorKind::ForbiddenGroup | ErrorKind::ForbiddenScope => {
-                "insufficient_scope"
+                params.push(("error", "insufficient_scope"));
+                params.push(("error_description", &self.message));
+                if self.kind == ErrorKind::ForbiddenScope
+                    && let Some(scopes) = &self.required_scopes
+                {
+                    params.push(("scope", scopes));
+                }
             }
-            ErrorKind::InsufficientUserAuthentication => "insufficient_user_authentication",
-            _ => "invalid_token",
-        };
-        let mut value = format!("Bearer error=\"{code}\", error_description=\"");
-        push_quoted(&mut value, &self.message);
-        value.push('"');
-        // RFC 9470: what a new sign-in must satisfy.
+            ErrorKind::InsufficientUserAuthentication => {
+                params.push(("error", "insufficient_user_authentication"));
+                params.push(("error_description", &self.message));
+            }
+            _ => {
+                params.push(("error", "invalid_token"));
+                params.push(("error_description", &self.message));
+            }
+        }
+        let mut value = "Bearer".to_owned();
+        for (i, (name, text)) in params.into_iter().enumerate() {
+            value.push_str(if i == 0 { " " } else { ", " });
+            value.push_str(name);
+            value.push_str("=\"");
+            // A quoted-string (RFC 9110 5.6.4).
+            push_quoted(&mut value, text);
+            value.push('"');
+        }
+        // RFC 9470: what a new sign-in must satisfy (`max_age` is a token, unquoted).
         if self.kind == ErrorKind::InsufficientUserAuthentication {
             if let Some(max_age) = self.max_age() {
                 value.push_str(&format!(", max_age={max_age}"));
@@ -352,6 +431,12 @@ impl AuthError {
                 push_quoted(&mut value, acr_values);
                 value.push('"');
             }
+        }
+        if let Some(url) = &self.resource_metadata {
+            value.push_str(if value.len() == "Bearer".len() { " " } else { ", " });
+            value.push_str("resource_metadata=\"");
+            push_quoted(&mut value, url);
+            value.push('"');
         }
         Some(value)
     }

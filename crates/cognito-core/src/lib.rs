@@ -28,6 +28,9 @@
 //!   through [`source::RequestView`] (implemented for `http`'s request types).
 //! - [`CognitoToken`] or any `Deserialize` type of yours for the claims.
 //! - [`AuthError`] / [`ErrorKind`] / [`Rejection`]: one stable error model with its HTTP mapping.
+//! - [`resource`] (`resource:` in the settings, [`CognitoAuth::resource`]): protected-resource
+//!   metadata (RFC 9728) for OAuth and MCP clients, the `resource_metadata` challenge
+//!   attribute, and access tokens bound to the resource by their `aud`.
 //! - [`alb::AlbVerifier`] (`alb:` in the settings, [`CognitoAuth::alb`]): the user claims an
 //!   Application Load Balancer forwards in `x-amzn-oidc-data` (ES256, a PEM key per kid).
 //!
@@ -102,6 +105,7 @@ mod observe;
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
 mod policy;
+pub mod resource;
 pub mod revocation;
 pub mod route;
 pub mod settings;

@@ -13,9 +13,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
-use crate::token::split_scopes;
 use crate::check::{AsyncCheck, Check, Checker};
 use crate::error::{AuthError, ConfigError, ErrorKind};
+use crate::token::split_scopes;
 
 /// Which kind of principal a route serves (`principal:` in a requirement's configuration).
 ///
@@ -112,14 +112,18 @@ impl<R: AsRef<str>> Rules<'_, R> {
         }
         let scopes = split_scopes(facts.scope);
         if !self.scopes.is_empty() && !scopes.clone().any(|s| has(self.scopes, s)) {
-            return Err(ErrorKind::ForbiddenScope.into());
+            let required = self.scopes.iter().map(AsRef::as_ref);
+            return Err(AuthError::new(ErrorKind::ForbiddenScope).with_required_scopes(required));
         }
         if !self
             .all_scopes
             .iter()
             .all(|wanted| scopes.clone().any(|s| s == wanted.as_ref()))
         {
-            return Err(AuthError::with_message(ErrorKind::ForbiddenScope, MISSING_SCOPE));
+            let required = self.all_scopes.iter().map(AsRef::as_ref);
+            return Err(
+                AuthError::with_message(ErrorKind::ForbiddenScope, MISSING_SCOPE).with_required_scopes(required)
+            );
         }
         if self.max_auth_age_secs.is_none() && self.acr_values.is_empty() {
             return Ok(());

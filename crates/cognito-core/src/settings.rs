@@ -38,6 +38,7 @@ use serde_path_to_error::Segment;
 use crate::error::ConfigError;
 use crate::jose;
 pub use crate::jose::Algorithm;
+pub use crate::resource::ResourceSettings;
 
 /// The env var that overrides the JWKS URL of every pool without its own `jwks_url`.
 pub const KEYS_URL_ENV: &str = "AWS_COGNITO_KEYS_URL";
@@ -585,6 +586,11 @@ pub struct CognitoSettings {
     /// (default: none); see [`AlbSettings`] and [`crate::alb::AlbVerifier`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alb: Option<AlbSettings>,
+    /// The protected resource this service is (default: none): its identifier, which an
+    /// access token of the default pool must carry as `aud`, and the metadata the service
+    /// publishes for OAuth and MCP clients; see [`ResourceSettings`] and [`crate::resource`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceSettings>,
 }
 
 /// Every default, and no pools (which [`CognitoSettings::validate`] refuses): what a loader
@@ -604,6 +610,7 @@ impl Default for CognitoSettings {
             userpools: Vec::new(),
             allow_insecure_jwks_url: false,
             alb: None,
+            resource: None,
         }
     }
 }
@@ -824,6 +831,19 @@ impl CognitoSettings {
         self.check_tuning()?;
         if let Some(alb) = &self.alb {
             alb.validate(self.allow_insecure_jwks_url)?;
+        }
+        if let Some(resource) = &self.resource {
+            resource.validate()?;
+            // A resource server takes access tokens only: its default pool cannot be for ID tokens.
+            if let Some(pool) = self.userpools.first()
+                && pool.token_use == TokenUse::Id
+            {
+                return Err(ConfigError::invalid(
+                    Some(&pool.name),
+                    "token_use",
+                    "is id, but with resource: set the default pool takes access tokens only (use access or any)",
+                ));
+            }
         }
         Ok(resolved)
     }

@@ -17,6 +17,7 @@ use crate::jose::Algorithm;
 use crate::jwks::{JwksCache, Loaded, Miss};
 use crate::observe::{self, PoolObserver};
 use crate::policy::{Facts, Policy, Require, Requirement};
+use crate::resource::ProtectedResource;
 use crate::revocation::{RevocationBackend, Revocations};
 use crate::settings::{CognitoSettings, KEYS_URL_ENV, KeySource, TokenSource, TokenUse, UserPool};
 use crate::source::{RequestView, Sources};
@@ -75,6 +76,9 @@ struct Inner {
     token_cache: Option<TokenCache>,
     /// Its answers' events and metrics.
     observer: PoolObserver,
+    /// The protected-resource metadata URL every 401 / 403 challenge names, when the settings
+    /// have `resource:`.
+    resource_metadata: Option<Arc<str>>,
 }
 
 /// One line for a start-up log: `eu: 2 keys loaded`, or `eu: no keys (<kind>: <why>)`, where
@@ -237,13 +241,29 @@ impl Verifier {
             };
             issuers.push((issuer.clone(), cache));
         }
+        let resource = match &settings.resource {
+            Some(resource) => Some(ProtectedResource::build(resource, settings.default_pool()?)?),
+            None => None,
+        };
+        let mut audience = pool.audience.clone();
+        let mut token_use = pool.token_use;
+        // The resource's identifier joins the default pool's audiences, and that pool then
+        // takes access tokens only: a resource server is sent access tokens bound to it.
+        if let (Some(resource), Some(default)) = (&settings.resource, settings.userpools.first())
+            && default.name == pool.name
+        {
+            if !audience.contains(&resource.uri) {
+                audience.push(resource.uri.clone());
+            }
+            token_use = TokenUse::Access;
+        }
         Ok(Verifier(
             Arc::new(Inner {
                 pool: pool.name.clone(),
                 issuers,
                 clients: pool.app_client_id.clone(),
-                audience: pool.audience.clone(),
-                token_use: pool.token_use,
+                audience,
+                token_use,
                 check_expiration: settings.check_expiration,
                 leeway: settings.leeway_seconds as f64,
                 algorithms: settings.algorithms.clone(),
@@ -256,6 +276,7 @@ impl Verifier {
                 header_name: settings.jwt_header_name.clone(),
                 token_cache: TokenCache::new(&settings.token_cache),
                 observer: PoolObserver::new(&pool.name),
+                resource_metadata: resource.as_ref().map(ProtectedResource::metadata_url_shared),
             }),
             Arc::from([]),
             Revocations::in_memory(std::time::Duration::from_secs(settings.leeway_seconds)),
@@ -447,7 +468,18 @@ impl Verifier {
     #[inline]
     fn answered<T>(&self, result: Result<T, AuthError>) -> Result<T, AuthError> {
         self.0.observer.answer(&self.0.pool, &result);
-        result
+        result.map_err(|e| self.challenge(e))
+    }
+
+    /// A refusal as this verifier's challenge has it: with `resource:` configured, a 401 or
+    /// 403 names the protected-resource metadata.
+    fn challenge(&self, error: AuthError) -> AuthError {
+        match &self.0.resource_metadata {
+            Some(url) if matches!(error.status(), 401 | 403) && error.resource_metadata().is_none() => {
+                error.with_resource_metadata(Arc::clone(url))
+            }
+            _ => error,
+        }
     }
 
     /// The span of a verification that is not a token-cache hit (hits stay span-free).
@@ -868,6 +900,8 @@ struct Pools {
     requirements: Vec<(String, Requirement)>,
     /// The load balancers' verifier, when `alb:` is configured.
     alb: Option<AlbVerifier>,
+    /// The protected resource, when `resource:` is configured.
+    resource: Option<ProtectedResource>,
 }
 
 impl CognitoAuth {
@@ -912,11 +946,16 @@ impl CognitoAuth {
             Some(alb) => Some(AlbVerifier::for_alb_with(alb, settings, client)?),
             None => None,
         };
+        let resource = match &settings.resource {
+            Some(resource) => Some(ProtectedResource::build(resource, settings.default_pool()?)?),
+            None => None,
+        };
         Ok(CognitoAuth(Arc::new(Pools {
             first,
             rest: verifiers.collect(),
             requirements: Vec::new(),
             alb,
+            resource,
         })))
     }
 
@@ -1014,6 +1053,12 @@ impl CognitoAuth {
     /// The verifier of load-balancer user claims (`x-amzn-oidc-data`), if `alb:` is configured.
     pub fn alb(&self) -> Option<&AlbVerifier> {
         self.0.alb.as_ref()
+    }
+
+    /// The protected resource (its metadata document, well-known paths and URL), if
+    /// `resource:` is configured: what the tower layer and the adapters serve.
+    pub fn resource(&self) -> Option<&ProtectedResource> {
+        self.0.resource.as_ref()
     }
 
     /// The default (first) pool's verifier.
@@ -1276,7 +1321,7 @@ impl CognitoAuth {
             check::run(needs.checks().iter(), verified).await?;
             verified.deserialize::<T>()
         };
-        Some(answer.await.map_err(Rejection::from))
+        Some(answer.await.map_err(|e| Rejection::from(verifier.challenge(e))))
     }
 }
 

@@ -309,6 +309,61 @@ pub fn rejection_for(status: Status, req: &Request<'_>) -> Option<AuthRejection>
         .map(AuthRejection)
 }
 
+/// The protected-resource metadata routes (RFC 9728), when the settings have `resource:`:
+/// `GET /.well-known/oauth-protected-resource` and
+/// `GET /.well-known/oauth-protected-resource<path of the resource uri>`, without
+/// authentication, answering the metadata document as JSON. Mount them at `/`; with no
+/// `resource:` the list is empty.
+///
+/// ```
+/// use cognito_rocket::{CognitoAuth, CognitoSettings};
+///
+/// # fn main() -> Result<(), cognito_rocket::ConfigError> {
+/// let settings = CognitoSettings::from_yaml_str(r#"
+/// resource: {uri: "https://api.example.com/mcp", scopes_supported: [mcp/read]}
+/// userpools:
+///   eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: client-a}
+/// "#)?;
+/// let auth = CognitoAuth::new(&settings)?;
+/// let rocket = rocket::build()
+///     .mount("/", cognito_rocket::resource_metadata(&auth))
+///     .attach(cognito_rocket::fairing(auth));
+/// # let _ = rocket; Ok(()) }
+/// ```
+pub fn resource_metadata(auth: &CognitoAuth) -> Vec<rocket::Route> {
+    let Some(resource) = auth.resource() else {
+        return Vec::new();
+    };
+    resource
+        .paths()
+        .iter()
+        // A path rocket cannot route is left out rather than failing the launch.
+        .filter(|path| rocket::http::uri::Origin::parse(path).is_ok())
+        .map(|path| {
+            let mut route = rocket::Route::new(rocket::http::Method::Get, path, Metadata(resource.document().into()));
+            route.name = Some("cognito resource metadata".into());
+            route
+        })
+        .collect()
+}
+
+/// The handler of [`resource_metadata`]: the document, as JSON, readable from any origin.
+#[derive(Clone)]
+struct Metadata(std::sync::Arc<str>);
+
+#[rocket::async_trait]
+impl rocket::route::Handler for Metadata {
+    async fn handle<'r>(&self, _: &'r Request<'_>, _: rocket::Data<'r>) -> rocket::route::Outcome<'r> {
+        let body = self.0.as_bytes().to_vec();
+        let response = Response::build()
+            .header(rocket::http::ContentType::JSON)
+            .header(Header::new("access-control-allow-origin", "*"))
+            .sized_body(body.len(), Cursor::new(body))
+            .finalize();
+        rocket::route::Outcome::Success(response)
+    }
+}
+
 /// The status codes a guard of this crate fails with.
 const CODES: [u16; 4] = [401, 403, 500, 503];
 

@@ -219,6 +219,10 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
         }
         return;
     }
+    // Discovery is not a key fetch: answered apart, and not counted.
+    if let Some((status, body)) = discovery(&head) {
+        return respond(stream, status, "application/json", &body).await;
+    }
     shared.hits.fetch_add(1, Ordering::SeqCst);
     let reply = shared.reply.lock().unwrap_or_else(PoisonError::into_inner).clone();
     match reply {
@@ -236,6 +240,42 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
         Reply::Redirect(location) => redirect(stream, &location).await,
         Reply::ResetMidBody => reset_mid_body(stream, &shared.jwks_body()).await,
     }
+}
+
+/// OpenID Connect discovery as a Cognito user pool answers it, so OAuth clients (an MCP
+/// client that followed a protected resource's metadata here, say) find their way:
+/// `<issuer>/.well-known/openid-configuration` is the pool's document (its `issuer`, its
+/// `jwks_uri`, and `/oauth2/authorize` and `/oauth2/token` under the issuer), and the forms of
+/// RFC 8414 with the well-known path first are 404, as at AWS. Every other path is left to
+/// the configured [`Reply`].
+fn discovery(head: &[u8]) -> Option<(u16, Vec<u8>)> {
+    let text = std::str::from_utf8(head).ok()?;
+    let mut lines = text.split("\r\n");
+    let path = lines.next()?.split(' ').nth(1)?;
+    if path.starts_with("/.well-known/oauth-authorization-server")
+        || path.starts_with("/.well-known/openid-configuration")
+    {
+        return Some((404, br#"{"message":"not found"}"#.to_vec()));
+    }
+    let pool = path.strip_suffix("/.well-known/openid-configuration")?;
+    let host = lines.find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("host").then(|| value.trim())
+    })?;
+    let issuer = format!("http://{host}{pool}");
+    let document = serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/oauth2/authorize"),
+        "token_endpoint": format!("{issuer}/oauth2/token"),
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "response_types_supported": ["code", "token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid", "email", "phone", "profile"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+    });
+    Some((200, document.to_string().into_bytes()))
 }
 
 /// Reads up to the end of the request head (the body of a GET is empty): the head, or `None`

@@ -19,6 +19,10 @@ use crate::service::CognitoService;
 /// `application/grpc+<subtype>`: see [`is_grpc`](crate::is_grpc)), the gRPC status
 /// (`UNAUTHENTICATED`, `PERMISSION_DENIED`, `UNAVAILABLE` with `retry-after`). The response
 /// carries the [`Rejection`](cognito_core::Rejection) as an extension, for logging.
+///
+/// With `resource:` in the settings, `GET` (and `HEAD`) of the protected-resource metadata
+/// paths are answered by the layer itself, without authentication (see
+/// [`metadata_response`](crate::metadata_response)).
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct CognitoLayer {

@@ -49,6 +49,18 @@
 //! # let _ = layer; Ok::<(), cognito_core::ConfigError>(())
 //! ```
 //!
+//! ## Protected-resource metadata (OAuth and MCP clients)
+//!
+//! With `resource:` in the settings (see [`cognito_core::resource`]), the layer answers
+//! `GET /.well-known/oauth-protected-resource` and
+//! `GET /.well-known/oauth-protected-resource<path of the resource uri>` itself, without
+//! authentication, with the metadata document (RFC 9728; [`metadata_response`]), whatever the
+//! guard's routes say; and every 401 / 403 it answers carries
+//! `resource_metadata="<the document's URL>"` in its challenge, so an MCP client that gets a
+//! 401 finds the authorization server from there. A layer placed on a sub-router only sees
+//! that sub-router's paths: put it where the well-known paths reach it, or mount
+//! [`metadata_response`] on them yourself.
+//!
 //! ## gRPC (tonic)
 //!
 //! The same layer on `tonic::transport::Server::builder().layer(layer)`; routes are gRPC
@@ -75,5 +87,5 @@ mod service;
 pub use cognito_core;
 pub use cognito_core::{Guard, Mode, Rejection, Requirement, Verified};
 pub use layer::CognitoLayer;
-pub use response::{RefusalBody, is_grpc, refusal};
+pub use response::{RefusalBody, is_grpc, metadata_response, refusal};
 pub use service::{CognitoBody, CognitoFuture, CognitoService};

@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use cognito_core::Rejection;
+use cognito_core::resource::ProtectedResource;
 use http::header::{CONTENT_TYPE, HeaderName};
 use http::{HeaderMap, HeaderValue, Response, StatusCode, Version};
 use http_body_util::Full;
@@ -82,6 +83,18 @@ pub fn refusal(version: Version, request_headers: &HeaderMap, rejection: Rejecti
         }
     }
     response.extensions_mut().insert(rejection);
+    response
+}
+
+/// The protected-resource metadata response: 200, `application/json`, the document of
+/// [`ProtectedResource::document`], and `access-control-allow-origin: *` (the document is
+/// public, and browser-based clients read it from another origin). What the layer answers on
+/// the well-known paths; usable as the body of a route of your own.
+pub fn metadata_response(resource: &ProtectedResource) -> Response<RefusalBody> {
+    let mut response = Response::new(Full::new(Bytes::from(resource.document().to_owned())));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     response
 }
 

@@ -10,7 +10,7 @@ use http::{Request, Response};
 use http_body_util::Either;
 use tower_service::Service;
 
-use crate::response::{RefusalBody, refusal};
+use crate::response::{RefusalBody, metadata_response, refusal};
 
 /// The response body of a [`CognitoService`]: the inner service's, or a refusal's.
 pub type CognitoBody<B> = Either<B, RefusalBody>;
@@ -48,6 +48,16 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        // The protected-resource metadata is public: answered here, before any token is read.
+        if matches!(*request.method(), http::Method::GET | http::Method::HEAD)
+            && let Some(resource) = self.guard.auth().resource()
+            && resource.serves(request.uri().path())
+        {
+            // Only the document's response is held by the future (the inner service's body and
+            // error types need not be `Send`).
+            let response = metadata_response(resource);
+            return Box::pin(async move { Ok(response.map(Either::Right)) });
+        }
         // The clone that was polled ready serves this request; a fresh clone stays behind.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);

@@ -27,6 +27,7 @@ pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Res
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
                 .route("/docs", web::get().to(|| async { web::Redirect::to("/docs/") }))
                 .app_data(auth.clone())
+                .configure(cognito_actix::resource_metadata(auth.get_ref()))
                 .wrap_fn(|req, service| {
                     let (method, path) = (req.method().clone(), req.path().to_owned());
                     let response = service.call(req);

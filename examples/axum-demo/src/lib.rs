@@ -36,6 +36,7 @@ pub fn app(auth: CognitoAuth) -> Router {
         .route("/metrics", get(metrics))
         .merge(guarded)
         .merge(layered)
+        .merge(cognito_axum::resource_metadata(&auth))
         .layer(middleware::from_fn(log_rejections))
         .with_state(auth)
 }

@@ -29,7 +29,9 @@ fn json(body: impl rocket::serde::Serialize) -> JsonBody {
 pub fn rocket(auth: CognitoAuth, config: rocket::Config) -> Rocket<Build> {
     demo::prometheus();
     let openapi = OpenApiJson(demo::openapi(&auth).to_json().unwrap_or_default());
+    let metadata = cognito_rocket::resource_metadata(&auth);
     rocket::custom(config)
+        .mount("/", metadata)
         .manage(openapi)
         .manage(Arc::new(swagger_ui::Config::from("/openapi.json")))
         .attach(cognito_rocket::fairing(auth.clone()))
