@@ -5,7 +5,7 @@ use std::io::Read as _;
 use std::path::PathBuf;
 
 use cognito_core::explain::{Explanation, KeySetReport, Outcome, explain_without_settings};
-use cognito_core::{ErrorKind, Require};
+use cognito_core::{ErrorKind, PrincipalKind, Require};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -33,6 +33,18 @@ pub(crate) struct Args {
     /// Require any of these scopes, as a route would (comma separated).
     #[arg(long, value_delimiter = ',', requires = "settings")]
     scope: Vec<String>,
+    /// Require every one of these scopes, as a route would (comma separated).
+    #[arg(long, value_delimiter = ',', requires = "settings")]
+    all_scopes: Vec<String>,
+    /// Require this kind of principal: `user`, `machine` (client credentials) or `any`.
+    #[arg(long, value_parser = ["any", "user", "machine"], requires = "settings")]
+    principal: Option<String>,
+    /// Require a sign-in at most this many seconds old (`auth_time`).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), requires = "settings")]
+    max_auth_age: Option<u64>,
+    /// Require one of these authentication contexts (`acr`, comma separated).
+    #[arg(long, value_delimiter = ',', requires = "settings")]
+    acr: Vec<String>,
     /// One JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -77,7 +89,24 @@ pub(crate) async fn run(args: Args) -> Result<u8, Failure> {
         .map(String::as_str)
         .filter(|s| !s.is_empty())
         .collect();
-    let require = Require::NONE.any_group(&groups).any_scope(&scopes);
+    let nonempty = |list: &[String]| -> Vec<String> { list.iter().filter(|s| !s.is_empty()).cloned().collect() };
+    let (all_scopes, acr) = (nonempty(&args.all_scopes), nonempty(&args.acr));
+    let all_scopes: Vec<&str> = all_scopes.iter().map(String::as_str).collect();
+    let acr: Vec<&str> = acr.iter().map(String::as_str).collect();
+    let principal = match args.principal.as_deref() {
+        Some("user") => PrincipalKind::User,
+        Some("machine") => PrincipalKind::Machine,
+        _ => PrincipalKind::Any,
+    };
+    let mut require = Require::NONE
+        .any_group(&groups)
+        .any_scope(&scopes)
+        .all_scopes(&all_scopes)
+        .principal(principal)
+        .acr_values(&acr);
+    if let Some(secs) = args.max_auth_age {
+        require = require.max_auth_age_secs(secs);
+    }
     let explanation = match &args.settings {
         None => explain_without_settings(&input),
         Some(path) => {

@@ -144,6 +144,8 @@ fn explains_every_error_kind() {
     wrong_use["token_use"] = json!("refresh");
     let mut wrong_client = claims();
     wrong_client["client_id"] = json!("client-z");
+    let mut stale_sign_in = claims();
+    stale_sign_in["auth_time"] = json!(now() - 3600);
     let mut huge = claims();
     huge["padding"] = json!("x".repeat(17_000));
     let (input, _) = valid.rsplit_once('.').unwrap();
@@ -184,6 +186,14 @@ fn explains_every_error_kind() {
         (
             "forbidden_scope",
             vec!["--scope".into(), "demo/write".into(), valid.clone()],
+        ),
+        (
+            "forbidden_principal",
+            vec!["--principal".into(), "machine".into(), valid.clone()],
+        ),
+        (
+            "insufficient_user_authentication",
+            vec!["--max-auth-age".into(), "60".into(), sign(&stale_sign_in)],
         ),
     ];
     for (kind, args) in cases {

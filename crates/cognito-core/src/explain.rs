@@ -589,7 +589,10 @@ impl Context<'_> {
                 format!("kid {kid:?} is in the key set of {source}{bits}.")
             }
             Step::Signature => format!("The {} signature verifies with that key.", header_str("alg")),
-            Step::Requirement => "Every requirement asked for (groups, scopes, checks) is met.".to_owned(),
+            Step::Requirement => {
+                "Not revoked, and every requirement asked for (principal, groups, scopes, sign-in age, acr, checks) is met."
+                    .to_owned()
+            }
         }
     }
 
