@@ -195,7 +195,7 @@ impl CognitoToken {
     /// Who the token speaks for: an app client of its own (a client-credentials access
     /// token: no user name, `sub` equal to `client_id`), else a user.
     pub fn principal(&self) -> crate::Principal<'_> {
-        let machine = crate::policy::is_machine(
+        let machine = crate::token::is_machine(
             Some(self.token_use.as_str()),
             self.username().is_some(),
             self.sub.as_deref(),

@@ -121,8 +121,9 @@ mod verify;
 pub use claims::CognitoToken;
 pub use error::{AuthError, ConfigError, ErrorKind, Rejection};
 pub use guard::{Guard, Mode};
-pub use policy::{AnyUser, Policy, Principal, PrincipalKind, Require, Requirement};
+pub use policy::{AnyUser, Policy, PrincipalKind, Require, Requirement};
 pub use settings::CognitoSettings;
+pub use token::Principal;
 pub use verified::Verified;
 pub use verify::{CognitoAuth, Verifier};
 

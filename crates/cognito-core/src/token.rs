@@ -492,7 +492,7 @@ impl ClaimsView<'_> {
     /// Whether it is a machine's token (client credentials): an access token with no user
     /// name whose `sub` is its `client_id`.
     pub(crate) fn is_machine(&self) -> bool {
-        crate::policy::is_machine(
+        is_machine(
             self.token_use.as_deref(),
             self.has_username,
             self.sub.as_deref(),
@@ -501,8 +501,8 @@ impl ClaimsView<'_> {
     }
 
     /// What authorization reads of it.
-    pub(crate) fn facts(&self) -> crate::policy::Facts<'_, Str<'_>> {
-        crate::policy::Facts {
+    pub(crate) fn facts(&self) -> Facts<'_, Str<'_>> {
+        Facts {
             groups: &self.groups,
             scope: self.scope.as_deref(),
             machine: self.is_machine(),
@@ -638,6 +638,45 @@ impl<'de: 'a, 'a> Deserialize<'de> for ClaimsView<'a> {
 /// The one reading of the claim, for the route check and for the claims types.
 pub(crate) fn split_scopes(scope: Option<&str>) -> impl Iterator<Item = &str> + Clone {
     scope.unwrap_or_default().split(' ').filter(|s| !s.is_empty())
+}
+
+/// Who a verified token speaks for ([`crate::Verified::principal`],
+/// [`crate::CognitoToken::principal`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal<'a> {
+    /// A user: their `sub` and user name (`username`, else `cognito:username`).
+    User {
+        /// `sub`.
+        sub: Option<&'a str>,
+        /// `username`, else `cognito:username`.
+        username: Option<&'a str>,
+    },
+    /// An app client acting for itself (client credentials): its `client_id`.
+    Machine {
+        /// `client_id` (which is also the token's `sub`).
+        client_id: &'a str,
+    },
+}
+
+/// The machine rule, the one place it is written: an access token with no user name whose
+/// `sub` is its `client_id`.
+pub(crate) fn is_machine(
+    token_use: Option<&str>,
+    has_username: bool,
+    sub: Option<&str>,
+    client_id: Option<&str>,
+) -> bool {
+    token_use == Some("access") && !has_username && sub.is_some() && sub == client_id
+}
+
+/// What authorization reads of a verified token, whoever holds it (the parse, a token-cache
+/// entry, a [`crate::Verified`]).
+pub(crate) struct Facts<'a, G> {
+    pub groups: &'a [G],
+    pub scope: Option<&'a str>,
+    pub machine: bool,
+    pub auth_time: Option<f64>,
+    pub acr: Option<&'a str>,
 }
 
 #[cfg(test)]

@@ -29,9 +29,9 @@ use std::time::Instant;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::policy::Facts;
 use crate::revocation::TokenIds;
 use crate::settings::TokenCacheSettings;
+use crate::token::Facts;
 use crate::verified::Verified;
 
 /// Shards (each its own lock) once the cache is large enough to split.

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{AuthError, ErrorKind};
-use crate::policy::{Facts, Principal};
+use crate::token::{Facts, Principal};
 
 /// A verified token: its pool, its JOSE header and its claims, as JSON. Cheap to clone.
 ///
@@ -78,7 +78,7 @@ impl Verified {
         let text = |name| self.claim(name).and_then(Value::as_str);
         let username = text("username").or_else(|| text("cognito:username"));
         let client_id = text("client_id");
-        let machine = crate::policy::is_machine(
+        let machine = crate::token::is_machine(
             text("token_use"),
             self.claim("username").is_some() || self.claim("cognito:username").is_some(),
             self.sub(),
