@@ -353,10 +353,28 @@ fn strip_trailing_dots(path: &str) -> String {
         .join("/")
 }
 
-/// `*` matches any run of characters (`/` included), everything else itself (ASCII case
-/// folded when `fold_case`). Greedy with one backtrack point: at most pattern length times
-/// text length steps, never exponential.
+/// A route glob: [`wildcard_matches`] without `?`, ASCII case folded when `fold_case`.
 fn glob_matches(pattern: &str, text: &str, fold_case: bool) -> bool {
+    wildcard(pattern, text, fold_case, false)
+}
+
+/// The one wildcard matcher: `*` matches any run of characters (`/` included), `?` any one
+/// character when `one_char` (as in IAM resource ARNs, which the API Gateway authorizer
+/// writes), everything else itself, case-sensitive. Route patterns never hold `?` (see
+/// [`RoutePattern::parse`]).
+///
+/// ```
+/// use cognito_core::route::wildcard_matches;
+/// assert!(wildcard_matches("arn:*/GET/a?c", "arn:x/y/GET/abc", true));
+/// assert!(!wildcard_matches("a?c", "abc", false));
+/// ```
+pub fn wildcard_matches(pattern: &str, text: &str, one_char: bool) -> bool {
+    wildcard(pattern, text, false, one_char)
+}
+
+/// Greedy with one backtrack point: at most pattern length times text length steps, never
+/// exponential.
+fn wildcard(pattern: &str, text: &str, fold_case: bool, one_char: bool) -> bool {
     let (p, t) = (pattern.as_bytes(), text.as_bytes());
     let same = |a: u8, b: u8| if fold_case { a.eq_ignore_ascii_case(&b) } else { a == b };
     let (mut pi, mut ti) = (0, 0);
@@ -367,7 +385,7 @@ fn glob_matches(pattern: &str, text: &str, fold_case: bool) -> bool {
                 star = Some((pi, ti));
                 pi += 1;
             }
-            Some(c) if same(*c, t[ti]) => {
+            Some(c) if (one_char && *c == b'?') || same(*c, t[ti]) => {
                 pi += 1;
                 ti += 1;
             }

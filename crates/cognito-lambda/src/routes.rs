@@ -309,33 +309,9 @@ pub(crate) fn push_unique(out: &mut Vec<String>, item: String) {
 }
 
 /// IAM's resource matching: `*` any run of characters (`/` included), `?` any one character,
-/// everything else itself, case-sensitive. Greedy with one backtrack point: at most pattern
-/// length times text length steps.
+/// everything else itself, case-sensitive (core's one wildcard matcher).
 pub(crate) fn iam_matches(pattern: &str, text: &str) -> bool {
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        match p.get(pi) {
-            Some(b'*') => {
-                star = Some((pi, ti));
-                pi += 1;
-            }
-            Some(c) if *c == b'?' || *c == t[ti] => {
-                pi += 1;
-                ti += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    pi = sp + 1;
-                    ti = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    p[pi..].iter().all(|c| *c == b'*')
+    cognito_core::route::wildcard_matches(pattern, text, true)
 }
 
 #[cfg(test)]
