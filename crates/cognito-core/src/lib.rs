@@ -121,11 +121,11 @@ mod verify;
 pub use claims::CognitoToken;
 pub use error::{AuthError, ConfigError, ErrorKind, Rejection};
 pub use guard::{Guard, Mode};
-pub use policy::{AnyUser, Policy, PrincipalKind, Require, Requirement};
+pub use policy::{AnyUser, Policy, PrincipalKind, Require, Requirement, RequirementRef};
 pub use settings::CognitoSettings;
 pub use token::Principal;
 pub use verified::Verified;
-pub use verify::{CognitoAuth, Verifier};
+pub use verify::{ClaimsType, CognitoAuth, Verifier};
 
 /// Verification with a trace, for people: [`Verifier::explain`] says how each check of the
 /// verification order went, from the same pipeline that verifies; key sets judged key by key.

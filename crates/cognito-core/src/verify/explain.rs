@@ -16,7 +16,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
-use super::{Claims, Keys, Needs, Verifier, unix_now};
+use super::Verifier;
+use super::pipeline::{Keys, Needs};
+use super::times::unix_now;
 use crate::error::{AuthError, ErrorKind};
 use crate::jose::Algorithm;
 use crate::jwks::JwksCache;
@@ -240,24 +242,24 @@ impl Verifier {
 
     /// [`Verifier::explain`] with the route's requirements (its groups and scopes).
     pub async fn explain_with(&self, token: &str, require: Require<'_>) -> Explanation {
-        self.explain_needs(None, token, require.into()).await
+        self.explain_needs(None, token, Needs::of(require)).await
     }
 
     /// Explains a header value (`Bearer <token>` with the default settings) as
     /// [`Verifier::authenticate`] would judge it: the header check runs too.
     pub async fn explain_header(&self, value: &str, require: Require<'_>) -> Explanation {
-        self.explain_needs(Some(value), value, require.into()).await
+        self.explain_needs(Some(value), value, Needs::of(require)).await
     }
 
     /// The issuers this pool trusts, in order (an `iss` must equal one of them).
     pub fn issuers(&self) -> impl Iterator<Item = &str> {
-        self.0.issuers.iter().map(|(issuer, _)| issuer.as_str())
+        self.inner.issuers.iter().map(|(issuer, _)| issuer.as_str())
     }
 
     async fn explain_needs(&self, header: Option<&str>, input: &str, needs: Needs<'_>) -> Explanation {
         let mut trace = Trace::default();
         let (token, result) = self.traced(header, input, needs, &mut trace).await;
-        let inner = &*self.0;
+        let inner = &*self.inner;
         let keys = trace.cache.as_ref().and_then(|cache| {
             let loaded = cache.loaded()?;
             Some(KeySetReport {
@@ -324,7 +326,7 @@ impl Verifier {
         let token = match header {
             Some(_) => {
                 trace.enter(Step::Header);
-                match token::from_header([input.as_bytes()], &self.0.sources.header_prefix, usize::MAX) {
+                match token::from_header([input.as_bytes()], &self.inner.sources.header_prefix, usize::MAX) {
                     Ok(token) => token,
                     Err(e) => return (None, Err(e)),
                 }
@@ -332,12 +334,11 @@ impl Verifier {
             None => input,
         };
         trace.enter(Step::Size);
-        if let Err(e) = token::check_size(token, self.0.sources.max_token_bytes) {
+        if let Err(e) = token::check_size(token, self.inner.sources.max_token_bytes) {
             return (Some(token), Err(e));
         }
-        let wants_verified = !self.1.is_empty() || !needs.checks().is_empty();
         let result = self
-            .verify_full::<Claims<IgnoredAny>>(token, needs, Keys::MayFetch, wants_verified, trace)
+            .verify_full::<IgnoredAny>(token, needs, Keys::MayFetch, trace)
             .await;
         (Some(token), result.map(|_| ()))
     }
@@ -625,7 +626,7 @@ impl Context<'_> {
             ),
             (Step::Client, _) => {
                 let (name, id) = self.client_claim();
-                let clients = self.verifier.map_or_else(String::new, |v| list(&v.0.clients));
+                let clients = self.verifier.map_or_else(String::new, |v| list(&v.inner.clients));
                 format!(" Its {name} is {}; the pool's app clients: {clients}.", shown(id))
             }
             (Step::Time, _) => format!(" {}", self.times()),
@@ -648,7 +649,7 @@ impl Context<'_> {
     }
 
     fn token_uses(&self) -> &'static str {
-        match self.verifier.map(|v| v.0.token_use) {
+        match self.verifier.map(|v| v.inner.token_use) {
             Some(TokenUse::Access) => "access tokens only",
             Some(TokenUse::Id) => "ID tokens only",
             _ => "access and ID tokens",
