@@ -180,6 +180,7 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderValue;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use cognito_core::RequirementRef;
 use cognito_core::source::RequestView;
 use serde::de::DeserializeOwned;
 
@@ -304,7 +305,12 @@ async fn reuse<T: DeserializeOwned, P: Policy>(
     auth: &CognitoAuth,
     verified: Option<&Verified>,
 ) -> Option<Result<T, Rejection>> {
-    auth.reuse::<T, P>(verified?).await
+    let verified = verified?;
+    let requirement = RequirementRef::of::<P>();
+    if auth.pool_for(requirement).is_ok_and(|pool| pool.pool() != verified.pool()) {
+        return None;
+    }
+    Some(auth.authorize(verified, requirement).await)
 }
 
 impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for Auth<T, P> {
@@ -318,7 +324,7 @@ impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for Auth<T, P> {
             if let Some(answer) = reuse::<T, P>(&auth, verified.as_ref()).await {
                 return answer.map(|c| Auth(c, PhantomData)).map_err(AuthRejection);
             }
-            let claims = auth.authenticate::<T, P>(&ActixRequest(&req)).await;
+            let claims = auth.authenticate::<T>(&ActixRequest(&req), RequirementRef::of::<P>()).await;
             claims.map(|c| Auth(c, PhantomData)).map_err(AuthRejection)
         })
     }
@@ -337,7 +343,7 @@ impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for OptionalAuth<T, P
                     .map(|c| OptionalAuth(Some(c), PhantomData))
                     .map_err(AuthRejection);
             }
-            let claims = auth.authenticate_optional::<T, P>(&ActixRequest(&req)).await;
+            let claims = auth.authenticate_optional::<T>(&ActixRequest(&req), RequirementRef::of::<P>()).await;
             claims.map(|c| OptionalAuth(c, PhantomData)).map_err(AuthRejection)
         })
     }

@@ -60,7 +60,7 @@
 //! assert_eq!((err.status(), err.www_authenticate().as_deref()), (401, Some("Bearer")));
 //!
 //! // Junk is rejected before any key is fetched: no I/O.
-//! let err = verifier.verify::<CognitoToken>("not-a-jwt").await.unwrap_err();
+//! let err = verifier.verify::<CognitoToken>("not-a-jwt", Require::NONE).await.unwrap_err();
 //! assert_eq!(err.body(), r#"{"error":"malformed","message":"The token does not have exactly three dot-separated parts."}"#);
 //! # Ok(()) }
 //! ```

@@ -240,6 +240,7 @@ use std::fmt;
 use std::io::Cursor;
 use std::marker::PhantomData;
 
+use cognito_core::RequirementRef;
 use cognito_core::source::RequestView;
 use rocket::catcher::{BoxFuture, Catcher};
 use rocket::fairing::AdHoc;
@@ -474,7 +475,7 @@ where
             Ok(auth) => auth,
             Err(rejection) => return fail(req, rejection),
         };
-        match auth.authenticate::<T, P>(&RocketRequest::new(req)).await {
+        match auth.authenticate::<T>(&RocketRequest::new(req), RequirementRef::of::<P>()).await {
             Ok(claims) => Outcome::Success(Auth(claims, PhantomData)),
             Err(rejection) => fail(req, rejection),
         }
@@ -494,7 +495,7 @@ where
             Ok(auth) => auth,
             Err(rejection) => return fail(req, rejection),
         };
-        match auth.authenticate_optional::<T, P>(&RocketRequest::new(req)).await {
+        match auth.authenticate_optional::<T>(&RocketRequest::new(req), RequirementRef::of::<P>()).await {
             Ok(claims) => Outcome::Success(OptionalAuth(claims, PhantomData)),
             Err(rejection) => fail(req, rejection),
         }
