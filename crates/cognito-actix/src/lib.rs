@@ -180,7 +180,6 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderValue;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
-use cognito_core::RequirementRef;
 use cognito_core::source::RequestView;
 use serde::de::DeserializeOwned;
 
@@ -192,7 +191,7 @@ pub use cognito_core;
 pub use cognito_core::openapi;
 pub use cognito_core::{
     AnyUser, AuthError, CognitoAuth, CognitoSettings, CognitoToken, ConfigError, ErrorKind, Guard, Mode, Policy,
-    Rejection, Require, Requirement, Verified,
+    Rejection, Require, Requirement, RequirementRef, Verified,
 };
 pub use middleware::{CognitoMiddleware, CognitoMiddlewareService};
 

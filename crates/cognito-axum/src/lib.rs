@@ -173,7 +173,6 @@ use axum::http::header::{HeaderName, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use cognito_core::RequirementRef;
 use serde::de::DeserializeOwned;
 
 pub use cognito_core;
@@ -182,7 +181,7 @@ pub use cognito_core;
 pub use cognito_core::openapi;
 pub use cognito_core::{
     AnyUser, AuthError, CognitoAuth, CognitoSettings, CognitoToken, ConfigError, ErrorKind, Guard, Mode, Policy,
-    Rejection, Require, Requirement, Verified,
+    Rejection, Require, Requirement, RequirementRef, Verified,
 };
 pub use cognito_tower::{self, CognitoLayer};
 

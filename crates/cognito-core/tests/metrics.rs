@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use cognito_core::{CognitoAuth, CognitoToken, ErrorKind};
+use cognito_core::{CognitoAuth, CognitoToken, ErrorKind, Require};
 use cognito_testkit::{Reply, SigningKey, jwks};
 use common::{Fixture, POOL_ID, TestResult, settings_yaml};
 use metrics::{Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString, Unit};

@@ -240,7 +240,6 @@ use std::fmt;
 use std::io::Cursor;
 use std::marker::PhantomData;
 
-use cognito_core::RequirementRef;
 use cognito_core::source::RequestView;
 use rocket::catcher::{BoxFuture, Catcher};
 use rocket::fairing::AdHoc;
@@ -255,6 +254,7 @@ pub use cognito_core;
 pub use cognito_core::openapi;
 pub use cognito_core::{
     AnyUser, AuthError, CognitoAuth, CognitoSettings, CognitoToken, ConfigError, ErrorKind, Policy, Rejection, Require,
+    RequirementRef,
 };
 
 cognito_core::adapter_types! {
