@@ -306,7 +306,10 @@ async fn reuse<T: DeserializeOwned, P: Policy>(
 ) -> Option<Result<T, Rejection>> {
     let verified = verified?;
     let requirement = RequirementRef::of::<P>();
-    if auth.pool_for(requirement).is_ok_and(|pool| pool.pool() != verified.pool()) {
+    if auth
+        .pool_for(requirement)
+        .is_ok_and(|pool| pool.pool() != verified.pool())
+    {
         return None;
     }
     Some(auth.authorize(verified, requirement).await)
@@ -323,7 +326,9 @@ impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for Auth<T, P> {
             if let Some(answer) = reuse::<T, P>(&auth, verified.as_ref()).await {
                 return answer.map(|c| Auth(c, PhantomData)).map_err(AuthRejection);
             }
-            let claims = auth.authenticate::<T>(&ActixRequest(&req), RequirementRef::of::<P>()).await;
+            let claims = auth
+                .authenticate::<T>(&ActixRequest(&req), RequirementRef::of::<P>())
+                .await;
             claims.map(|c| Auth(c, PhantomData)).map_err(AuthRejection)
         })
     }
@@ -342,7 +347,9 @@ impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for OptionalAuth<T, P
                     .map(|c| OptionalAuth(Some(c), PhantomData))
                     .map_err(AuthRejection);
             }
-            let claims = auth.authenticate_optional::<T>(&ActixRequest(&req), RequirementRef::of::<P>()).await;
+            let claims = auth
+                .authenticate_optional::<T>(&ActixRequest(&req), RequirementRef::of::<P>())
+                .await;
             claims.map(|c| OptionalAuth(c, PhantomData)).map_err(AuthRejection)
         })
     }

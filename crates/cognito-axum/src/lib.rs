@@ -251,7 +251,10 @@ impl IntoResponse for AuthRejection {
 async fn reuse<T: DeserializeOwned, P: Policy>(parts: &Parts, auth: &CognitoAuth) -> Option<Result<T, Rejection>> {
     let verified = parts.extensions.get::<Verified>()?;
     let requirement = RequirementRef::of::<P>();
-    if auth.pool_for(requirement).is_ok_and(|pool| pool.pool() != verified.pool()) {
+    if auth
+        .pool_for(requirement)
+        .is_ok_and(|pool| pool.pool() != verified.pool())
+    {
         return None;
     }
     Some(auth.authorize(verified, requirement).await)
@@ -290,7 +293,9 @@ where
         if let Some(answer) = reuse::<T, P>(parts, &auth).await {
             return answer.map(|c| Some(Auth(c, PhantomData))).map_err(AuthRejection);
         }
-        let claims = auth.authenticate_optional::<T>(&*parts, RequirementRef::of::<P>()).await;
+        let claims = auth
+            .authenticate_optional::<T>(&*parts, RequirementRef::of::<P>())
+            .await;
         claims.map(|c| c.map(|c| Auth(c, PhantomData))).map_err(AuthRejection)
     }
 }

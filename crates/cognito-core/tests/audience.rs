@@ -3,8 +3,8 @@
 
 mod common;
 
-use cognito_core::Require;
 use cognito_core::ErrorKind;
+use cognito_core::Require;
 use cognito_testkit::id_claims;
 use common::{CLIENT_A, Fixture, TestResult, kind_of};
 use serde_json::json;

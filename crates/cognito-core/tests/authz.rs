@@ -117,11 +117,7 @@ async fn all_scopes_and_any_scopes() -> TestResult {
     assert_eq!(kind_with(&v, &token("demo/read demo/write ops")?, mixed).await, None);
     // The owned form agrees.
     let owned = Requirement::new().all_scopes(["demo/read", "demo/write"]);
-    assert!(
-        v.verify::<CognitoToken>(&token("demo/read")?, &owned)
-            .await
-            .is_err()
-    );
+    assert!(v.verify::<CognitoToken>(&token("demo/read")?, &owned).await.is_err());
     v.verify::<CognitoToken>(&token("demo/read demo/write")?, &owned)
         .await?;
     Ok(())
@@ -322,12 +318,18 @@ async fn const_policies_through_cognito_auth() -> TestResult {
     let machine = f.sign(&client_credentials_claims(&f.issuer, CLIENT_A))?;
     let bearer = format!("Bearer {machine}");
     let claims: CognitoToken = auth
-        .authenticate::<_>(&[("authorization", bearer.as_str())], RequirementRef::of::<MachinesOnly>())
+        .authenticate::<_>(
+            &[("authorization", bearer.as_str())],
+            RequirementRef::of::<MachinesOnly>(),
+        )
         .await?;
     assert_eq!(claims.principal(), Principal::Machine { client_id: CLIENT_A });
     let bearer = format!("Bearer {}", f.access_token()?);
     let refused = auth
-        .authenticate::<CognitoToken>(&[("authorization", bearer.as_str())], RequirementRef::of::<MachinesOnly>())
+        .authenticate::<CognitoToken>(
+            &[("authorization", bearer.as_str())],
+            RequirementRef::of::<MachinesOnly>(),
+        )
         .await
         .unwrap_err();
     assert_eq!(refused.kind(), Some(ErrorKind::ForbiddenPrincipal));
@@ -360,7 +362,10 @@ async fn revocation_in_memory_token_cache_hits_included() -> TestResult {
     // Through every entry point, and the router-wide path too.
     let bearer = format!("Bearer {token}");
     let request = [("authorization", bearer.as_str())];
-    let refused = auth.authenticate::<Verified>(&request, &Requirement::new()).await.unwrap_err();
+    let refused = auth
+        .authenticate::<Verified>(&request, &Requirement::new())
+        .await
+        .unwrap_err();
     assert_eq!(refused.kind(), Some(ErrorKind::Revoked));
     assert_eq!(
         v.verify_cached::<CognitoToken>(&token, Require::NONE)
@@ -459,7 +464,10 @@ async fn external_store_answers_asynchronously() -> TestResult {
     assert!(auth.revocations().revoke_user_now("x").await.is_err());
     // A store that cannot answer: its error is the answer (fail closed).
     store.down.store(true, Ordering::Relaxed);
-    let err = v.verify::<CognitoToken>(&f.access_token()?, Require::NONE).await.unwrap_err();
+    let err = v
+        .verify::<CognitoToken>(&f.access_token()?, Require::NONE)
+        .await
+        .unwrap_err();
     assert_eq!(
         (err.kind(), err.message()),
         (ErrorKind::Rejected, "The revocation list cannot be read.")

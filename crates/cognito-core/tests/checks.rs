@@ -35,7 +35,11 @@ async fn a_verifier_check_denies_on_a_claim_on_the_first_verification_and_on_cac
     claims["custom:suspended"] = json!("true");
     let suspended = f.sign(&claims)?;
     for round in 1..=4 {
-        let err = v.verify::<CognitoToken>(&suspended, Require::NONE).await.err().ok_or("accepted")?;
+        let err = v
+            .verify::<CognitoToken>(&suspended, Require::NONE)
+            .await
+            .err()
+            .ok_or("accepted")?;
         assert_eq!((err.kind(), err.status()), (ErrorKind::Rejected, 401), "round {round}");
         assert_eq!(err.message(), "This account is suspended.");
         assert_eq!(
@@ -170,7 +174,10 @@ async fn runtime_requirements_are_read_from_a_yaml_file() -> TestResult {
         .err();
     assert_eq!(refused.and_then(|r| r.kind()), Some(ErrorKind::ForbiddenGroup));
     let token: CognitoToken = auth
-        .authenticate::<_>(&[("authorization", auditor.as_bytes())], RequirementRef::of::<Reports>())
+        .authenticate::<_>(
+            &[("authorization", auditor.as_bytes())],
+            RequirementRef::of::<Reports>(),
+        )
         .await?;
     assert_eq!(token.groups, ["audit"]);
     let typo = auth

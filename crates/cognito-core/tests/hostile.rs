@@ -400,7 +400,11 @@ async fn a_forged_kid_flood_fetches_at_most_once_per_cool_down() -> TestResult {
             let pace = SPREAD / chunk.len() as u32;
             let mut kinds = std::collections::BTreeMap::<&'static str, usize>::new();
             for (i, token) in chunk.iter().enumerate() {
-                let kind = v.verify::<CognitoToken>(token, Require::NONE).await.err().map(|e| e.kind().as_str());
+                let kind = v
+                    .verify::<CognitoToken>(token, Require::NONE)
+                    .await
+                    .err()
+                    .map(|e| e.kind().as_str());
                 *kinds.entry(kind.unwrap_or("verified")).or_default() += 1;
                 if i % 100 == c {
                     // A real user among the attackers.

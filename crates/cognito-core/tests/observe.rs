@@ -688,7 +688,11 @@ async fn secrets_in_key_urls_are_never_shown() -> TestResult {
 
     let mut shown = Vec::new();
     for verifier in [auth.default_pool(), auth.pool("refused").ok_or("no pool")?] {
-        let err = verifier.verify::<CognitoToken>(&token, Require::NONE).await.err().ok_or("accepted")?;
+        let err = verifier
+            .verify::<CognitoToken>(&token, Require::NONE)
+            .await
+            .err()
+            .ok_or("accepted")?;
         assert_eq!(err.kind(), ErrorKind::JwksUnavailable);
         shown.push(format!("{err} / {err:?} / {:?}", err.detail()));
     }

@@ -251,7 +251,11 @@ async fn requirements_and_the_claims_type_still_apply_on_a_hit() -> TestResult {
         assert_eq!(cache_hits(&v), n as u64 + 1, "case {n} was a hit");
     }
     // A claims type the token does not fit: the same error as on the full path.
-    let err = v.verify::<Tenant>(&token, Require::NONE).await.err().ok_or("accepted")?;
+    let err = v
+        .verify::<Tenant>(&token, Require::NONE)
+        .await
+        .err()
+        .ok_or("accepted")?;
     assert_eq!(err.kind(), ErrorKind::Malformed);
     assert_eq!(
         err.message(),

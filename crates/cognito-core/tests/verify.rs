@@ -418,7 +418,11 @@ async fn malformed() -> TestResult {
         )?,
     ];
     for token in &bad {
-        let err = v.verify::<CognitoToken>(token, Require::NONE).await.err().ok_or("accepted")?;
+        let err = v
+            .verify::<CognitoToken>(token, Require::NONE)
+            .await
+            .err()
+            .ok_or("accepted")?;
         assert_eq!(err.kind(), ErrorKind::Malformed, "{token}");
         assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
     }
@@ -448,12 +452,18 @@ async fn answers(v: &Verifier, token: &str) -> impl PartialEq + std::fmt::Debug 
     let kind = |e: AuthError| e.kind();
     (
         v.verify::<WithNested>(token, Require::NONE).await.map_err(kind),
-        v.verify::<CognitoToken>(token, Require::NONE).await.map(|t| t.sub).map_err(kind),
+        v.verify::<CognitoToken>(token, Require::NONE)
+            .await
+            .map(|t| t.sub)
+            .map_err(kind),
         v.verify::<serde_json::Value>(token, Require::NONE)
             .await
             .map(|c| c["x"].clone())
             .map_err(kind),
-        v.verify::<TenantClaims>(token, Require::NONE).await.map(|c| c.tenant).map_err(kind),
+        v.verify::<TenantClaims>(token, Require::NONE)
+            .await
+            .map(|c| c.tenant)
+            .map_err(kind),
     )
 }
 
@@ -481,7 +491,10 @@ async fn the_same_token_answers_the_same_five_times_for_every_claims_type() -> T
         }
     }
     assert_eq!(
-        v.verify::<WithNested>(&dup, Require::NONE).await.err().map(|e| e.kind()),
+        v.verify::<WithNested>(&dup, Require::NONE)
+            .await
+            .err()
+            .map(|e| e.kind()),
         Some(ErrorKind::Malformed)
     );
     let read: WithNested = v.verify(&plain, Require::NONE).await?;
@@ -639,7 +652,11 @@ async fn unsupported_alg() -> TestResult {
         tokens.push(f.key.sign_with_header(&json!({"alg": alg, "kid": "key-1"}), &claims)?);
     }
     for token in &tokens {
-        let err = v.verify::<CognitoToken>(token, Require::NONE).await.err().ok_or("accepted")?;
+        let err = v
+            .verify::<CognitoToken>(token, Require::NONE)
+            .await
+            .err()
+            .ok_or("accepted")?;
         assert_eq!(err.kind(), ErrorKind::UnsupportedAlg, "{token}");
         assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
     }
@@ -789,7 +806,11 @@ async fn unknown_kid() -> TestResult {
     let stranger = SigningKey::generate("key-unknown")?;
     let no_kid = f.key.sign_with_header(&json!({"alg": "RS256"}), &f.access())?;
     for token in [stranger.sign(&f.access())?, no_kid] {
-        let err = v.verify::<CognitoToken>(&token, Require::NONE).await.err().ok_or("accepted")?;
+        let err = v
+            .verify::<CognitoToken>(&token, Require::NONE)
+            .await
+            .err()
+            .ok_or("accepted")?;
         assert_eq!(err.kind(), ErrorKind::UnknownKid);
         assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
     }
@@ -822,7 +843,11 @@ async fn invalid_jwk() -> TestResult {
         let token = f
             .key
             .sign_with_header(&json!({"alg": "RS256", "kid": kid}), &f.access())?;
-        let err = v.verify::<CognitoToken>(&token, Require::NONE).await.err().ok_or("accepted")?;
+        let err = v
+            .verify::<CognitoToken>(&token, Require::NONE)
+            .await
+            .err()
+            .ok_or("accepted")?;
         assert_eq!(err.kind(), ErrorKind::InvalidJwk, "{kid}");
         assert!(err.detail().is_some(), "the operator learns why");
         assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
@@ -850,7 +875,11 @@ async fn bad_signature() -> TestResult {
         format!("{head}.{}", b64([0u8; 256])),
         format!("{head}.{}", b64([7u8; 10])),
     ] {
-        let err = v.verify::<CognitoToken>(&token, Require::NONE).await.err().ok_or("accepted")?;
+        let err = v
+            .verify::<CognitoToken>(&token, Require::NONE)
+            .await
+            .err()
+            .ok_or("accepted")?;
         assert_eq!(err.kind(), ErrorKind::BadSignature, "{token}");
         assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
     }
@@ -868,11 +897,7 @@ async fn forbidden_group() -> TestResult {
     let staff = f.sign(&claims)?;
     claims["cognito:groups"] = json!(["staff", "ops"]);
     let ops = f.sign(&claims)?;
-    let err = v
-        .verify::<CognitoToken>(&staff, admins)
-        .await
-        .err()
-        .ok_or("accepted")?;
+    let err = v.verify::<CognitoToken>(&staff, admins).await.err().ok_or("accepted")?;
     assert_eq!(err.kind(), ErrorKind::ForbiddenGroup);
     assert_http(&err, 403, Some("Bearer error=\"insufficient_scope\""));
     assert_eq!(

@@ -113,9 +113,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use aws_lambda_events::apigw::{
-    ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest, ApiGatewayCustomAuthorizerResponse,
-    ApiGatewayV2CustomAuthorizerIamPolicyResponse, ApiGatewayV2CustomAuthorizerSimpleResponse,
-    ApiGatewayV2CustomAuthorizerV2Request,
+    ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
+    ApiGatewayCustomAuthorizerResponse, ApiGatewayV2CustomAuthorizerIamPolicyResponse,
+    ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
 use cognito_core::route::{RoutePattern, RouteTable};
 use cognito_core::source::RequestView;
@@ -124,12 +124,17 @@ use cognito_core::{AuthError, CognitoAuth, CognitoToken, ErrorKind, Require, Ver
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
-pub use cognito_core::route::PatternError;
 pub use answers::{AuthorizerError, HttpApiAnswer};
 use answers::{Decision, HttpApiRequest, RestRequest, context, log, policy_document, rest_policy};
 pub use cognito_core::Requirement;
-use routes::{AMBIGUOUS_SHAPES, Arn, METHODS, iam_matches, implies, is_default, pattern_resources, pool_or, push_unique};
+pub use cognito_core::route::PatternError;
 pub use routes::RouteError;
+use routes::{
+    AMBIGUOUS_SHAPES, Arn, METHODS, iam_matches, implies, is_default, pattern_resources, pool_or, push_unique,
+};
+
+/// A request's token as one pool judged it: verified, with its claims read.
+type PoolAnswer = Result<(Verified, CognitoToken), AuthError>;
 
 /// How an HTTP API (payload 2.0) authorizer answers: as its `enableSimpleResponses` setting
 /// says. API Gateway caches an answer by the authorizer's identity source (the `Authorization`
@@ -315,7 +320,7 @@ impl Authorizer {
                 .routes
                 .entries()
                 .iter()
-                .find(|(_, require)| !is_default(&require, default_pool))
+                .find(|(_, require)| !is_default(require, default_pool))
             {
                 return Err(simple_response_refusal(pattern.as_str()));
             }
@@ -447,7 +452,7 @@ impl Authorizer {
         for (_, require) in self.routes.entries() {
             pools.push(pool_or(require, default_pool));
         }
-        let mut verified: Vec<(&str, Result<(Verified, CognitoToken), AuthError>)> = Vec::new();
+        let mut verified: Vec<(&str, PoolAnswer)> = Vec::new();
         for pool in pools {
             if verified.iter().any(|(seen, _)| *seen == pool) {
                 continue;

@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use cognito_core::{PrincipalKind, Requirement};
 use cognito_core::route::{PatternError, RoutePattern};
+use cognito_core::{PrincipalKind, Requirement};
 
 /// The pool `requirement` names, `default` standing for none.
 pub(crate) fn pool_or<'a>(requirement: &'a Requirement, default: &'a str) -> &'a str {
@@ -24,8 +24,8 @@ pub(crate) fn implies(mine: &Requirement, other: &Requirement, default_pool: &st
     let subset = |mine: &[String], theirs: &[String]| {
         theirs.is_empty() || (!mine.is_empty() && mine.iter().all(|m| theirs.contains(m)))
     };
-    let any_scope = subset(mine.scopes(), other.scopes())
-        || mine.all_scopes_required().iter().any(|s| other.scopes().contains(s));
+    let any_scope =
+        subset(mine.scopes(), other.scopes()) || mine.all_scopes_required().iter().any(|s| other.scopes().contains(s));
     let principal = other.principal_kind() == PrincipalKind::Any || other.principal_kind() == mine.principal_kind();
     let age = match (mine.max_auth_age(), other.max_auth_age()) {
         (_, None) => true,
@@ -35,7 +35,10 @@ pub(crate) fn implies(mine: &Requirement, other: &Requirement, default_pool: &st
     pool_or(mine, default_pool) == pool_or(other, default_pool)
         && subset(mine.groups(), other.groups())
         && any_scope
-        && other.all_scopes_required().iter().all(|s| mine.all_scopes_required().contains(s))
+        && other
+            .all_scopes_required()
+            .iter()
+            .all(|s| mine.all_scopes_required().contains(s))
         && principal
         && age
         && subset(mine.acr_values_accepted(), other.acr_values_accepted())
@@ -307,13 +310,21 @@ mod tests {
         assert!(!implies(&Requirement::new(), &admin, "main"));
         assert!(implies(&admin, &admin.clone().in_pool("main"), "main"));
         assert!(!implies(&admin, &admin.clone().in_pool("other"), "main"));
-        assert!(!implies(&Requirement::new().any_scope(["a"]), &Requirement::new().any_group(["g"]), "main"));
+        assert!(!implies(
+            &Requirement::new().any_scope(["a"]),
+            &Requirement::new().any_group(["g"]),
+            "main"
+        ));
         // All-of scopes.
         let both = Requirement::new().all_scopes(["a", "b"]);
         assert!(implies(&both, &Requirement::new().all_scopes(["b"]), "main"));
         assert!(implies(&both, &Requirement::new().any_scope(["b", "c"]), "main"));
         assert!(!implies(&Requirement::new().all_scopes(["b"]), &both, "main"));
-        assert!(!implies(&Requirement::new().any_scope(["a"]), &Requirement::new().all_scopes(["a"]), "main"));
+        assert!(!implies(
+            &Requirement::new().any_scope(["a"]),
+            &Requirement::new().all_scopes(["a"]),
+            "main"
+        ));
         // Principals.
         let machines = Requirement::new().principal(PrincipalKind::Machine);
         let users = Requirement::new().principal(PrincipalKind::User);

@@ -360,12 +360,18 @@ async fn the_first_matching_pattern_wins_and_a_table_one_policy_cannot_express_i
     assert!(err.to_string().contains("\"GET /admin/public\""), "{err}");
     // Other pools, other groups, other scopes: none implies the other.
     for (first, second) in [
-        (Requirement::new().any_group(["admin"]), Requirement::new().any_group(["ops"])),
+        (
+            Requirement::new().any_group(["admin"]),
+            Requirement::new().any_group(["ops"]),
+        ),
         (
             Requirement::new().any_group(["admin", "ops"]),
             Requirement::new().any_group(["ops"]),
         ),
-        (Requirement::new().any_scope(["a"]), Requirement::new().any_group(["admin"])),
+        (
+            Requirement::new().any_scope(["a"]),
+            Requirement::new().any_group(["admin"]),
+        ),
         (Requirement::new(), Requirement::new().any_scope(["a"])),
     ] {
         let refused = Authorizer::new(auth.clone())
@@ -517,10 +523,7 @@ async fn principals_all_of_scopes_sign_in_and_revocation() -> TestResult {
     let f = Fixture::new().await?;
     let auth = CognitoAuth::new(&f.settings)?;
     let authorizer = Authorizer::new(auth.clone())
-        .route(
-            "GET /machine",
-            Requirement::new().principal(PrincipalKind::Machine),
-        )?
+        .route("GET /machine", Requirement::new().principal(PrincipalKind::Machine))?
         .route("GET /people", Requirement::new().principal(PrincipalKind::User))?
         .route("GET /recent", Requirement::new().max_auth_age_secs(300))?
         .route("GET /both", Requirement::new().all_scopes(["a", "b"]))?

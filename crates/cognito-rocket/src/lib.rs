@@ -475,7 +475,10 @@ where
             Ok(auth) => auth,
             Err(rejection) => return fail(req, rejection),
         };
-        match auth.authenticate::<T>(&RocketRequest::new(req), RequirementRef::of::<P>()).await {
+        match auth
+            .authenticate::<T>(&RocketRequest::new(req), RequirementRef::of::<P>())
+            .await
+        {
             Ok(claims) => Outcome::Success(Auth(claims, PhantomData)),
             Err(rejection) => fail(req, rejection),
         }
@@ -495,7 +498,10 @@ where
             Ok(auth) => auth,
             Err(rejection) => return fail(req, rejection),
         };
-        match auth.authenticate_optional::<T>(&RocketRequest::new(req), RequirementRef::of::<P>()).await {
+        match auth
+            .authenticate_optional::<T>(&RocketRequest::new(req), RequirementRef::of::<P>())
+            .await
+        {
             Ok(claims) => Outcome::Success(OptionalAuth(claims, PhantomData)),
             Err(rejection) => fail(req, rejection),
         }

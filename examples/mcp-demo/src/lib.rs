@@ -24,7 +24,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use cognito_axum::cognito_core::resource::ResourceSettings;
 use cognito_axum::{
-    CognitoAuth, CognitoLayer, CognitoSettings, ConfigError, Guard, Policy, Rejection, Requirement, RequirementRef, Verified,
+    CognitoAuth, CognitoLayer, CognitoSettings, ConfigError, Guard, Policy, Rejection, Requirement, RequirementRef,
+    Verified,
 };
 use cognito_demo_support as demo;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -156,7 +157,11 @@ impl DemoServer {
     ) -> Result<CallToolResult, ErrorData> {
         let token = verified(&parts)?;
         let requirement = RequirementRef::of::<McpAdmin>();
-        if self.auth.pool_for(requirement).is_ok_and(|pool| pool.pool() != token.pool()) {
+        if self
+            .auth
+            .pool_for(requirement)
+            .is_ok_and(|pool| pool.pool() != token.pool())
+        {
             return Err(ErrorData::internal_error(
                 "the token was verified by another pool than the tool's",
                 None,

@@ -31,7 +31,11 @@ pub(super) enum Source<'a> {
         payload: &'a [u8],
     },
     /// A token-cache hit, and the token (its entry may not hold a parsed [`Verified`]).
-    Hit { token: &'a str, entry: &'a Entry, pool: &'a str },
+    Hit {
+        token: &'a str,
+        entry: &'a Entry,
+        pool: &'a str,
+    },
     /// The verified token, made for the custom checks or handed in by the caller.
     Verified(Verified),
 }

@@ -8,10 +8,10 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::Verifier;
 use super::answer::{ClaimsType, Material, Source, sealed::Sealed};
 use super::explain::{Recorder, Step};
 use super::times::{Times, unix_now};
-use super::Verifier;
 use crate::check::{self, Checker};
 use crate::error::{AuthError, ErrorKind};
 use crate::jose::Algorithm;
@@ -169,7 +169,11 @@ impl Verifier {
         }
     }
 
-    pub(super) async fn authorize_needs<T: ClaimsType>(&self, verified: &Verified, needs: Needs<'_>) -> Result<T, AuthError> {
+    pub(super) async fn authorize_needs<T: ClaimsType>(
+        &self,
+        verified: &Verified,
+        needs: Needs<'_>,
+    ) -> Result<T, AuthError> {
         if verified.pool() != self.pool() {
             return Err(AuthError::with_message(
                 ErrorKind::WrongIssuer,
@@ -208,7 +212,12 @@ impl Verifier {
 
     /// Every step, in order, then the custom checks (the verifier's, then the route's).
     /// Counted and logged once (see `observe`), whatever path answers.
-    pub(super) async fn verify_core<T: ClaimsType>(&self, token: &str, needs: Needs<'_>, keys: Keys) -> Result<T, AuthError> {
+    pub(super) async fn verify_core<T: ClaimsType>(
+        &self,
+        token: &str,
+        needs: Needs<'_>,
+        keys: Keys,
+    ) -> Result<T, AuthError> {
         let result = self.verify_unobserved(token, needs, keys).await;
         self.answered(result)
     }
@@ -242,7 +251,12 @@ impl Verifier {
     }
 
     /// A token-cache hit, else the full path (timed, in the pool's span).
-    async fn verify_unobserved<T: ClaimsType>(&self, token: &str, needs: Needs<'_>, keys: Keys) -> Result<T, AuthError> {
+    async fn verify_unobserved<T: ClaimsType>(
+        &self,
+        token: &str,
+        needs: Needs<'_>,
+        keys: Keys,
+    ) -> Result<T, AuthError> {
         token::check_size(token, self.inner.sources.max_token_bytes)?;
         if let Some(hit) = self.cache_hit(token) {
             self.revocations.check(hit.ids()).await?;
@@ -393,4 +407,3 @@ impl Verifier {
         Ok(())
     }
 }
-

@@ -85,23 +85,25 @@ impl CognitoAuth {
         if let Some(requirement) = P::REQUIREMENT.and_then(|name| self.requirement(name)) {
             requirement.validate()?;
         }
-        self.route(RequirementRef::of::<P>()).map(|_| ()).map_err(|problem| match problem {
-            Unroutable::Pool(name) | Unroutable::RequirementPool(name) => ConfigError::invalid(
-                Some(name),
-                "userpools",
-                "a route's policy names this pool, which is not configured",
-            ),
-            Unroutable::Requirement(name) => ConfigError::invalid(
-                None,
-                "requirements",
-                format!("a route's policy names the requirement {name:?}, which is not registered"),
-            ),
-            Unroutable::TwoPools(a, b) => ConfigError::invalid(
-                Some(b),
-                "pool",
-                format!("a route's policy names pool {a:?} and a requirement of this pool"),
-            ),
-        })
+        self.route(RequirementRef::of::<P>())
+            .map(|_| ())
+            .map_err(|problem| match problem {
+                Unroutable::Pool(name) | Unroutable::RequirementPool(name) => ConfigError::invalid(
+                    Some(name),
+                    "userpools",
+                    "a route's policy names this pool, which is not configured",
+                ),
+                Unroutable::Requirement(name) => ConfigError::invalid(
+                    None,
+                    "requirements",
+                    format!("a route's policy names the requirement {name:?}, which is not registered"),
+                ),
+                Unroutable::TwoPools(a, b) => ConfigError::invalid(
+                    Some(b),
+                    "pool",
+                    format!("a route's policy names pool {a:?} and a requirement of this pool"),
+                ),
+            })
     }
 
     /// Checks at start-up that `requirement` can be served: its values can work
