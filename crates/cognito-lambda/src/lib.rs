@@ -236,6 +236,10 @@ impl Authorizer {
     /// and IAM lets any matching `Deny` win, so the earlier route could not win for a token
     /// that satisfies it but not this one. Put the stricter route first.
     ///
+    /// API Gateway reuses a cached answer for the authorizer's cache TTL: with
+    /// `max_auth_age_secs`, an Allow may then serve up to that TTL past the sign-in's age
+    /// limit, so set the TTL well below it (or to 0) for such routes.
+    ///
     /// ```
     /// use cognito_core::{CognitoAuth, CognitoSettings};
     /// use cognito_lambda::{Authorizer, Requirement};
