@@ -19,7 +19,7 @@ use crate::observe::{self, PoolObserver};
 use crate::policy::{Policy, Require, Requirement};
 use crate::resource::ProtectedResource;
 use crate::revocation::{RevocationBackend, Revocations};
-use crate::settings::{CognitoSettings, KEYS_URL_ENV, KeySource, TokenSource, TokenUse, UserPool};
+use crate::settings::{CognitoSettings, KeySource, TokenSource, TokenUse, UserPool};
 use crate::source::{RequestView, Sources};
 use crate::token::Facts;
 use crate::token::{self, ClaimsView, Token};
@@ -859,7 +859,7 @@ fn unix_now(clock: SystemTime) -> Result<f64, AuthError> {
 /// Warns when `AWS_COGNITO_KEYS_URL` supplies the keys of pools that trust the AWS issuers
 /// (no `issuer`, no `jwks_url`, no inline set): that URL then vouches for every one of them.
 fn warn_keys_url_override<'a>(pools: impl IntoIterator<Item = &'a UserPool>) {
-    let Some(url) = std::env::var(KEYS_URL_ENV).ok().filter(|v| !v.is_empty()) else {
+    let Some(url) = crate::settings::keys_url_env() else {
         return;
     };
     let names: Vec<&str> = pools
