@@ -26,7 +26,7 @@ use crate::token::{self, ClaimsView, Token};
 use crate::token_cache::{Entry, TokenCache, TokenCacheStats};
 use crate::verified::{Verified, misfit};
 
-#[path = "explain.rs"]
+#[path = "explain/mod.rs"]
 pub(crate) mod explain;
 use explain::{Recorder, Step};
 
