@@ -13,8 +13,9 @@ use crate::jose::Algorithm;
 use crate::jwks::JwksCache;
 use crate::policy::Require;
 use crate::settings::{CognitoSettings, JwksSettings};
+use crate::time::unix_now;
 use crate::token::{self, Token};
-use crate::verify::{Claims, Keys, Needs, Verifier, unix_now};
+use crate::verify::{Claims, Keys, Needs, Verifier};
 
 /// The recorder of an explanation.
 #[derive(Default)]
