@@ -436,6 +436,89 @@ mod tests {
         assert_eq!(waits, [1, 1, 2, 4, 8, 16, 32, 60, 60, 60]);
     }
 
+    /// Serves `response` (a whole HTTP/1.1 answer) once on 127.0.0.1; the URL of `path` there.
+    async fn serve_once(path: &str, response: String) -> Result<Url, Box<dyn std::error::Error>> {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = Url::parse(&format!("http://{}{path}", listener.local_addr()?))?;
+        tokio::spawn(async move {
+            if let Ok((mut stream, _)) = listener.accept().await {
+                let mut request = [0u8; 1024];
+                let _ = stream.read(&mut request).await;
+                let _ = stream.write_all(response.as_bytes()).await;
+            }
+        });
+        Ok(url)
+    }
+
+    fn answer(status: &str, content_type: &str, body: &str) -> String {
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    /// Any JSON document, not only a key set: what an OpenID configuration's cache will fetch.
+    #[tokio::test]
+    async fn a_json_document_that_is_no_key_set() -> Result<(), Box<dyn std::error::Error>> {
+        let document = r#"{"issuer":"http://127.0.0.1/pool","jwks_uri":"http://127.0.0.1/pool/jwks.json"}"#;
+        let url = serve_once(
+            "/.well-known/openid-configuration",
+            answer("200 OK", "application/json", document),
+        )
+        .await?;
+        let tuning = JwksSettings::default();
+        let fetcher = Fetcher::new(
+            "the OpenID configuration",
+            Document::Json,
+            &tuning,
+            SourceObserver::new(url.as_str()),
+        );
+        let location = Location::of(url, || http_client(&tuning))?;
+        let (body, attempt) = fetcher.get(&location).await;
+        assert_eq!(body?.as_deref(), Some(document.as_bytes()));
+        fetcher.answered(attempt, true, 0);
+        let health = fetcher.health(0, fetcher.last_fetched().map(|at| at.elapsed()), None);
+        assert_eq!((health.last_error, health.per_kid), (None, false));
+        Ok(())
+    }
+
+    /// The size cap and the error's wording hold for any document, and a failure starts the
+    /// backoff.
+    #[tokio::test]
+    async fn a_document_over_the_cap_fails_and_backs_off() -> Result<(), Box<dyn std::error::Error>> {
+        let url = serve_once("/doc", answer("200 OK", "application/json", &"7".repeat(64))).await?;
+        let tuning = JwksSettings {
+            max_bytes: 16,
+            ..JwksSettings::default()
+        };
+        let fetcher = Fetcher::new(
+            "the document",
+            Document::Json,
+            &tuning,
+            SourceObserver::new(url.as_str()),
+        );
+        let location = Location::of(url, || http_client(&tuning))?;
+        let (body, attempt) = fetcher.get(&location).await;
+        let error = body.err().ok_or("a body over the cap was read")?;
+        assert_eq!(error, "the document is larger than 16 bytes");
+        assert_eq!(fetcher.failed(attempt, error, None), Duration::from_secs(1));
+        assert!(matches!(fetcher.gate(false), Some(Gate::Backoff(..))));
+        assert!(fetcher.failing());
+        Ok(())
+    }
+
+    /// A per-kid key server without the kid answers, it does not fail.
+    #[tokio::test]
+    async fn a_missing_key_is_an_answer() -> Result<(), Box<dyn std::error::Error>> {
+        let url = serve_once("/kid", answer("404 Not Found", "text/plain", "")).await?;
+        let tuning = JwksSettings::default();
+        let location = Location::of(url, || http_client(&tuning))?;
+        let (body, _) = get("the key", Document::KeyPerKid, &tuning, &location).await;
+        assert_eq!(body?, None);
+        Ok(())
+    }
+
     #[test]
     fn json_or_a_generic_type_is_accepted() {
         for ok in [
