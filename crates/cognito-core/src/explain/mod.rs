@@ -1,5 +1,5 @@
-//! Verification with a trace: [`Verifier::explain`] runs the very pipeline that
-//! [`Verifier::verify`] runs, with a recorder threaded through it that notes each check as it
+//! Verification with a trace: [`Verifier::explain`](crate::Verifier::explain) runs the very pipeline that
+//! [`Verifier::verify`](crate::Verifier::verify) runs, with a recorder threaded through it that notes each check as it
 //! starts. The check that was running when the pipeline answered with an error is the one that
 //! failed, every check before it passed, every check after it was skipped. The normal path
 //! threads the no-op recorder `()` instead, whose calls compile away.
@@ -124,7 +124,7 @@ pub struct KeySetReport {
     pub keys: Vec<KeyReport>,
 }
 
-/// What [`Verifier::explain`] found: every check of the verification order with its outcome,
+/// What [`Verifier::explain`](crate::Verifier::explain) found: every check of the verification order with its outcome,
 /// and the verdict the verification gives.
 #[derive(Debug)]
 #[non_exhaustive]

@@ -14,7 +14,7 @@ use crate::jose;
 /// One Cognito user pool and the tokens accepted from it.
 ///
 /// `region`, `userpool_id` and `app_client_id` are required: left out, they read as empty,
-/// which [`CognitoSettings::validate`] refuses, naming the pool and the field.
+/// which [`CognitoSettings::validate`](super::CognitoSettings::validate) refuses, naming the pool and the field.
 #[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct UserPool {
