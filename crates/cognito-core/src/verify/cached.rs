@@ -8,8 +8,8 @@ use std::time::SystemTime;
 use super::Verifier;
 use super::answer;
 use super::pipeline::Prechecked;
-use super::times::{Times, unix_now};
 use crate::jwks::Loaded;
+use crate::time::{Times, unix_now};
 use crate::token::Token;
 use crate::token_cache::Entry;
 

@@ -1,6 +1,5 @@
 //! Verification, one concern per module, dependencies pointing one way:
 //!
-//! - `times`: the time rule (`exp`, `nbf`, `iat`, the leeway, a broken clock);
 //! - `answer`: what a verification answers with (a claims type, or [`Verified`]);
 //! - `verifier`: one pool's [`Verifier`], what it is built from and its keys' upkeep;
 //! - `pipeline`: the per-pool pipeline, step by step, and the public verification calls;
@@ -18,7 +17,6 @@ pub(crate) mod explain;
 mod pipeline;
 mod pools;
 mod routing;
-mod times;
 mod verifier;
 
 pub use answer::ClaimsType;

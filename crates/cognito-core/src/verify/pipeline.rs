@@ -11,13 +11,13 @@ use std::time::SystemTime;
 use super::Verifier;
 use super::answer::{ClaimsType, Material, Source, sealed::Sealed};
 use super::explain::{Recorder, Step};
-use super::times::{Times, unix_now};
 use crate::check::{self, Checker};
 use crate::error::{AuthError, ErrorKind};
 use crate::jose::Algorithm;
 use crate::jwks::{JwksCache, Loaded, Miss};
 use crate::policy::{Require, Requirement, RequirementRef};
 use crate::source::RequestView;
+use crate::time::{Times, unix_now};
 use crate::token::{self, ClaimsView, Facts, Token};
 use crate::verified::Verified;
 

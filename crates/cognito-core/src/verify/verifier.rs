@@ -12,7 +12,7 @@ use crate::jwks::JwksCache;
 use crate::observe::{self, PoolObserver};
 use crate::resource::ProtectedResource;
 use crate::revocation::{RevocationBackend, Revocations};
-use crate::settings::{CognitoSettings, KEYS_URL_ENV, KeySource, TokenSource, TokenUse, UserPool};
+use crate::settings::{CognitoSettings, KeySource, TokenSource, TokenUse, UserPool};
 use crate::source::Sources;
 use crate::token_cache::{TokenCache, TokenCacheStats};
 
@@ -309,7 +309,7 @@ impl Verifier {
 /// Warns when `AWS_COGNITO_KEYS_URL` supplies the keys of pools that trust the AWS issuers
 /// (no `issuer`, no `jwks_url`, no inline set): that URL then vouches for every one of them.
 pub(super) fn warn_keys_url_override<'a>(pools: impl IntoIterator<Item = &'a UserPool>) {
-    let Some(url) = std::env::var(KEYS_URL_ENV).ok().filter(|v| !v.is_empty()) else {
+    let Some(url) = crate::settings::keys_url_env() else {
         return;
     };
     let names: Vec<&str> = pools

@@ -1,28 +1,14 @@
-//! The sentences of an explanation: what each check saw and why it passed or failed, written
-//! from the decoded token and the pool's settings (the verdicts are the pipeline's).
+//! The sentences of an explanation, written from the decoded token and the pool's settings.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
-use super::super::Verifier;
 use super::{KeySetReport, Outcome, Step};
 use crate::error::{AuthError, ErrorKind};
 use crate::jose::Algorithm;
 use crate::settings::TokenUse;
-
-/// Why a check cannot run without settings.
-pub(super) fn needs_settings(step: Step) -> &'static str {
-    match step {
-        Step::Issuer => "Not checked: the trusted issuers come from the settings.",
-        Step::TokenUse => "Not checked: the token uses a pool accepts come from the settings.",
-        Step::Client => "Not checked: the pool's app clients come from the settings.",
-        Step::Time => "Not checked: the time rules (check_expiration, leeway) come from the settings.",
-        Step::Key => "Not checked: the pool's key set comes from the settings.",
-        Step::Signature => "Not checked: the signature needs the pool's key set, from the settings.",
-        _ => "Not checked: it needs the settings.",
-    }
-}
+use crate::verify::Verifier;
 
 /// The token's header and claims, decoded for the sentences (not trusted, not judged here).
 pub(super) struct Decoded {
@@ -77,7 +63,7 @@ pub(super) struct Context<'a> {
 }
 
 /// `value` for a sentence: a string as itself in quotes, anything else as JSON, shortened.
-pub(super) fn shown(value: Option<&Value>) -> String {
+fn shown(value: Option<&Value>) -> String {
     let text = match value {
         None => return "absent".to_owned(),
         Some(Value::String(s)) => format!("{s:?}"),
@@ -108,7 +94,7 @@ pub fn duration_words(secs: f64) -> String {
 }
 
 /// `at` (seconds since the epoch) relative to `now`: "in 3 minutes" or "3 minutes ago".
-pub(super) fn relative(at: f64, now: f64) -> String {
+fn relative(at: f64, now: f64) -> String {
     if at >= now {
         format!("in {}", duration_words(at - now))
     } else {
@@ -116,7 +102,7 @@ pub(super) fn relative(at: f64, now: f64) -> String {
     }
 }
 
-pub(super) fn list(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+fn list(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
     items
         .into_iter()
         .map(|s| format!("{:?}", s.as_ref()))

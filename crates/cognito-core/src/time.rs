@@ -1,19 +1,20 @@
-//! The time rule, the one place it is written: `exp`, `nbf` and `iat` against now and the
-//! leeway, and a broken clock. Full verifications and token-cache hits both call it.
+//! The time rule, the one place it is written: `exp`, `nbf` and `iat` against the clock with
+//! the leeway, and a clock that reads before 1970 refused (every pool's tokens, token-cache
+//! hits and the load balancers' tokens go through it).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{AuthError, ErrorKind};
 
 /// `iat` may lie this far past now + leeway before the token counts as minted in the future.
-pub(super) const IAT_GRACE_SECS: f64 = 60.0;
+pub(crate) const IAT_GRACE_SECS: f64 = 60.0;
 
 /// A token's time claims, as the checks read them.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Times {
-    pub(super) exp: Option<f64>,
-    pub(super) nbf: Option<f64>,
-    pub(super) iat: Option<f64>,
+pub(crate) struct Times {
+    pub(crate) exp: Option<f64>,
+    pub(crate) nbf: Option<f64>,
+    pub(crate) iat: Option<f64>,
 }
 
 impl Times {
@@ -21,7 +22,7 @@ impl Times {
     /// both call it), at `now` seconds since the epoch: past `exp` + leeway -> `expired`
     /// (unless `check_expiration` is false), `nbf` later than now + leeway or `iat` later than
     /// now + leeway + [`IAT_GRACE_SECS`] -> `not_yet_valid`.
-    pub(super) fn check(self, now: f64, leeway: f64, check_expiration: bool) -> Result<(), AuthError> {
+    pub(crate) fn check(self, now: f64, leeway: f64, check_expiration: bool) -> Result<(), AuthError> {
         if check_expiration && self.exp.is_some_and(|exp| now >= exp + leeway) {
             return Err(ErrorKind::Expired.into());
         }
