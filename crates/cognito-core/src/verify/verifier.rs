@@ -198,7 +198,7 @@ impl Verifier {
     }
 
     /// Where this verifier's revocations are kept: revoke a session or a user's tokens
-    /// through it (see [`crate::revocation`]). A verifier of a [`CognitoAuth`] shares its
+    /// through it (see [`crate::revocation`]). A verifier of a [`CognitoAuth`](crate::CognitoAuth) shares its
     /// store with every other pool's.
     pub fn revocations(&self) -> &Revocations {
         &self.revocations
@@ -276,7 +276,7 @@ impl Verifier {
     }
 
     /// What this pool's key caches serve now (no I/O): the pool's part of
-    /// [`CognitoAuth::health`].
+    /// [`CognitoAuth::health`](crate::CognitoAuth::health).
     pub fn health(&self) -> PoolHealth {
         PoolHealth {
             pool: self.inner.pool.clone(),
