@@ -110,6 +110,7 @@ pub mod revocation;
 pub mod route;
 pub mod settings;
 pub mod source;
+pub mod tenants;
 mod token;
 mod token_cache;
 mod url_rules;

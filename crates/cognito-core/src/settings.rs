@@ -39,6 +39,7 @@ use crate::error::ConfigError;
 use crate::jose;
 pub use crate::jose::Algorithm;
 pub use crate::resource::ResourceSettings;
+pub use crate::tenants::TenantSettings;
 
 /// The env var that overrides the JWKS URL of every pool without its own `jwks_url`.
 pub const KEYS_URL_ENV: &str = "AWS_COGNITO_KEYS_URL";
@@ -591,6 +592,10 @@ pub struct CognitoSettings {
     /// publishes for OAuth and MCP clients; see [`ResourceSettings`] and [`crate::resource`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<ResourceSettings>,
+    /// The tenants, a pool each, found at run time from a token's issuer (default: none); see
+    /// [`TenantSettings`] and [`crate::tenants`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenants: Option<TenantSettings>,
 }
 
 /// Every default, and no pools (which [`CognitoSettings::validate`] refuses): what a loader
@@ -611,6 +616,7 @@ impl Default for CognitoSettings {
             allow_insecure_jwks_url: false,
             alb: None,
             resource: None,
+            tenants: None,
         }
     }
 }
@@ -829,6 +835,9 @@ impl CognitoSettings {
             ));
         }
         self.check_tuning()?;
+        if let Some(tenants) = &self.tenants {
+            tenants.validate()?;
+        }
         if let Some(alb) = &self.alb {
             alb.validate(self.allow_insecure_jwks_url)?;
         }
@@ -1082,10 +1091,10 @@ impl<'de> Deserialize<'de> for Pools {
 
 /// The `userpools` map, kept in document order (serde maps would sort or hash it); each key
 /// is its pool's `name`.
-mod pools {
+pub(crate) mod pools {
     use super::*;
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<UserPool>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<UserPool>, D::Error> {
         struct PoolsVisitor;
         impl<'de> Visitor<'de> for PoolsVisitor {
             type Value = Vec<UserPool>;
@@ -1109,7 +1118,7 @@ mod pools {
         deserializer.deserialize_map(PoolsVisitor)
     }
 
-    pub(super) fn serialize<S: Serializer>(pools: &[UserPool], serializer: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(pools: &[UserPool], serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(pools.iter().map(|p| (&p.name, p)))
     }
 }

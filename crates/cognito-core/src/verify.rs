@@ -21,6 +21,7 @@ use crate::resource::ProtectedResource;
 use crate::revocation::{RevocationBackend, Revocations};
 use crate::settings::{CognitoSettings, KEYS_URL_ENV, KeySource, TokenSource, TokenUse, UserPool};
 use crate::source::{RequestView, Sources};
+use crate::tenants::{ANY_TENANT, TenantResolver, Tenants};
 use crate::token::Facts;
 use crate::token::{self, ClaimsView, Token};
 use crate::token_cache::{Entry, TokenCache, TokenCacheStats};
@@ -224,7 +225,7 @@ impl Verifier {
 
     /// A verifier for `pool` of `settings` with the key sources `resolve` gave it, fetching
     /// with the caller's `client` if given.
-    fn from_pool(
+    pub(crate) fn from_pool(
         settings: &CognitoSettings,
         pool: &UserPool,
         sources: &[(String, KeySource)],
@@ -309,7 +310,7 @@ impl Verifier {
         self.with_checker(Checker::asynchronous(check))
     }
 
-    fn with_checker(self, checker: Checker) -> Self {
+    pub(crate) fn with_checker(self, checker: Checker) -> Self {
         let checks: Vec<Checker> = self.1.iter().cloned().chain([checker]).collect();
         Verifier(self.0, checks.into(), self.2)
     }
@@ -321,7 +322,7 @@ impl Verifier {
         self.with_revocations(Revocations::external(backend))
     }
 
-    fn with_revocations(self, revocations: Revocations) -> Self {
+    pub(crate) fn with_revocations(self, revocations: Revocations) -> Self {
         Verifier(self.0, self.1, revocations)
     }
 
@@ -903,6 +904,11 @@ struct Pools {
     alb: Option<AlbVerifier>,
     /// The protected resource, when `resource:` is configured.
     resource: Option<ProtectedResource>,
+    /// The tenants, when `tenants:` is configured or a resolver is set.
+    tenants: Option<Arc<Tenants>>,
+    /// What tenants set up in code are built with.
+    settings: Arc<CognitoSettings>,
+    client: Option<reqwest::Client>,
 }
 
 impl CognitoAuth {
@@ -951,12 +957,16 @@ impl CognitoAuth {
             Some(resource) => Some(ProtectedResource::build(resource, settings.default_pool()?)?),
             None => None,
         };
+        let tenants = Tenants::from_settings(settings, client, revocations.clone())?.map(Arc::new);
         Ok(CognitoAuth(Arc::new(Pools {
             first,
             rest: verifiers.collect(),
             requirements: Vec::new(),
             alb,
             resource,
+            tenants,
+            settings: Arc::new(settings.clone()),
+            client: client.cloned(),
         })))
     }
 
@@ -980,6 +990,7 @@ impl CognitoAuth {
             .into_iter()
             .map(|v| v.with_checker(checker.clone()))
             .collect();
+        pools.tenants = pools.tenants.map(|t| Arc::new(t.with_checker(checker)));
         CognitoAuth(Arc::new(pools))
     }
 
@@ -996,7 +1007,59 @@ impl CognitoAuth {
             .into_iter()
             .map(|v| v.with_revocations(revocations.clone()))
             .collect();
+        pools.tenants = pools.tenants.map(|t| Arc::new(t.with_revocations(revocations)));
         CognitoAuth(Arc::new(pools))
+    }
+
+    /// Tenants found by `resolver` (see [`crate::tenants`]): a route whose requirement names
+    /// the pool [`ANY_TENANT`] then serves the tenant whose pool trusts its token's issuer,
+    /// as the resolver answers. It replaces a `tenants.file`; `tenants.max` still bounds the
+    /// tenants kept.
+    #[must_use]
+    pub fn with_tenant_resolver(self, resolver: impl TenantResolver) -> Self {
+        let mut pools = Arc::unwrap_or_clone(self.0);
+        let mut tenants = Tenants::with_resolver(
+            &pools.settings,
+            pools.client.as_ref(),
+            Arc::new(resolver),
+            pools.first.revocations().clone(),
+        );
+        for checker in pools.first.1.iter() {
+            tenants = tenants.with_checker(checker.clone());
+        }
+        pools.tenants = Some(Arc::new(tenants));
+        CognitoAuth(Arc::new(pools))
+    }
+
+    /// Whether tenants are served (`tenants:` is configured, or a resolver is set).
+    pub fn serves_tenants(&self) -> bool {
+        self.0.tenants.is_some()
+    }
+
+    /// The verifier of a requirement's pool: a configured one, or for [`ANY_TENANT`] the
+    /// tenant whose pool trusts the request's token (the default pool's when the request has
+    /// no token: its answer is about the missing token).
+    async fn routed(
+        &self,
+        request: &(impl RequestView + ?Sized),
+        requirement: &Requirement,
+    ) -> Result<Routed<'_>, Rejection> {
+        if requirement.pool() != Some(ANY_TENANT) {
+            return self.for_requirement(requirement).map(Routed::Pool);
+        }
+        let Some(tenants) = &self.0.tenants else {
+            return Err(Rejection::Misconfigured(
+                "a requirement serves any tenant, but no tenants are configured".to_owned(),
+            ));
+        };
+        let first = self.default_pool();
+        match first.0.sources.find(request) {
+            Ok(token) => {
+                let verifier = tenants.verifier_for_token(&token).await;
+                Ok(Routed::Tenant(verifier.map_err(|e| first.challenge(e))?))
+            }
+            Err(_) => Ok(Routed::Pool(first)),
+        }
     }
 
     /// Where revocations are kept, shared by every pool: revoke a session (its
@@ -1121,8 +1184,15 @@ impl CognitoAuth {
             pool: "alb".to_owned(),
             sources: vec![alb.health()],
         });
+        // A tenant's keys are fetched on its first request, and one tenant's outage is not
+        // the service's: its sources are reported, not required.
+        let tenants = self.0.tenants.iter().flat_map(|t| t.verifiers()).map(|v| {
+            let mut health = v.health();
+            health.sources.iter_mut().for_each(|s| s.optional = true);
+            health
+        });
         Health {
-            pools: self.pools().map(Verifier::health).chain(alb).collect(),
+            pools: self.pools().map(Verifier::health).chain(tenants).chain(alb).collect(),
         }
     }
 
@@ -1175,6 +1245,16 @@ impl CognitoAuth {
     /// ([`Requirement::validate`]) and its pool, if it names one, is configured.
     pub fn check_requirement(&self, requirement: &Requirement) -> Result<(), ConfigError> {
         requirement.validate()?;
+        if requirement.pool() == Some(ANY_TENANT) {
+            return match self.serves_tenants() {
+                true => Ok(()),
+                false => Err(ConfigError::invalid(
+                    None,
+                    "tenants",
+                    "a requirement serves any tenant, but no tenants are configured",
+                )),
+            };
+        }
         self.for_requirement(requirement).map(|_| ()).map_err(|_| {
             ConfigError::invalid(
                 requirement.pool(),
@@ -1265,7 +1345,7 @@ impl CognitoAuth {
         request: &(impl RequestView + ?Sized),
         requirement: &Requirement,
     ) -> Result<Verified, Rejection> {
-        let verifier = self.for_requirement(requirement)?;
+        let verifier = self.routed(request, requirement).await?;
         Ok(verifier.authenticate_needs(request, requirement.into()).await?)
     }
 
@@ -1277,7 +1357,7 @@ impl CognitoAuth {
         request: &(impl RequestView + ?Sized),
         requirement: &Requirement,
     ) -> Result<Option<Verified>, Rejection> {
-        let verifier = self.for_requirement(requirement)?;
+        let verifier = self.routed(request, requirement).await?;
         Ok(verifier
             .authenticate_optional_needs(request, requirement.into())
             .await?)
@@ -1289,7 +1369,7 @@ impl CognitoAuth {
         request: &(impl RequestView + ?Sized),
         requirement: &Requirement,
     ) -> Result<T, Rejection> {
-        let verifier = self.for_requirement(requirement)?;
+        let verifier = self.routed(request, requirement).await?;
         Ok(verifier.authenticate_for(request, requirement).await?)
     }
 
@@ -1299,7 +1379,7 @@ impl CognitoAuth {
         request: &(impl RequestView + ?Sized),
         requirement: &Requirement,
     ) -> Result<Option<T>, Rejection> {
-        let verifier = self.for_requirement(requirement)?;
+        let verifier = self.routed(request, requirement).await?;
         Ok(verifier.authenticate_optional_for(request, requirement).await?)
     }
 
@@ -1323,6 +1403,23 @@ impl CognitoAuth {
             verified.deserialize::<T>()
         };
         Some(answer.await.map_err(|e| Rejection::from(verifier.challenge(e))))
+    }
+}
+
+/// The verifier a request goes to: a configured pool's, or a tenant's (owned: the tenants'
+/// table may drop it meanwhile).
+enum Routed<'a> {
+    Pool(&'a Verifier),
+    Tenant(Verifier),
+}
+
+impl std::ops::Deref for Routed<'_> {
+    type Target = Verifier;
+    fn deref(&self) -> &Verifier {
+        match self {
+            Routed::Pool(v) => v,
+            Routed::Tenant(v) => v,
+        }
     }
 }
 
