@@ -14,8 +14,8 @@
 //!   (`CognitoAuth::with_tenant_resolver`).
 //!
 //! An issuer that no tenant has is `wrong_issuer`. Looking for it (a re-read of the file or a
-//! resolver call) happens at most once per second per process, one at a time, each bounded by
-//! `jwks.timeout_ms`: a flood of random issuers costs at most one lookup a second and never a
+//! resolver call) happens at most once per second per process, one at a time, a resolver call
+//! bounded by `jwks.timeout_ms` (on the Tokio runtime's timer, as every key fetch is): a flood of random issuers costs at most one lookup a second and never a
 //! key fetch, and a slow resolver holds up only the requests with an unknown issuer, for at
 //! most that deadline (they are then answered `jwks_unavailable`, 503 with `Retry-After`).
 //!
@@ -320,10 +320,9 @@ impl Tenants {
         let deadline = Duration::from_millis(self.base.jwks.timeout_ms);
         match &*self.finder {
             Finder::File { path, table } => {
-                let (path, settings) = (path.clone(), self.base.clone());
-                let read = tokio::task::spawn_blocking(move || read_table(&path, &settings));
-                match tokio::time::timeout(deadline, read).await {
-                    Ok(Ok(Ok(fresh))) => {
+                // A small local file, read at most once a second: read in place.
+                match read_table(path, &self.base) {
+                    Ok(fresh) => {
                         let fresh = Arc::new(fresh);
                         if let Ok(mut table) = table.write() {
                             *table = Arc::clone(&fresh);
@@ -332,8 +331,7 @@ impl Tenants {
                         // is built again on its next request).
                         self.retain(|tenant| fresh.values().any(|p| **p == *tenant));
                     }
-                    Ok(Ok(Err(e))) => tracing::warn!("tenants file not re-read, the last good one serves: {e}"),
-                    _ => tracing::warn!("tenants file not re-read in time, the last good one serves"),
+                    Err(e) => tracing::warn!("tenants file not re-read, the last good one serves: {e}"),
                 }
                 match self.in_table(issuer) {
                     Some(pool) => self.admit(&pool),
