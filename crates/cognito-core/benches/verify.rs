@@ -41,7 +41,7 @@ use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_core::settings::UserPool;
-use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, Require, Requirement, Verifier};
+use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, Require, Requirement, Verified, Verifier};
 use cognito_testkit::{SigningKey, access_claims, aws_issuer, jwks};
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput, criterion_group};
@@ -365,7 +365,7 @@ fn tenants(c: &mut Crit, s: &Setup) -> BoxResult<()> {
     let request = [("authorization", format!("Bearer {}", s.tokens[0]))];
     let (default, any_tenant) = (Requirement::new(), Requirement::any_tenant());
     for (auth, requirement) in [(&fixed, &default), (&with_tenants, &any_tenant)] {
-        let verified = runtime.block_on(auth.verify_request(request.as_slice(), requirement));
+        let verified = runtime.block_on(auth.authenticate::<Verified>(request.as_slice(), requirement));
         verified.map_err(|e| format!("tenants bench setup: {}", e.summary()))?;
     }
     let mut group = c.benchmark_group("tenants");
@@ -377,7 +377,7 @@ fn tenants(c: &mut Crit, s: &Setup) -> BoxResult<()> {
         group.bench_function(name, |b| {
             b.iter(|| {
                 runtime
-                    .block_on(auth.verify_request(black_box(request.as_slice()), requirement))
+                    .block_on(auth.authenticate::<Verified>(black_box(request.as_slice()), requirement))
                     .is_ok()
             })
         });

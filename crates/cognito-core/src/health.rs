@@ -311,13 +311,10 @@ mod tests {
         assert!(health.is_ready(), "{health}");
         assert_eq!(health.last_error().map(|e| e.contains("403")), Some(true), "{health}");
         let own_token = key.sign(&access_claims(&classic, "c"))?;
-        let token: CognitoToken = verifier.verify_with(&own_token, Require::NONE).await?;
+        let token: CognitoToken = verifier.verify(&own_token, Require::NONE).await?;
         assert_eq!(token.client(), Some("c"));
         let twin_token = key.sign(&access_claims(&replicated, "c"))?;
-        let refused = verifier
-            .verify_with::<CognitoToken>(&twin_token, Require::NONE)
-            .await
-            .err();
+        let refused = verifier.verify::<CognitoToken>(&twin_token, Require::NONE).await.err();
         assert_eq!(refused.map(|e| e.kind()), Some(ErrorKind::JwksUnavailable));
         Ok(())
     }

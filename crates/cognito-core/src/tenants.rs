@@ -252,6 +252,15 @@ impl Tenants {
         answer
     }
 
+    /// The verifier of the tenant whose pool trusts `issuer` (of a token verified already).
+    pub(crate) async fn verifier_for_issuer(&self, issuer: &str) -> Result<Verifier, AuthError> {
+        let answer = self.verifier_for(issuer).await;
+        if answer.is_err() {
+            self.observer.answer(UNKNOWN_TENANT_LABEL, &answer);
+        }
+        answer
+    }
+
     /// The verifier of the tenant whose pool trusts `issuer`.
     async fn verifier_for(&self, issuer: &str) -> Result<Verifier, AuthError> {
         if let Some(verifier) = self.live(issuer) {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cognito_core::settings::UserPool;
-use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, ErrorKind, Rejection, Requirement};
+use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, ErrorKind, Rejection, Requirement, Verified};
 use cognito_testkit::DevIssuer;
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -25,7 +25,7 @@ fn bearer(token: &str) -> Vec<(&'static str, String)> {
 async fn tenant_of(auth: &CognitoAuth, token: &str) -> Result<String, Option<ErrorKind>> {
     let request = bearer(token);
     match auth
-        .verify_request(request.as_slice(), &Requirement::any_tenant())
+        .authenticate::<Verified>(request.as_slice(), &Requirement::any_tenant())
         .await
     {
         Ok(verified) => Ok(verified.pool().to_owned()),
@@ -60,7 +60,7 @@ async fn a_tenant_added_to_the_file_is_served_without_a_restart() -> TestResult 
     // The claims are the tenant's, as for any pool.
     let request = bearer(&acme);
     let token: CognitoToken = auth
-        .authenticate_with(request.as_slice(), &Requirement::any_tenant())
+        .authenticate(request.as_slice(), &Requirement::any_tenant())
         .await?;
     assert_eq!(token.username(), Some("alice"));
 

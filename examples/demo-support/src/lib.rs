@@ -198,7 +198,7 @@ pub async fn tenant_user(auth: &CognitoAuth, request: &(impl RequestView + ?Size
         return Err(PoolRefusal::NotFound);
     }
     let verified = auth
-        .verify_request(request, &Requirement::any_tenant())
+        .authenticate::<Verified>(request, &Requirement::any_tenant())
         .await
         .map_err(PoolRefusal::Rejected)?;
     tenant_body(&verified).map_err(PoolRefusal::Rejected)
