@@ -18,7 +18,7 @@ if command -v openssl >/dev/null; then
 fi
 rm -rf target/criterion
 # Pinned: everything but the two-thread comparison, which needs both cores.
-taskset -c "$CPU" cargo bench -q -p cognito-core --bench verify -- 'rsa_floor|valid|reject' >&2
+taskset -c "$CPU" cargo bench -q -p cognito-core --bench verify -- 'rsa_floor|valid|reject|tenants' >&2
 # The same build with the metrics feature (the Prometheus recorder installed): group valid_metrics.
 taskset -c "$CPU" cargo bench -q -p cognito-core --features metrics --bench verify -- 'valid_metrics' >&2
 # Unpinned: one thread against two.
@@ -57,6 +57,8 @@ row reject/malformed_bad_base64 ">= 3,000,000"
 row reject/expired ">= 1,000,000"
 row reject/wrong_issuer ">= 1,000,000"
 row reject/wrong_client ">= 1,000,000"
+row tenants/fixed_pool_request ""
+row tenants/tenant_request_warm ">= 0.9 x tenants/fixed_pool_request"
 row valid_metrics/repeated_cache_on ">= 0.95 x valid/repeated_cache_on"
 row valid_metrics/distinct_cache_off ""
 echo

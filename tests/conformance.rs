@@ -124,6 +124,8 @@ struct Mint {
     us_issuer: String,
     down_key: SigningKey,
     down_issuer: String,
+    /// The issuer of the tenant `acme` (of `App::Standard`'s tenants file), signed by `main_key`.
+    acme_issuer: String,
     /// The load balancer's key, served by `alb_keys`.
     alb_key: AlbKey,
     /// A UUID kid the load balancer's key server does not have.
@@ -359,6 +361,22 @@ fn cases() -> Vec<Case> {
         case("first_pool_rejects_the_second_pools_token", Standard, "/", |m| bearer(m.us_key.sign(&access_claims(&m.us_issuer, US_CLIENT))?), Error("wrong_issuer")),
         case("named_default_pool", Standard, "/pools/main", |m| bearer(m.access()?), Success(|b| b["username"] == "alice")),
         case("unknown_pool_is_404_before_auth", Standard, "/pools/nope", none, Status(404, "not_found")),
+        // Tenants: the token's issuer picks the pool, from the tenants file.
+        case("tenant_served_by_its_issuer", Standard, "/tenant", |m| bearer(m.main_key.sign(&access_claims(&m.acme_issuer, CLIENT))?), Success(|b| {
+            b["tenant"] == "acme" && b["sub"].is_string()
+        })),
+        case("tenant_route_refuses_a_pool_that_is_no_tenant", Standard, "/tenant", |m| bearer(m.access()?), Error("wrong_issuer")),
+        case("tenant_route_refuses_an_unknown_issuer", Standard, "/tenant", |m| {
+            bearer(m.main_key.sign(&access_claims(&format!("{}-{}", m.acme_issuer, unique_id()), CLIENT))?)
+        }, Error("wrong_issuer")),
+        case("tenant_forged_signature", Standard, "/tenant", |m| bearer(m.impostor.sign(&access_claims(&m.acme_issuer, CLIENT))?), Error("bad_signature")),
+        case("tenant_expired", Standard, "/tenant", |m| {
+            let mut claims = access_claims(&m.acme_issuer, CLIENT);
+            claims["exp"] = json!(now() - 60);
+            bearer(m.main_key.sign(&claims)?)
+        }, Error("expired")),
+        case("tenant_missing_token", Standard, "/tenant", none, Error("missing_token")),
+        case("tenant_without_tenants_is_404", RawToken, "/tenant", |m| x_token(m.access()?), Status(404, "not_found")),
         // Load-balancer user claims (`x-amzn-oidc-data`).
         case("alb_valid_padded_token", Standard, "/alb", |m| oidc_data(m.alb()?), Success(|b| {
             b == &json!({"sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "email": "alice@example.com", "signer": ALB_ARN})
@@ -787,8 +805,8 @@ async fn raw_get(addr: SocketAddr, target: &str, headers: &Headers) -> Result<(u
     Ok((status, head))
 }
 
-/// Three pools (`main`, `us`, and `down`, whose JWKS server fails), a load balancer, five
-/// settings variants (standard with `alb:`, raw token without, `alb:` whose key server fails,
+/// Three pools (`main`, `us`, and `down`, whose JWKS server fails), a tenant (`acme`), a load
+/// balancer, five settings variants (standard with `alb:` and the tenants file, raw token without, `alb:` whose key server fails,
 /// the cookie and query token sources, and a protected resource), and what the rows mint their
 /// tokens with.
 async fn pools() -> Result<(Vec<JwksServer>, [CognitoSettings; 5], Mint), BoxError> {
@@ -825,7 +843,19 @@ async fn pools() -> Result<(Vec<JwksServer>, [CognitoSettings; 5], Mint), BoxErr
             server.key_url()
         )
     };
-    let settings = CognitoSettings::from_yaml_str(&format!("{}{pools}", alb(&alb_keys)))?;
+    // One tenant, `acme`, served by `main`'s key server under its own pool id and issuer.
+    let tenants = std::env::temp_dir().join(format!("cognito-conformance-tenants-{}.yaml", unique_id()));
+    let acme = pool("acme", "pool_acme", CLIENT, &main);
+    let acme = acme
+        .lines()
+        .map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l)))
+        .collect::<String>();
+    std::fs::write(&tenants, acme)?;
+    let settings = CognitoSettings::from_yaml_str(&format!(
+        "{}tenants: {{file: '{}'}}\n{pools}",
+        alb(&alb_keys),
+        tenants.display()
+    ))?;
     let raw_settings =
         CognitoSettings::from_yaml_str(&format!("jwt_header_name: X-Token\njwt_header_prefix: ''\n{pools}"))?;
     let alb_down_settings = CognitoSettings::from_yaml_str(&format!("{}{pools}", alb(&alb_down)))?;
@@ -845,6 +875,7 @@ async fn pools() -> Result<(Vec<JwksServer>, [CognitoSettings; 5], Mint), BoxErr
         us_issuer: us.issuer("pool_us"),
         down_key,
         down_issuer: down.issuer("pool_down"),
+        acme_issuer: main.issuer("pool_acme"),
         alb_key,
         alb_stranger: AlbKey::generate()?,
         alb_keys,

@@ -8,6 +8,9 @@
 //! is not a machine (`/machine`); and `POST /revoke` of the sign-in's `origin_jti` revokes both
 //! of its tokens at once.
 //!
+//! A second test runs the demos with a tenants file and signs two tenants up (two more moto
+//! pools) while they run: once the file names them, their tokens are served on `/tenant`.
+//!
 //! moto has no `/oauth2/token` endpoint, so it issues no client-credentials (machine) tokens;
 //! the conformance suite's machine rows use the testkit's.
 //!
@@ -204,5 +207,95 @@ async fn the_demos_accept_moto_tokens_and_revoke_a_sign_in() -> Result<(), BoxEr
         }
         println!("{name}: moto's ID and access tokens accepted, the other pool's refused, the sign-in revoked");
     }
+    Ok(())
+}
+
+/// A tenants file entry for a moto pool: its AWS issuer form, with the keys on loopback.
+fn tenant_yaml(name: &str, base: &str, sign_in: &SignIn) -> String {
+    format!(
+        "{name}:\n  region: {REGION}\n  userpool_id: {pool}\n  app_client_id: {client}\n  jwks_url: {base}/{pool}/.well-known/jwks.json\n",
+        pool = sign_in.pool_id,
+        client = sign_in.client_id,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto's server on 127.0.0.1 (MOTO_URL); .ci/run starts it"]
+async fn tenants_signed_up_while_the_demos_run_are_served_without_a_restart() -> Result<(), BoxError> {
+    let url = std::env::var("MOTO_URL").map_err(|_| "MOTO_URL is not set")?;
+    let base = url.trim_end_matches('/').to_owned();
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()?;
+    let moto = Moto {
+        url: format!("{base}/"),
+        client: client.clone(),
+    };
+    let main = moto.pool_with_user("main").await?;
+    let first = moto.pool_with_user("tenant-one").await?;
+    let file = std::env::temp_dir().join(format!("cognito-moto-tenants-{}.yaml", std::process::id()));
+    std::fs::write(&file, tenant_yaml("one", &base, &first))?;
+    let settings = CognitoSettings::from_yaml_str(&format!(
+        "tenants: {{file: '{}'}}\nuserpools:\n  main:\n    region: {REGION}\n    userpool_id: {pool}\n    app_client_id: {client}\n    jwks_url: {base}/{pool}/.well-known/jwks.json\n",
+        file.display(),
+        pool = main.pool_id,
+        client = main.client_id,
+    ))?;
+    let mut demos = Vec::new();
+    for framework in FRAMEWORKS {
+        let addr = spawn_demo(framework, &settings)?;
+        wait_until_up(&client, addr).await?;
+        demos.push((framework.name(), addr));
+    }
+    let tenant = |addr: std::net::SocketAddr, token: String| {
+        let client = client.clone();
+        async move {
+            let response = client
+                .get(format!("http://{addr}/tenant"))
+                .header("Authorization", format!("Bearer {token}"))
+                .send()
+                .await?;
+            let status = response.status().as_u16();
+            let body: Value = serde_json::from_str(&response.text().await?)?;
+            Ok::<_, BoxError>((status, body))
+        }
+    };
+
+    // Two tenants sign up while the demos run: each gets a pool, and the file learns them.
+    let second = moto.pool_with_user("tenant-two").await?;
+    let third = moto.pool_with_user("tenant-three").await?;
+    for (name, addr) in &demos {
+        let (status, body) = tenant(*addr, first.access_token.clone()).await?;
+        assert_eq!((status, &body["tenant"]), (200, &json!("one")), "{name}: {body}");
+        let (status, body) = tenant(*addr, second.access_token.clone()).await?;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("wrong_issuer")),
+            "{name}: not signed up yet"
+        );
+    }
+    let mut yaml = tenant_yaml("one", &base, &first);
+    yaml.push_str(&tenant_yaml("two", &base, &second));
+    yaml.push_str(&tenant_yaml("three", &base, &third));
+    std::fs::write(&file, yaml)?;
+    // An unknown issuer makes the file be read again at most once a second.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    for (name, addr) in &demos {
+        for (tenant_name, sign_in) in [("two", &second), ("three", &third), ("one", &first)] {
+            for token in [&sign_in.access_token, &sign_in.id_token] {
+                let (status, body) = tenant(*addr, token.clone()).await?;
+                assert_eq!((status, &body["tenant"]), (200, &json!(tenant_name)), "{name}: {body}");
+            }
+        }
+        // The configured pool is not a tenant.
+        let (status, body) = tenant(*addr, main.access_token.clone()).await?;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("wrong_issuer")),
+            "{name}: {body}"
+        );
+        println!("{name}: tenants two and three, signed up while it ran, served without a restart");
+    }
+    let _ = std::fs::remove_file(&file);
     Ok(())
 }

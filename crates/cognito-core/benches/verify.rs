@@ -10,6 +10,8 @@
 //! - `valid/repeated_*`: one token over and over (the verified-token cache's case);
 //! - `reject/*`: tokens refused before any key lookup or RSA, among them the largest parses
 //!   a client can ask for (`malformed_1700_header_names`, `malformed_16k_one_long_claim`).
+//! - `tenants/*`: one token as a request through `CognitoAuth`, by a configured pool and by a
+//!   live tenant (the tenant lookup's cost on a warm cache);
 //! - `scaling/distinct_{1,2}_thread`: distinct tokens on one thread and on two sharing one
 //!   verifier, by the wall clock (run unpinned: `benches/core.sh` does).
 //!
@@ -39,7 +41,7 @@ use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_core::settings::UserPool;
-use cognito_core::{CognitoSettings, CognitoToken, Require, Verifier};
+use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, Require, Requirement, Verified, Verifier};
 use cognito_testkit::{SigningKey, access_claims, aws_issuer, jwks};
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput, criterion_group};
@@ -332,6 +334,7 @@ fn benches(c: &mut Crit) {
         rsa_floor(c, &s)?;
         valid(c, &s)?;
         reject(c, &s)?;
+        tenants(c, &s)?;
         scaling(c, &s)?;
         Ok(())
     };
@@ -339,6 +342,48 @@ fn benches(c: &mut Crit) {
         eprintln!("bench setup failed: {e}");
         std::process::exit(1);
     }
+}
+
+/// A tenant's token on a warm cache (the tenant's verifier live, the token a verified-token
+/// cache hit) against the same token through a configured pool, both as a request through
+/// `CognitoAuth` on a current-thread runtime: the difference is the tenant lookup (reading the
+/// token's `iss`, one map lookup).
+fn tenants(c: &mut Crit, s: &Setup) -> BoxResult<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let mut pool = UserPool::new("bench", REGION, POOL_ID, [CLIENT]);
+    pool.jwks_inline = Some(jwks(&[&s.key]));
+    let fixed = CognitoAuth::new(&CognitoSettings::new(vec![pool.clone()]))?;
+    // A tenant trusting the same issuer: the same token, served the tenant's way.
+    let tenant = UserPool {
+        name: "acme".to_owned(),
+        ..pool
+    };
+    let with_tenants = fixed.clone().with_tenant_resolver(move |_: String| {
+        let tenant = tenant.clone();
+        async move { Ok::<_, String>(Some(tenant)) }
+    });
+    let request = [("authorization", format!("Bearer {}", s.tokens[0]))];
+    let (default, any_tenant) = (Requirement::new(), Requirement::any_tenant());
+    for (auth, requirement) in [(&fixed, &default), (&with_tenants, &any_tenant)] {
+        let verified = runtime.block_on(auth.authenticate::<Verified>(request.as_slice(), requirement));
+        verified.map_err(|e| format!("tenants bench setup: {}", e.summary()))?;
+    }
+    let mut group = c.benchmark_group("tenants");
+    group.throughput(Throughput::Elements(1));
+    for (name, auth, requirement) in [
+        ("fixed_pool_request", &fixed, &default),
+        ("tenant_request_warm", &with_tenants, &any_tenant),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                runtime
+                    .block_on(auth.authenticate::<Verified>(black_box(request.as_slice()), requirement))
+                    .is_ok()
+            })
+        });
+    }
+    group.finish();
+    Ok(())
 }
 
 /// `n` verifications of one token, every one a verified-token cache hit (the callgrind mode).

@@ -280,4 +280,42 @@ mod tests {
         assert!(!down.is_ready());
         assert_eq!(down.last_error(), Some("timed out"));
     }
+
+    /// Through a real verifier: a pool whose multi-Region issuer form's key set answers 403
+    /// (Cognito's answer for a pool without replication) warms up, is ready, and verifies its
+    /// own tokens; only the other form's tokens wait for keys.
+    #[tokio::test]
+    async fn a_pool_whose_multi_region_key_set_answers_403_is_ready_and_verifies()
+    -> Result<(), Box<dyn std::error::Error>> {
+        use crate::error::ErrorKind;
+        use crate::settings::{CognitoSettings, KeySource, UserPool};
+        use crate::{CognitoToken, Require, Verifier};
+        use cognito_testkit::{JwksServer, Reply, SigningKey, access_claims, aws_issuer, jwks};
+
+        let key = SigningKey::generate("k")?;
+        let own = JwksServer::start(jwks(&[&key])).await?;
+        let twin = JwksServer::start(jwks(&[&key])).await?;
+        twin.set_reply(Reply::Status(403));
+        let pool = UserPool::new("eu", "eu-west-1", "eu-west-1_P", ["c"]);
+        let settings = CognitoSettings::new(vec![pool.clone()]);
+        let classic = aws_issuer("eu-west-1", "eu-west-1_P");
+        let replicated = "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_P".to_owned();
+        // The AWS URLs of both forms, as the settings derive them, moved to loopback.
+        let sources = vec![
+            (classic.clone(), KeySource::Url(own.jwks_url("eu-west-1_P"))),
+            (replicated.clone(), KeySource::Url(twin.jwks_url("eu-west-1_P"))),
+        ];
+        let verifier = Verifier::from_pool(&settings, &pool, &sources, None)?;
+        assert_eq!(verifier.prefetch().await?, 1, "the warm-up does not fail on the 403");
+        let health = verifier.health();
+        assert!(health.is_ready(), "{health}");
+        assert_eq!(health.last_error().map(|e| e.contains("403")), Some(true), "{health}");
+        let own_token = key.sign(&access_claims(&classic, "c"))?;
+        let token: CognitoToken = verifier.verify(&own_token, Require::NONE).await?;
+        assert_eq!(token.client(), Some("c"));
+        let twin_token = key.sign(&access_claims(&replicated, "c"))?;
+        let refused = verifier.verify::<CognitoToken>(&twin_token, Require::NONE).await.err();
+        assert_eq!(refused.map(|e| e.kind()), Some(ErrorKind::JwksUnavailable));
+        Ok(())
+    }
 }

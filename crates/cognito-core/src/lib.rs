@@ -111,6 +111,7 @@ pub mod revocation;
 pub mod route;
 pub mod settings;
 pub mod source;
+pub mod tenants;
 mod time;
 mod token;
 mod token_cache;

@@ -370,6 +370,18 @@ impl Requirement {
         self
     }
 
+    /// Tokens of any tenant: the pool is the tenant whose pool trusts the token's issuer
+    /// (see [`crate::tenants`]); in settings, `pool: "*"`.
+    ///
+    /// ```
+    /// use cognito_core::{Requirement, tenants::ANY_TENANT};
+    /// let requirement = Requirement::any_tenant();
+    /// assert_eq!(requirement.pool(), Some(ANY_TENANT));
+    /// ```
+    pub fn any_tenant() -> Self {
+        Self::new().in_pool(crate::tenants::ANY_TENANT)
+    }
+
     /// Require membership of at least one of these groups (added to those already named).
     pub fn any_group<S: Into<String>>(mut self, groups: impl IntoIterator<Item = S>) -> Self {
         self.groups.extend(groups.into_iter().map(Into::into));

@@ -395,3 +395,49 @@ async fn alb_key_fetches_are_counted_under_the_template() -> TestResult {
     assert_eq!(rec.counter(&answers("unknown_kid")), Some(2));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_tenants_answers_carry_its_name_and_unknown_issuers_one_label() -> TestResult {
+    let rec = recorder()?;
+    let dev = cognito_testkit::DevIssuer::start().await?;
+    let settings = cognito_core::CognitoSettings::from_yaml_str(&dev.settings_yaml_for(&["metered-main"]))?;
+    let mut tenant = cognito_core::settings::UserPool::new(
+        "metered-acme",
+        "local",
+        "local_metered-acme",
+        [cognito_testkit::DevIssuer::CLIENT_ID],
+    );
+    tenant.issuer = Some(dev.pool_issuer("metered-acme"));
+    tenant.jwks_url = Some(dev.server().jwks_url("local_metered-acme"));
+    let acme_issuer = dev.pool_issuer("metered-acme");
+    let auth = CognitoAuth::new(&settings)?.with_tenant_resolver(move |issuer: String| {
+        let pool = (issuer == acme_issuer).then(|| tenant.clone());
+        async move { Ok::<_, String>(pool) }
+    });
+    let any_tenant = cognito_core::Requirement::any_tenant();
+    let unknown_before = rec.counter(&verifications("tenants", "wrong_issuer")).unwrap_or(0);
+    let token = dev.access_token_for("metered-acme", &[], "")?;
+    let request = [("authorization", format!("Bearer {token}"))];
+    auth.authenticate::<cognito_core::Verified>(request.as_slice(), &any_tenant)
+        .await?;
+    let stranger = dev.access_token_for("metered-nobody", &[], "")?;
+    let request = [("authorization", format!("Bearer {stranger}"))];
+    assert!(
+        auth.authenticate::<cognito_core::Verified>(request.as_slice(), &any_tenant)
+            .await
+            .is_err()
+    );
+    assert_eq!(rec.counter(&verifications("metered-acme", "ok")), Some(1));
+    assert_eq!(
+        rec.counter(&verifications("tenants", "wrong_issuer")),
+        Some(unknown_before + 1)
+    );
+    // A refused issuer never becomes a label of its own.
+    let labels = rec.counters.lock().map_err(|_| "poisoned")?;
+    assert!(
+        !labels.keys().any(|k| k.contains("metered-nobody")),
+        "{:?}",
+        labels.keys()
+    );
+    Ok(())
+}

@@ -268,6 +268,14 @@ impl Authorizer {
         if let Err(e) = require.validate() {
             return Err(RouteError::new(pattern, e.to_string()));
         }
+        if require.pool() == Some(cognito_core::tenants::ANY_TENANT) {
+            // A cached IAM answer covers the configured pools' routes; a tenant found at run
+            // time would need the table's answer per tenant.
+            return Err(RouteError::new(
+                pattern,
+                "a route of any tenant is not served by the authorizer; name a pool of the settings",
+            ));
+        }
         if let Some(pool) = require.pool()
             && self.auth.pool(pool).is_none()
         {

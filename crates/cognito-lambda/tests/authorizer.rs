@@ -470,6 +470,12 @@ async fn a_route_may_name_another_pool_and_a_missing_pool_is_refused_up_front() 
             .route("GET x", Requirement::new())
             .is_err()
     );
+    // Tenants found at run time have no place in a cached IAM answer.
+    let err = Authorizer::new(auth.clone())
+        .route("GET /tenant", Requirement::any_tenant())
+        .err()
+        .ok_or("a route of any tenant was accepted")?;
+    assert!(err.to_string().contains("any tenant"), "{err}");
     let authorizer = Authorizer::new(auth).route("GET /x", Requirement::new().in_pool("main"))?;
     // Core's pattern errors come through as route errors naming the pattern.
     let err = Authorizer::new(CognitoAuth::new(&f.settings)?)

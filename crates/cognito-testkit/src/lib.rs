@@ -386,6 +386,28 @@ impl DevIssuer {
         format!("userpools:\n{pools}")
     }
 
+    /// A tenants file (YAML): tenant `name` is the pool `name` of
+    /// [`DevIssuer::settings_yaml_for`] (its own issuer, this issuer's key), as a map from
+    /// tenant name to pool with no `userpools:` around it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dev = cognito_testkit::DevIssuer::start().await?;
+    /// let yaml = dev.tenants_yaml_for(&["acme", "globex"]);
+    /// assert!(yaml.starts_with("acme:\n  region: local\n"));
+    /// # Ok(()) }
+    /// ```
+    pub fn tenants_yaml_for(&self, tenants: &[&str]) -> String {
+        let pools = self.settings_yaml_for(tenants);
+        // The pools' lines without `userpools:` and one level of indentation less.
+        pools
+            .lines()
+            .skip(1)
+            .map(|line| format!("{}\n", line.strip_prefix("  ").unwrap_or(line)))
+            .collect()
+    }
+
     /// The issuer of the pool `name` of [`DevIssuer::settings_yaml_for`].
     pub fn pool_issuer(&self, name: &str) -> String {
         self.server.issuer(&Self::pool_id(name))

@@ -1,5 +1,5 @@
 //! The actix-web demo server (`/health`, `/ready`, `/metrics`, `/`, `/optional`, `/admin`,
-//! `/scoped`, `/machine`, `/recent`, `/all-scopes`, `POST /revoke`, `/custom`, `/pools/{name}`, `/alb`, `/openapi.json`, `/docs`, and
+//! `/scoped`, `/machine`, `/recent`, `/all-scopes`, `POST /revoke`, `/custom`, `/pools/{name}`, `/alb`, `/tenant`, `/openapi.json`, `/docs`, and
 //! `/guarded/{rest}` behind the router-wide middleware), as a library so the conformance suite
 //! can serve it. The same routes are served again under `/layer`, behind the middleware.
 
@@ -81,7 +81,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .service(revoke)
         .service(custom)
         .service(pool)
-        .service(alb);
+        .service(alb)
+        .service(tenant);
 }
 
 /// `/guarded/{rest}`: the middleware's verified token, read straight from the request.
@@ -173,6 +174,16 @@ async fn pool(
     let answer = match demo::named_pool_verified(&name, verified.as_ref()) {
         Some(answer) => answer,
         None => demo::named_pool(&auth, &name, &ActixRequest(&req)).await,
+    };
+    refusal_or(answer)
+}
+
+#[get("/tenant")]
+async fn tenant(req: HttpRequest, auth: web::Data<CognitoAuth>) -> Result<HttpResponse, AuthRejection> {
+    let verified = req.extensions().get::<Verified>().cloned();
+    let answer = match demo::tenant_verified(verified.as_ref()) {
+        Some(answer) => answer,
+        None => demo::tenant_user(&auth, &ActixRequest(&req)).await,
     };
     refusal_or(answer)
 }

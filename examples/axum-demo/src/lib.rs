@@ -1,5 +1,5 @@
 //! The axum demo server (`/health`, `/ready`, `/metrics`, `/`, `/optional`, `/admin`,
-//! `/scoped`, `/machine`, `/recent`, `/all-scopes`, `POST /revoke`, `/custom`, `/pools/{name}`, `/alb`, `/openapi.json`, `/docs`, and
+//! `/scoped`, `/machine`, `/recent`, `/all-scopes`, `POST /revoke`, `/custom`, `/pools/{name}`, `/alb`, `/tenant`, `/openapi.json`, `/docs`, and
 //! `/guarded/{rest}` behind the router-wide layer), as a library so the conformance suite can
 //! serve it. The same routes are served again under `/layer`, behind the layer, for the suite.
 
@@ -61,6 +61,7 @@ fn routes(router: Router<CognitoAuth>, prefix: &str) -> Router<CognitoAuth> {
         .route(&path("/custom"), get(custom))
         .route(&path("/pools/{name}"), get(pool))
         .route(&path("/alb"), get(alb))
+        .route(&path("/tenant"), get(tenant))
 }
 
 /// `/guarded/{rest}`: the layer's verified token, read straight from the request.
@@ -155,6 +156,13 @@ async fn pool(
         return refusal_or(answer);
     }
     refusal_or(demo::named_pool(&auth, &name, &request).await)
+}
+
+async fn tenant(State(auth): State<CognitoAuth>, verified: Option<Extension<Verified>>, request: Parts) -> Response {
+    match demo::tenant_verified(verified.as_ref().map(|v| &v.0)) {
+        Some(answer) => refusal_or(answer),
+        None => refusal_or(demo::tenant_user(&auth, &request).await),
+    }
 }
 
 async fn alb(State(auth): State<CognitoAuth>, headers: HeaderMap) -> Response {

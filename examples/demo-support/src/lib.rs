@@ -185,6 +185,31 @@ pub async fn named_pool(
     Ok(user_body(&token).to_value())
 }
 
+/// The body of `/tenant`: the tenant that issued the token, and its subject.
+pub fn tenant_body(verified: &Verified) -> Result<Value, Rejection> {
+    let token = verified.deserialize::<CognitoToken>()?;
+    Ok(json!({ "tenant": verified.pool(), "sub": token.sub }))
+}
+
+/// `GET /tenant`: the tenant whose pool trusts the request's token verifies it; 404
+/// ([`PoolRefusal::NotFound`]) when the settings have no tenants.
+pub async fn tenant_user(auth: &CognitoAuth, request: &(impl RequestView + ?Sized)) -> Result<Value, PoolRefusal> {
+    if !auth.serves_tenants() {
+        return Err(PoolRefusal::NotFound);
+    }
+    let verified = auth
+        .authenticate::<Verified>(request, &Requirement::any_tenant())
+        .await
+        .map_err(PoolRefusal::Rejected)?;
+    tenant_body(&verified).map_err(PoolRefusal::Rejected)
+}
+
+/// `/tenant` behind the layer: the tenant's token it verified already. `None` when the
+/// layer verified none (no tenants: the handler's 404).
+pub fn tenant_verified(verified: Option<&Verified>) -> Option<Result<Value, PoolRefusal>> {
+    verified.map(|v| tenant_body(v).map_err(PoolRefusal::Rejected))
+}
+
 /// The prefix under which the HTTP demos serve their whole route set a second time, behind
 /// the router-wide layer / middleware instead of the extractors alone (`/layer/admin`, ...):
 /// the conformance suite runs every case through both.
@@ -215,6 +240,11 @@ pub fn layer_guard(auth: &CognitoAuth) -> Guard {
         let pool = verifier.pool();
         guard = guard.route(&path(&format!("/pools/{pool}")), Requirement::new().in_pool(pool));
     }
+    guard = match auth.serves_tenants() {
+        true => guard.route(&path("/tenant"), Requirement::any_tenant()),
+        // No tenants: the handler's 404, before any authentication.
+        false => guard.public(&path("/tenant")),
+    };
     // Any other pool name: the handler's 404, before any authentication.
     guard.public(&path("/pools/*"))
 }
@@ -482,7 +512,8 @@ pub mod docs {
             description = "AWS Cognito authentication, the same in axum, actix-web and rocket."
         ),
         paths(
-            health, ready, metrics, me, optional, admin, scoped, machine, recent, all_scopes, revoke, custom, pool, alb
+            health, ready, metrics, me, optional, admin, scoped, machine, recent, all_scopes, revoke, custom, pool,
+            alb, tenant
         )
     )]
     pub struct DemoApi;
@@ -592,4 +623,12 @@ pub mod docs {
             (status = 503, description = "The load balancer's key cannot be fetched"),
         ))]
     pub fn alb() {}
+
+    /// The caller's tenant, from a valid token of any tenant's pool (the token's issuer picks it).
+    #[utoipa::path(get, path = "/tenant", security(("cognito" = [])), responses(
+        (status = 200, description = "`tenant`, `sub`"),
+        (status = 401, description = "No valid token of a tenant (`wrong_issuer` when no tenant has its issuer)"),
+        (status = 404, description = "No `tenants:` in the settings"),
+    ))]
+    pub fn tenant() {}
 }

@@ -1,5 +1,5 @@
 //! The rocket demo server (`/health`, `/ready`, `/metrics`, `/`, `/optional`, `/admin`,
-//! `/scoped`, `/machine`, `/recent`, `/all-scopes`, `POST /revoke`, `/custom`, `/pools/{name}`, `/alb`, `/openapi.json`, `/docs`), as a library so
+//! `/scoped`, `/machine`, `/recent`, `/all-scopes`, `POST /revoke`, `/custom`, `/pools/{name}`, `/alb`, `/tenant`, `/openapi.json`, `/docs`), as a library so
 //! the conformance suite can serve it.
 
 #![forbid(unsafe_code)]
@@ -64,6 +64,7 @@ pub fn rocket(auth: CognitoAuth, config: rocket::Config) -> Rocket<Build> {
                 custom,
                 pool,
                 alb,
+                tenant,
                 openapi_json,
                 docs
             ],
@@ -191,6 +192,11 @@ impl<'r> Responder<'r, 'static> for Refused {
 #[get("/pools/<name>")]
 async fn pool(name: &str, auth: &State<CognitoAuth>, request: Whole<'_>) -> Result<JsonBody, Refused> {
     refusal_or(demo::named_pool(auth, name, &request.0).await)
+}
+
+#[get("/tenant")]
+async fn tenant(auth: &State<CognitoAuth>, request: Whole<'_>) -> Result<JsonBody, Refused> {
+    refusal_or(demo::tenant_user(auth, &request.0).await)
 }
 
 #[get("/alb")]

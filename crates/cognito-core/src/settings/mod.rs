@@ -30,6 +30,7 @@ mod env;
 mod keys;
 mod load;
 mod pool;
+mod tenants;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -45,6 +46,8 @@ pub use alb::AlbSettings;
 pub use keys::{KEYS_URL_ENV, KeySource};
 pub(crate) use keys::{is_loopback, keys_url_env};
 pub use pool::UserPool;
+pub(crate) use pool::pools;
+pub use tenants::TenantSettings;
 pub use types::{JwksSettings, TokenCacheSettings, TokenSource, TokenUse};
 
 /// Everything cognito-core needs to know, loadable from YAML, JSON, env, or embedded in your own
@@ -115,6 +118,10 @@ pub struct CognitoSettings {
     /// publishes for OAuth and MCP clients; see [`ResourceSettings`] and [`crate::resource`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<ResourceSettings>,
+    /// The tenants, a pool each, found at run time from a token's issuer (default: none); see
+    /// [`TenantSettings`] and [`crate::tenants`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenants: Option<TenantSettings>,
 }
 
 /// Every default, and no pools (which [`CognitoSettings::validate`] refuses): what a loader
@@ -135,6 +142,7 @@ impl Default for CognitoSettings {
             allow_insecure_jwks_url: false,
             alb: None,
             resource: None,
+            tenants: None,
         }
     }
 }

@@ -187,12 +187,10 @@ impl<'de> Deserialize<'de> for Pools {
 
 /// The `userpools` map, kept in document order (serde maps would sort or hash it); each key
 /// is its pool's `name`.
-pub(super) mod pools {
+pub(crate) mod pools {
     use super::*;
 
-    pub(in crate::settings) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Vec<UserPool>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<UserPool>, D::Error> {
         struct PoolsVisitor;
         impl<'de> Visitor<'de> for PoolsVisitor {
             type Value = Vec<UserPool>;
@@ -216,7 +214,7 @@ pub(super) mod pools {
         deserializer.deserialize_map(PoolsVisitor)
     }
 
-    pub(in crate::settings) fn serialize<S: Serializer>(pools: &[UserPool], serializer: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(pools: &[UserPool], serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(pools.iter().map(|p| (&p.name, p)))
     }
 }

@@ -73,6 +73,9 @@ impl CognitoSettings {
             ));
         }
         self.check_tuning()?;
+        if let Some(tenants) = &self.tenants {
+            tenants.validate()?;
+        }
         if let Some(alb) = &self.alb {
             alb.validate(self.allow_insecure_jwks_url)?;
         }

@@ -15,6 +15,7 @@ use crate::policy::Requirement;
 use crate::resource::ProtectedResource;
 use crate::revocation::{RevocationBackend, Revocations};
 use crate::settings::CognitoSettings;
+use crate::tenants::{TenantResolver, Tenants};
 
 /// The outcome of loading one pool's keys (see [`CognitoAuth::prefetch`]).
 #[derive(Debug)]
@@ -73,6 +74,11 @@ pub(super) struct Pools {
     pub(super) alb: Option<AlbVerifier>,
     /// The protected resource, when `resource:` is configured.
     pub(super) resource: Option<ProtectedResource>,
+    /// The tenants, when `tenants:` is configured or a resolver is set.
+    pub(super) tenants: Option<Arc<Tenants>>,
+    /// What tenants set up in code are built with.
+    settings: Arc<CognitoSettings>,
+    client: Option<reqwest::Client>,
 }
 
 impl CognitoAuth {
@@ -121,12 +127,16 @@ impl CognitoAuth {
             Some(resource) => Some(ProtectedResource::build(resource, settings.default_pool()?)?),
             None => None,
         };
+        let tenants = Tenants::from_settings(settings, client, revocations.clone())?.map(Arc::new);
         Ok(CognitoAuth(Arc::new(Pools {
             first,
             rest: verifiers.collect(),
             requirements: Vec::new(),
             alb,
             resource,
+            tenants,
+            settings: Arc::new(settings.clone()),
+            client: client.cloned(),
         })))
     }
 
@@ -150,6 +160,7 @@ impl CognitoAuth {
             .into_iter()
             .map(|v| v.with_checker(checker.clone()))
             .collect();
+        pools.tenants = pools.tenants.map(|t| Arc::new(t.with_checker(checker)));
         CognitoAuth(Arc::new(pools))
     }
 
@@ -166,7 +177,33 @@ impl CognitoAuth {
             .into_iter()
             .map(|v| v.with_revocations(revocations.clone()))
             .collect();
+        pools.tenants = pools.tenants.map(|t| Arc::new(t.with_revocations(revocations)));
         CognitoAuth(Arc::new(pools))
+    }
+
+    /// Tenants found by `resolver` (see [`crate::tenants`]): a requirement whose pool is
+    /// [`crate::tenants::ANY_TENANT`] is then served by the tenant whose pool trusts the
+    /// token's issuer, as the resolver answers. It replaces a `tenants.file`; `tenants.max`
+    /// still bounds the tenants kept.
+    #[must_use]
+    pub fn with_tenant_resolver(self, resolver: impl TenantResolver) -> Self {
+        let mut pools = Arc::unwrap_or_clone(self.0);
+        let mut tenants = Tenants::with_resolver(
+            &pools.settings,
+            pools.client.as_ref(),
+            Arc::new(resolver),
+            pools.first.revocations().clone(),
+        );
+        for checker in pools.first.checks.iter() {
+            tenants = tenants.with_checker(checker.clone());
+        }
+        pools.tenants = Some(Arc::new(tenants));
+        CognitoAuth(Arc::new(pools))
+    }
+
+    /// Whether tenants are served (`tenants:` is configured, or a resolver is set).
+    pub fn serves_tenants(&self) -> bool {
+        self.0.tenants.is_some()
     }
 
     /// Where revocations are kept, shared by every pool: revoke a session (its
@@ -251,6 +288,7 @@ impl CognitoAuth {
     /// [`Health::is_ready`] is what a readiness probe wants: every pool can verify now.
     /// With the `metrics` feature this also brings the `cognito_jwks_keys` and
     /// `cognito_jwks_age_seconds` gauges up to date (call it before rendering a scrape).
+    /// Each live tenant follows the pools, its sources reported but not required.
     /// With `alb:` configured, the load balancers' key cache comes last, as the pool `alb`
     /// (ready unless its last key fetch failed and it holds no key: its keys are fetched per
     /// kid, when a token first names one).
@@ -259,8 +297,15 @@ impl CognitoAuth {
             pool: "alb".to_owned(),
             sources: vec![alb.health()],
         });
+        // A tenant's keys are fetched on its first request, and one tenant's outage is not
+        // the service's: its sources are reported, not required.
+        let tenants = self.0.tenants.iter().flat_map(|t| t.verifiers()).map(|v| {
+            let mut health = v.health();
+            health.sources.iter_mut().for_each(|s| s.optional = true);
+            health
+        });
         Health {
-            pools: self.pools().map(Verifier::health).chain(alb).collect(),
+            pools: self.pools().map(Verifier::health).chain(tenants).chain(alb).collect(),
         }
     }
 

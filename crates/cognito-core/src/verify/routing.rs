@@ -12,6 +12,7 @@ use super::pipeline::{Keys, Needs};
 use crate::error::{ConfigError, Rejection};
 use crate::policy::{Policy, Requirement, RequirementRef};
 use crate::source::RequestView;
+use crate::tenants::{ANY_TENANT, Tenants};
 use crate::verified::Verified;
 
 /// Why a requirement cannot be served.
@@ -24,6 +25,32 @@ enum Unroutable<'a> {
     Requirement(&'a str),
     /// A policy names one pool and its named requirement another.
     TwoPools(&'a str, &'a str),
+    /// A requirement serves any tenant, and no tenants are configured.
+    NoTenants,
+}
+
+/// Whose verifier serves a requirement: a configured pool's, or the tenant's that the token
+/// names.
+enum Target<'a> {
+    Pool(&'a Verifier),
+    Tenants(&'a Tenants),
+}
+
+/// A verifier of either kind: borrowed from the pools, or a tenant's (owned: the tenants' table
+/// may drop it meanwhile).
+enum Routed<'a> {
+    Pool(&'a Verifier),
+    Tenant(Verifier),
+}
+
+impl std::ops::Deref for Routed<'_> {
+    type Target = Verifier;
+    fn deref(&self) -> &Verifier {
+        match self {
+            Routed::Pool(verifier) => verifier,
+            Routed::Tenant(verifier) => verifier,
+        }
+    }
 }
 
 impl CognitoAuth {
@@ -103,6 +130,7 @@ impl CognitoAuth {
                     "pool",
                     format!("a route's policy names pool {a:?} and a requirement of this pool"),
                 ),
+                Unroutable::NoTenants => no_tenants(),
             })
     }
 
@@ -110,36 +138,45 @@ impl CognitoAuth {
     /// ([`Requirement::validate`]) and its pool, if it names one, is configured.
     pub fn check_requirement(&self, requirement: &Requirement) -> Result<(), ConfigError> {
         requirement.validate()?;
-        self.route(requirement.into()).map(|_| ()).map_err(|_| {
-            ConfigError::invalid(
-                requirement.pool(),
-                "userpools",
-                "a requirement names this pool, which is not configured",
-            )
-        })
+        self.route(requirement.into())
+            .map(|_| ())
+            .map_err(|problem| match problem {
+                Unroutable::NoTenants => no_tenants(),
+                _ => ConfigError::invalid(
+                    requirement.pool(),
+                    "userpools",
+                    "a requirement names this pool, which is not configured",
+                ),
+            })
     }
 
     /// The verifier and the needs of `requirement`: the pool its policy or owned requirement
-    /// names (else the default pool), and its named requirement looked up.
-    fn route<'a>(&'a self, requirement: RequirementRef<'a>) -> Result<(&'a Verifier, Needs<'a>), Unroutable<'a>> {
+    /// names (else the default pool; the tenants for [`ANY_TENANT`]), and its named requirement
+    /// looked up.
+    fn route<'a>(&'a self, requirement: RequirementRef<'a>) -> Result<(Target<'a>, Needs<'a>), Unroutable<'a>> {
         let (policy_pool, require, owned, named) = requirement.parts();
         let owned = match (owned, named) {
             (Some(owned), _) => Some(owned),
             (None, None) => None,
             (None, Some(name)) => Some(self.requirement(name).ok_or(Unroutable::Requirement(name))?),
         };
-        let verifier = match (policy_pool, owned.and_then(Requirement::pool)) {
+        let pool = match (policy_pool, owned.and_then(Requirement::pool)) {
             (Some(a), Some(b)) if a != b => return Err(Unroutable::TwoPools(a, b)),
-            (None, None) => self.default_pool(),
-            (Some(name), _) => self.pool(name).ok_or(Unroutable::Pool(name))?,
-            (None, Some(name)) if named.is_none() => self.pool(name).ok_or(Unroutable::RequirementPool(name))?,
-            (None, Some(name)) => self.pool(name).ok_or(Unroutable::Pool(name))?,
+            (None, None) => None,
+            (Some(name), _) => Some((name, Unroutable::Pool(name))),
+            (None, Some(name)) if named.is_none() => Some((name, Unroutable::RequirementPool(name))),
+            (None, Some(name)) => Some((name, Unroutable::Pool(name))),
         };
-        Ok((verifier, Needs { require, owned }))
+        let target = match pool {
+            None => Target::Pool(self.default_pool()),
+            Some((ANY_TENANT, _)) => Target::Tenants(self.0.tenants.as_deref().ok_or(Unroutable::NoTenants)?),
+            Some((name, missing)) => Target::Pool(self.pool(name).ok_or(missing)?),
+        };
+        Ok((target, Needs { require, owned }))
     }
 
-    /// The verifier and the needs of `requirement`, or the 500 a misconfigured route gets.
-    fn serve<'a>(&'a self, requirement: RequirementRef<'a>) -> Result<(&'a Verifier, Needs<'a>), Rejection> {
+    /// The target and the needs of `requirement`, or the 500 a misconfigured route gets.
+    fn serve<'a>(&'a self, requirement: RequirementRef<'a>) -> Result<(Target<'a>, Needs<'a>), Rejection> {
         self.route(requirement).map_err(|problem| {
             Rejection::Misconfigured(match problem {
                 Unroutable::Pool(name) => format!("the route's policy names pool {name:?}, which is not configured"),
@@ -150,14 +187,52 @@ impl CognitoAuth {
                     format!("the route's policy names requirement {name:?}, which is not registered")
                 }
                 Unroutable::TwoPools(a, b) => format!("the route's policy names two pools, {a:?} and {b:?}"),
+                Unroutable::NoTenants => "a requirement serves any tenant, but no tenants are configured".to_owned(),
             })
         })
     }
 
+    /// The verifier of `target` for `token`: the pool's, or the tenant's whose pool trusts the
+    /// token's issuer (a refusal before any tenant is found carries the default pool's
+    /// challenge).
+    async fn verifier_for<'a>(&'a self, target: Target<'a>, token: &str) -> Result<Routed<'a>, Rejection> {
+        match target {
+            Target::Pool(verifier) => Ok(Routed::Pool(verifier)),
+            Target::Tenants(tenants) => match tenants.verifier_for_token(token).await {
+                Ok(verifier) => Ok(Routed::Tenant(verifier)),
+                Err(e) => Err(self.default_pool().challenge(e).into()),
+            },
+        }
+    }
+
+    /// The verifier of `target` for a request: a tenant's is found from the request's token;
+    /// without one, the default pool answers (its answer is about the missing token).
+    async fn verifier_for_request<'a>(
+        &'a self,
+        target: Target<'a>,
+        request: &(impl RequestView + ?Sized),
+    ) -> Result<Routed<'a>, Rejection> {
+        if let Target::Tenants(_) = target {
+            let first = self.default_pool();
+            return match first.inner.sources.find(request) {
+                Ok(token) => self.verifier_for(target, &token).await,
+                Err(_) => Ok(Routed::Pool(first)),
+            };
+        }
+        self.verifier_for(target, "").await
+    }
+
     /// The verifier of the pool that serves `requirement` (the pool its policy or owned
-    /// requirement names, else the default pool), or the 500 a misconfigured route gets.
+    /// requirement names, else the default pool), or the 500 a misconfigured route gets. A
+    /// requirement of any tenant has no one pool: the 500 too ([`CognitoAuth::authorize`]
+    /// finds the tenant from the token).
     pub fn pool_for<'a>(&'a self, requirement: impl Into<RequirementRef<'a>>) -> Result<&'a Verifier, Rejection> {
-        self.serve(requirement.into()).map(|(verifier, _)| verifier)
+        match self.serve(requirement.into())? {
+            (Target::Pool(verifier), _) => Ok(verifier),
+            (Target::Tenants(_), _) => Err(Rejection::Misconfigured(
+                "a requirement of any tenant names no one pool".to_owned(),
+            )),
+        }
     }
 
     /// Required authentication of a request under `requirement`, on the pool it names: what
@@ -179,7 +254,8 @@ impl CognitoAuth {
         request: &(impl RequestView + ?Sized),
         requirement: impl Into<RequirementRef<'a>>,
     ) -> Result<T, Rejection> {
-        let (verifier, needs) = self.serve(requirement.into())?;
+        let (target, needs) = self.serve(requirement.into())?;
+        let verifier = self.verifier_for_request(target, request).await?;
         Ok(verifier.authenticate_needs(request, needs).await?)
     }
 
@@ -190,7 +266,8 @@ impl CognitoAuth {
         request: &(impl RequestView + ?Sized),
         requirement: impl Into<RequirementRef<'a>>,
     ) -> Result<Option<T>, Rejection> {
-        let (verifier, needs) = self.serve(requirement.into())?;
+        let (target, needs) = self.serve(requirement.into())?;
+        let verifier = self.verifier_for_request(target, request).await?;
         Ok(verifier.authenticate_optional_needs(request, needs).await?)
     }
 
@@ -200,7 +277,8 @@ impl CognitoAuth {
         token: &str,
         requirement: impl Into<RequirementRef<'a>>,
     ) -> Result<T, Rejection> {
-        let (verifier, needs) = self.serve(requirement.into())?;
+        let (target, needs) = self.serve(requirement.into())?;
+        let verifier = self.verifier_for(target, token).await?;
         Ok(verifier.verify_core(token, needs, Keys::MayFetch).await?)
     }
 
@@ -214,8 +292,32 @@ impl CognitoAuth {
         verified: &Verified,
         requirement: impl Into<RequirementRef<'a>>,
     ) -> Result<T, Rejection> {
-        let (verifier, needs) = self.serve(requirement.into())?;
+        let (target, needs) = self.serve(requirement.into())?;
+        let verifier = match target {
+            Target::Pool(verifier) => Routed::Pool(verifier),
+            // The tenant whose pool trusts the verified token's issuer (a token of a
+            // configured pool is none's: `wrong_issuer`).
+            Target::Tenants(tenants) => {
+                let issuer = verified
+                    .claims()
+                    .get("iss")
+                    .and_then(|iss| iss.as_str())
+                    .unwrap_or_default();
+                match tenants.verifier_for_issuer(issuer).await {
+                    Ok(verifier) => Routed::Tenant(verifier),
+                    Err(e) => return Err(self.default_pool().challenge(e).into()),
+                }
+            }
+        };
         let answer = verifier.authorize_needs(verified, needs).await;
         Ok(answer.map_err(|e| verifier.challenge(e))?)
     }
+}
+
+fn no_tenants() -> ConfigError {
+    ConfigError::invalid(
+        None,
+        "tenants",
+        "a requirement serves any tenant, but no tenants are configured",
+    )
 }

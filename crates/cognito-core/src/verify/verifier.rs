@@ -93,7 +93,7 @@ impl Verifier {
 
     /// A verifier for `pool` of `settings` with the key sources `resolve` gave it, fetching
     /// with the caller's `client` if given.
-    pub(super) fn from_pool(
+    pub(crate) fn from_pool(
         settings: &CognitoSettings,
         pool: &UserPool,
         sources: &[(String, KeySource)],
@@ -178,7 +178,7 @@ impl Verifier {
         self.with_checker(Checker::asynchronous(check))
     }
 
-    pub(super) fn with_checker(self, checker: Checker) -> Self {
+    pub(crate) fn with_checker(self, checker: Checker) -> Self {
         let checks: Vec<Checker> = self.checks.iter().cloned().chain([checker]).collect();
         Verifier {
             checks: checks.into(),
@@ -193,7 +193,7 @@ impl Verifier {
         self.with_revocations(Revocations::external(backend))
     }
 
-    pub(super) fn with_revocations(self, revocations: Revocations) -> Self {
+    pub(crate) fn with_revocations(self, revocations: Revocations) -> Self {
         Verifier { revocations, ..self }
     }
 
