@@ -56,7 +56,8 @@
 //! use cognito_core::{CognitoAuth, CognitoSettings};
 //! use cognito_lambda::{Authorizer, Requirement};
 //!
-//! #[tokio::main]
+//! // One thread: a Lambda sandbox runs one invocation at a time (see [`run`]).
+//! #[tokio::main(flavor = "current_thread")]
 //! async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //!     let settings = CognitoSettings::from_yaml("cognito.yaml")?;
 //!     let authorizer = Authorizer::new(CognitoAuth::new(&settings)?)
@@ -710,6 +711,13 @@ fn rest_policy(decision: Decision) -> ApiGatewayCustomAuthorizerResponse {
 
 /// Loads the keys (one line per pool on stderr), then serves the Lambda Runtime API
 /// (`AWS_LAMBDA_RUNTIME_API`) with [`Authorizer::handle`] until the sandbox ends.
+///
+/// Run it on a current-thread runtime (`#[tokio::main(flavor = "current_thread")]`): a
+/// sandbox gets one invocation at a time, so worker threads only hand each one back and
+/// forth, and on a multi-thread runtime the Runtime API client often asks for the next event
+/// before the last answer's connection is back in its pool, so it opens a new connection for
+/// most invocations (measured in `benches/lambda`: one thread answers with a third of the CPU
+/// time, over one connection).
 pub async fn run(authorizer: Authorizer) -> Result<(), lambda_runtime::Error> {
     for status in authorizer.prefetch().await {
         eprintln!("{status}");

@@ -15,7 +15,7 @@ use cognito_lambda_authorizer_demo::{authorizer, http_api_response};
 
 const NAME: &str = "cognito-lambda-authorizer-demo";
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
