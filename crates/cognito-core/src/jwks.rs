@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError, RwLock, Weak};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::signature::{self, ParsedPublicKey, RsaParameters, RsaPublicKeyComponents};
@@ -262,7 +262,10 @@ impl Loaded {
 /// Where a cache gets its bytes.
 enum Fetcher {
     Http {
-        client: reqwest::Client,
+        /// Built at the first fetch (or given): building one loads the system's trust roots,
+        /// reading and decoding every certificate there (most of a Lambda function's init),
+        /// which a process whose keys are seeded, or that never fetches, need not pay.
+        client: OnceLock<reqwest::Client>,
         url: Url,
     },
     File(PathBuf),
@@ -333,25 +336,22 @@ impl JwksCache {
             KeySource::Url(text) => Url::parse(text).map_err(|e| format!("is not a valid URL ({e})"))?,
         };
         if let Some(client) = client {
-            return Ok(Arc::new(Self::for_url(url, tuning, || Ok(client.clone()))?));
+            return Ok(Arc::new(Self::for_url(url, tuning, Some(client.clone()))?));
         }
         let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
         let key = (url.to_string(), tuning.clone());
         if let Some(cache) = registry.get(&key).and_then(Weak::upgrade) {
             return Ok(cache);
         }
-        let cache = Arc::new(Self::for_url(url, tuning, || http_client(tuning))?);
+        let cache = Arc::new(Self::for_url(url, tuning, None)?);
         registry.retain(|_, weak| weak.strong_count() > 0);
         registry.insert(key, Arc::downgrade(&cache));
         Ok(cache)
     }
 
-    /// A cache of the keys at `url`, fetched with `client()` (unless it is a file).
-    fn for_url(
-        url: Url,
-        tuning: &JwksSettings,
-        client: impl FnOnce() -> Result<reqwest::Client, String>,
-    ) -> Result<Self, String> {
+    /// A cache of the keys at `url`, fetched with `client` (unless it is a file); without one,
+    /// with a client of its own, built at the first fetch.
+    fn for_url(url: Url, tuning: &JwksSettings, client: Option<reqwest::Client>) -> Result<Self, String> {
         let observer = Some(SourceObserver::new(url.as_str()));
         let fetcher = if url.scheme() == "file" {
             Fetcher::File(
@@ -359,7 +359,11 @@ impl JwksCache {
                     .map_err(|()| "the file:// URL has no usable path".to_owned())?,
             )
         } else {
-            Fetcher::Http { client: client()?, url }
+            let cell = OnceLock::new();
+            if let Some(client) = client {
+                let _ = cell.set(client);
+            }
+            Fetcher::Http { client: cell, url }
         };
         Ok(Self::new(fetcher, observer, tuning.clone()))
     }
@@ -380,6 +384,24 @@ impl JwksCache {
 
     fn state(&self) -> std::sync::MutexGuard<'_, FetchState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Serves the keys of `jwks` as if just fetched, unless keys are loaded already (then
+    /// `false`): refreshes follow as for fetched keys, after `refresh_secs`, or at once for a
+    /// kid they lack. An inline source keeps its own keys.
+    pub(crate) fn seed(&self, jwks: &[u8]) -> Result<bool, String> {
+        let keys = KeySet::parse(jwks)?;
+        if matches!(self.fetcher, Fetcher::Inline) {
+            return Ok(false);
+        }
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        if current.is_some() {
+            return Ok(false);
+        }
+        let loaded = Arc::new(Loaded::new(keys));
+        self.current_serial.store(loaded.serial, Ordering::Release);
+        *current = Some(loaded);
+        Ok(true)
     }
 
     /// Serves `keys` from now on.
@@ -670,7 +692,7 @@ impl JwksCache {
     /// cache (no registry, no backoff): the parsed document, for a report.
     pub(crate) async fn fetch_once(url: &str, tuning: &JwksSettings) -> Result<Value, String> {
         let url = Url::parse(url).map_err(|e| format!("the JWKS URL is not a valid URL ({e})"))?;
-        let cache = Self::for_url(url, tuning, || http_client(tuning))?;
+        let cache = Self::for_url(url, tuning, None)?;
         let deadline = Duration::from_millis(tuning.timeout_ms);
         let mut status = None;
         let bytes = match tokio::time::timeout(deadline, cache.fetch_bytes(&mut status)).await {
@@ -687,6 +709,13 @@ impl JwksCache {
         let max = self.tuning.max_bytes;
         match &self.fetcher {
             Fetcher::Http { client, url } => {
+                let client = match client.get() {
+                    Some(client) => client,
+                    None => {
+                        let built = source_client(&self.tuning, url)?;
+                        client.get_or_init(|| built)
+                    }
+                };
                 let response = client
                     .get(url.clone())
                     .header(reqwest::header::ACCEPT, "application/json")
@@ -795,6 +824,26 @@ pub(crate) async fn read_capped(
 }
 
 pub(crate) fn http_client(tuning: &JwksSettings) -> Result<reqwest::Client, String> {
+    client_builder(tuning)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client ({e})"))
+}
+
+/// The client of one key source. A plain `http` source (loopback only) never does TLS, and
+/// its redirects keep the scheme, so its client trusts no roots instead of loading the system's.
+fn source_client(tuning: &JwksSettings, url: &Url) -> Result<reqwest::Client, String> {
+    let builder = client_builder(tuning);
+    let builder = if url.scheme() == "http" {
+        builder.tls_certs_only(std::iter::empty())
+    } else {
+        builder
+    };
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client ({e})"))
+}
+
+fn client_builder(tuning: &JwksSettings) -> reqwest::ClientBuilder {
     let deadline = Duration::from_millis(tuning.timeout_ms);
     reqwest::Client::builder()
         .timeout(deadline)
@@ -816,6 +865,4 @@ pub(crate) fn http_client(tuning: &JwksSettings) -> Result<reqwest::Client, Stri
                 attempt.stop()
             }
         }))
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client ({e})"))
 }

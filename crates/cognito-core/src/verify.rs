@@ -615,6 +615,21 @@ impl Verifier {
         Ok(total)
     }
 
+    /// Serves the keys of `jwks` (a JWKS document) for this pool's own issuer as if just
+    /// fetched, unless keys are loaded already (then `false`): for a process that knows the
+    /// keys in advance (a file, bytes bundled at build time) and should start without a
+    /// fetch, such as a Lambda function. Refreshes follow as for fetched keys: after
+    /// `jwks.refresh_secs`, or at once for a token whose kid they lack; so seeded keys that
+    /// the pool has since dropped are trusted until the first refresh at most.
+    pub fn seed_keys(&self, jwks: &[u8]) -> Result<bool, ConfigError> {
+        match self.key_caches().next() {
+            Some(cache) => cache
+                .seed(jwks)
+                .map_err(|problem| ConfigError::invalid(Some(&self.0.pool), "seed_keys", problem)),
+            None => Ok(false),
+        }
+    }
+
     /// What this pool's key caches serve now (no I/O): the pool's part of
     /// [`CognitoAuth::health`].
     pub fn health(&self) -> PoolHealth {
@@ -1085,6 +1100,25 @@ impl CognitoAuth {
     /// The scheme expected before the token (the same for every pool).
     pub fn header_prefix(&self) -> &str {
         self.default_pool().header_prefix()
+    }
+
+    /// Seeds the keys of pool `pool` (see [`Verifier::seed_keys`]): `true` if they are served
+    /// now, `false` if keys were loaded already.
+    ///
+    /// ```
+    /// # use cognito_core::{CognitoAuth, CognitoSettings};
+    /// # let settings = CognitoSettings::from_yaml_str(
+    /// #     "userpools: {eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a}}")?;
+    /// let auth = CognitoAuth::new(&settings)?;
+    /// // e.g. include_bytes!("jwks.json"), saved from the pool's JWKS URL at build time
+    /// let jwks = br#"{"keys": []}"#;
+    /// assert!(auth.seed_keys("eu", jwks)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn seed_keys(&self, pool: &str, jwks: &[u8]) -> Result<bool, ConfigError> {
+        self.pool(pool)
+            .ok_or_else(|| ConfigError::unknown_pool(pool))?
+            .seed_keys(jwks)
     }
 
     /// Loads every pool's keys now, so the first requests pay no fetch; reports per pool.
