@@ -99,6 +99,7 @@ class Emulator:
         self.requests = 0
         self.init_error = None
         self.wrong = []
+        self.sizes = {}  # phase -> the bytes of its first answer
 
     def next_event(self):
         with self.lock:
@@ -128,6 +129,7 @@ class Emulator:
             if record[5] != request_id or record[2] is not None:
                 self.wrong.append(f"an answer for {request_id}, not the current invocation")
             record[2], record[3] = now, ok
+            self.sizes.setdefault(record[0], len(body))
             if self.check and ok != record[4]:
                 self.wrong.append(f"{record[0]}: {'answered' if ok else 'failed'}: {body[:200]!r}")
             self.answered += 1
@@ -263,8 +265,18 @@ def run(args):
     hwm = vm_hwm_kb(proc.pid)
     exited = proc.poll()
     if exited is None:
-        proc.send_signal(signal.SIGKILL)
-    _, status, usage = os.wait4(proc.pid, 0)
+        # SIGTERM first, as Lambda does (a profiler under it writes its results then).
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+    # wait4 may find it reaped by proc.wait above: then only its children's usage is left.
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except ChildProcessError:
+        import resource
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     server.shutdown()
     stderr.close()
     failures = list(emu.wrong)
@@ -299,6 +311,7 @@ def run(args):
             "median_us": statistics.median(latencies) if latencies else None,
             "p99_us": pct(latencies, 0.99) if latencies else None,
             "cpu_us": cpu_us,
+            "answer_bytes": emu.sizes.get(phase),
         }
     json.dump(result, open(args.out, "w"), indent=1)
     if failures:

@@ -8,14 +8,15 @@
 #   BENCH_CPU      the core the functions run on (default 1; the emulator and JWKS get the others)
 #   BENCH_RUNS     runs per function, the median shown (default 3)
 #   BENCH_PROFILE  the cargo profile of the two Rust functions (default lambda)
-#   BENCH_ONLY     a space-separated subset of: ours floor node
+#   BENCH_ONLY     a space-separated subset of: ours ours-seeded floor node
+#                  (ours-seeded: the demo given the JWKS in a file, JWKS_SEED_FILE: no fetch at init)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 CPU="${BENCH_CPU:-1}"
 RUNS="${BENCH_RUNS:-3}"
 PROFILE="${BENCH_PROFILE:-lambda}"
-ONLY="${BENCH_ONLY:-ours floor node}"
+ONLY="${BENCH_ONLY:-ours ours-seeded floor node}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 BIN_DIR="$TARGET/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")"
 WORK="$ROOT/benches/lambda/.work"
@@ -55,6 +56,7 @@ ISSUER="$(field issuer)"
 JWKS_URL="$(field jwks_url)"
 CLIENT_ID="$(field client_id)"
 NODE="$(readlink -f "$(command -v node)")"
+python3 -c "import json; json.dump(json.load(open('$BENCH'))['jwks'], open('$WORK/fixture/jwks.json', 'w'))"
 
 run_one() { # name run binary-size [--no-check] -- command...
   local name="$1" i="$2" size="$3" check=()
@@ -73,6 +75,8 @@ for i in $(seq 1 "$RUNS"); do
     log "run $i: $f"
     case "$f" in
       ours) run_one ours "$i" "$(stat -c %s "$BIN_DIR/cognito-lambda-authorizer-demo")" -- "$BIN_DIR/cognito-lambda-authorizer-demo" ;;
+      ours-seeded) run_one ours-seeded "$i" "$(stat -c %s "$BIN_DIR/cognito-lambda-authorizer-demo")" \
+        -- env "JWKS_SEED_FILE=$WORK/fixture/jwks.json" "$BIN_DIR/cognito-lambda-authorizer-demo" ;;
       floor) run_one floor "$i" "$(stat -c %s "$BIN_DIR/lambda-floor")" --no-check -- "$BIN_DIR/lambda-floor" ;;
       node) (cd "$WORK" && run_one node "$i" "$(stat -c %s "$NODE")" -- "$NODE" node_authorizer.mjs) ;;
     esac

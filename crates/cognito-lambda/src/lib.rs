@@ -233,6 +233,22 @@ pub enum HttpApiAnswer {
     IamPolicy(ApiGatewayV2CustomAuthorizerIamPolicyResponse),
 }
 
+/// An answer of any of the three shapes, serialized as the shape itself.
+enum Answer {
+    Rest(ApiGatewayCustomAuthorizerResponse),
+    HttpApi(HttpApiAnswer),
+}
+
+impl serde::Serialize for Answer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Answer::Rest(policy) => policy.serialize(serializer),
+            Answer::HttpApi(HttpApiAnswer::Simple(simple)) => simple.serialize(serializer),
+            Answer::HttpApi(HttpApiAnswer::IamPolicy(policy)) => policy.serialize(serializer),
+        }
+    }
+}
+
 /// The authorizer: every pool's verifier and the route requirements. Cheap to clone.
 #[derive(Clone)]
 pub struct Authorizer {
@@ -438,22 +454,26 @@ impl Authorizer {
     /// `TOKEN`, REST `REQUEST` (and HTTP API payload 1.0, which has its shape). The answer is
     /// the JSON API Gateway expects; an error fails the invocation (see [`AuthorizerError`]).
     pub async fn handle(&self, event: Value) -> Result<Value, AuthorizerError> {
+        let answer = self.answer(event).await?;
+        serde_json::to_value(answer).map_err(|e| AuthorizerError::InvalidEvent(e.to_string()))
+    }
+
+    /// [`Authorizer::handle`]'s answer, typed: [`run`] hands it to the runtime, which writes
+    /// it as JSON at once (a JSON value in between would double the answer's cost).
+    async fn answer(&self, event: Value) -> Result<Answer, AuthorizerError> {
         let shape = |e: serde_json::Error| AuthorizerError::InvalidEvent(e.to_string());
-        let answer = if event.get("version").and_then(Value::as_str) == Some("2.0") {
-            match self
-                .authorize_http_api(serde_json::from_value(event).map_err(shape)?)
-                .await?
-            {
-                HttpApiAnswer::Simple(simple) => serde_json::to_value(simple),
-                HttpApiAnswer::IamPolicy(policy) => serde_json::to_value(policy),
-            }
+        Ok(if event.get("version").and_then(Value::as_str) == Some("2.0") {
+            Answer::HttpApi(
+                self.authorize_http_api(serde_json::from_value(event).map_err(shape)?)
+                    .await?,
+            )
         } else {
             match event.get("type").and_then(Value::as_str) {
-                Some("TOKEN") => serde_json::to_value(
+                Some("TOKEN") => Answer::Rest(
                     self.authorize_token(serde_json::from_value(event).map_err(shape)?)
                         .await?,
                 ),
-                Some("REQUEST") => serde_json::to_value(
+                Some("REQUEST") => Answer::Rest(
                     self.authorize_request(serde_json::from_value(event).map_err(shape)?)
                         .await?,
                 ),
@@ -463,8 +483,7 @@ impl Authorizer {
                     ));
                 }
             }
-        };
-        answer.map_err(|e| AuthorizerError::InvalidEvent(e.to_string()))
+        })
     }
 
     /// A REST API `TOKEN` authorizer: the token from `authorizationToken` (the configured
@@ -725,7 +744,7 @@ pub async fn run(authorizer: Authorizer) -> Result<(), lambda_runtime::Error> {
     let authorizer = Arc::new(authorizer);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let authorizer = Arc::clone(&authorizer);
-        async move { authorizer.handle(event.payload).await }
+        async move { authorizer.answer(event.payload).await }
     }))
     .await
 }
