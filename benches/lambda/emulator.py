@@ -350,6 +350,26 @@ def table(args):
             f"| {fmt((med(rs, lambda r: r['rss_kb']) or 0) / 1024, '.1f')} | {fmt(size / 2**20 if size else None, '.1f')} "
             f"| {fmt(med(rs, lambda r: r['connections']), '.0f')} / {fmt(med(rs, lambda r: r['requests']), '.0f')} |"
         )
+    # The targets, as ratios within this run: against the floor (init and warm latency within
+    # 2x) and against the peer (at least 5x less CPU per invocation).
+    floor = "floor-1t" if "floor-1t" in runs else "floor"
+    if floor in runs and "node" in runs:
+        fl, nd = runs[floor], runs["node"]
+        m = lambda rs, f: med(rs, f)
+        ph = lambda rs, p, k: med(rs, lambda r: r["phases"].get(p, {}).get(k))
+        ratio = lambda a, b: "-" if not a or not b else f"{a / b:.2f}"
+        print(f"\nAgainst {floor} and node:\n")
+        print("| function | init x floor | init CPU x floor | warm median x floor: distinct / repeated / junk | "
+              "node CPU per invocation / this: distinct / repeated / junk |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for name in names:
+            if name in ("floor", "floor-1t", "node"):
+                continue
+            rs = runs[name]
+            warm = " / ".join(ratio(ph(rs, p, "median_us"), ph(fl, p, "median_us")) for p in ("distinct", "repeated", "junk"))
+            cpu = " / ".join(ratio(ph(nd, p, "cpu_us"), ph(rs, p, "cpu_us")) for p in ("distinct", "repeated", "junk"))
+            print(f"| {name} | {ratio(m(rs, lambda r: r['init_ms']), m(fl, lambda r: r['init_ms']))} "
+                  f"| {ratio(m(rs, lambda r: r['init_cpu_ms']), m(fl, lambda r: r['init_cpu_ms']))} | {warm} | {cpu} |")
     loads = sorted({" ".join(r["load"]) for rs in runs.values() for r in rs})
     print(f"\n{len(next(iter(runs.values())))} run(s) per function, medians shown; load average at the end of each run: {', '.join(loads)}")
 

@@ -8,15 +8,16 @@
 #   BENCH_CPU      the core the functions run on (default 1; the emulator and JWKS get the others)
 #   BENCH_RUNS     runs per function, the median shown (default 3)
 #   BENCH_PROFILE  the cargo profile of the two Rust functions (default lambda)
-#   BENCH_ONLY     a space-separated subset of: ours ours-seeded floor node
-#                  (ours-seeded: the demo given the JWKS in a file, JWKS_SEED_FILE: no fetch at init)
+#   BENCH_ONLY     a space-separated subset of: ours ours-seeded floor floor-1t node
+#                  (ours-seeded: the demo given the JWKS in a file, JWKS_SEED_FILE: no fetch at init;
+#                  floor-1t: the floor on a current-thread runtime, as the demo runs)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 CPU="${BENCH_CPU:-1}"
 RUNS="${BENCH_RUNS:-3}"
 PROFILE="${BENCH_PROFILE:-lambda}"
-ONLY="${BENCH_ONLY:-ours ours-seeded floor node}"
+ONLY="${BENCH_ONLY:-ours ours-seeded floor floor-1t node}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 BIN_DIR="$TARGET/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")"
 WORK="$ROOT/benches/lambda/.work"
@@ -78,6 +79,8 @@ for i in $(seq 1 "$RUNS"); do
       ours-seeded) run_one ours-seeded "$i" "$(stat -c %s "$BIN_DIR/cognito-lambda-authorizer-demo")" \
         -- env "JWKS_SEED_FILE=$WORK/fixture/jwks.json" "$BIN_DIR/cognito-lambda-authorizer-demo" ;;
       floor) run_one floor "$i" "$(stat -c %s "$BIN_DIR/lambda-floor")" --no-check -- "$BIN_DIR/lambda-floor" ;;
+      floor-1t) run_one floor-1t "$i" "$(stat -c %s "$BIN_DIR/lambda-floor")" --no-check \
+        -- env FLOOR_CURRENT_THREAD=1 "$BIN_DIR/lambda-floor" ;;
       node) (cd "$WORK" && run_one node "$i" "$(stat -c %s "$NODE")" -- "$NODE" node_authorizer.mjs) ;;
     esac
   done
