@@ -336,7 +336,7 @@ def table(args):
     print(f"| function | init ms | init CPU ms | first inv ms | warm distinct median / p99 us | CPU us/inv distinct | "
           f"repeated median / p99 us | CPU us/inv repeated | junk median / p99 us | CPU us/inv junk | "
           f"peak RSS MiB | binary MiB | Runtime API conns / requests |")
-    print("| --- |" + " ---: |" * 13)
+    print("| --- |" + " ---: |" * 12)
     for name in names:
         rs = runs[name]
         ph = lambda p, k: med(rs, lambda r: r["phases"].get(p, {}).get(k))
