@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use reqwest::Url;
@@ -40,6 +40,14 @@ fn backoff(failures: u32) -> Duration {
 pub(crate) enum Location {
     /// Fetched with this client.
     Http { client: reqwest::Client, url: Url },
+    /// Fetched with a client of its own, built at the first fetch: building one loads the
+    /// system's trust roots (every certificate file, read and decoded: most of a Lambda
+    /// function's init), which a process whose keys are seeded, or that never fetches, need
+    /// not pay.
+    Lazy {
+        client: OnceLock<reqwest::Client>,
+        url: Url,
+    },
     /// Read from a file (a `file://` URL).
     File(PathBuf),
 }
@@ -54,6 +62,19 @@ impl Location {
             return Ok(Location::File(path));
         }
         Ok(Location::Http { client: client()?, url })
+    }
+
+    /// The location of `url`: a file for `file://`, else fetched with a client of its own,
+    /// built at the first fetch.
+    pub(crate) fn lazy(url: Url) -> Result<Self, String> {
+        if url.scheme() != "file" {
+            return Ok(Location::Lazy {
+                client: OnceLock::new(),
+                url,
+            });
+        }
+        // A file is read without a client: `of` never calls this.
+        Self::of(url, || Err("a file needs no HTTP client".to_owned()))
     }
 }
 
@@ -283,52 +304,61 @@ async fn read(
     status: &mut Option<u16>,
 ) -> Body {
     let max = tuning.max_bytes;
-    match location {
-        Location::Http { client, url } => {
-            let mut request = client.get(url.clone());
-            if document == Document::Json {
-                request = request.header(reqwest::header::ACCEPT, "application/json");
+    let (client, url) = match location {
+        Location::Http { client, url } => (client, url),
+        Location::Lazy { client, url } => match client.get() {
+            Some(built) => (built, url),
+            None => {
+                let built = source_client(tuning, url)?;
+                (client.get_or_init(|| built), url)
             }
-            let response = request
-                .send()
-                .await
-                .map_err(|e| describe(e, what, "request", tuning.timeout_ms))?;
-            let code = response.status();
-            *status = Some(code.as_u16());
-            if document == Document::KeyPerKid
-                && (code == reqwest::StatusCode::NOT_FOUND || code == reqwest::StatusCode::FORBIDDEN)
-            {
-                return Ok(None);
-            }
-            if !code.is_success() {
-                return Err(format!("{what} server answered {code}"));
-            }
-            if document == Document::Json
-                && let Some(declared) = response.headers().get(reqwest::header::CONTENT_TYPE)
-            {
-                check_content_type(what, declared.as_bytes())?;
-            }
-            if response.content_length().is_some_and(|len| len > max as u64) {
-                return Err(format!("{what} is larger than {max} bytes"));
-            }
-            read_capped(response, max, what, tuning.timeout_ms).await.map(Some)
-        }
-        Location::File(path) => {
-            use tokio::io::AsyncReadExt as _;
-            let file = tokio::fs::File::open(path)
-                .await
-                .map_err(|e| format!("cannot open {what} file ({e})"))?;
-            let mut body = Vec::new();
-            file.take(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1))
-                .read_to_end(&mut body)
-                .await
-                .map_err(|e| format!("cannot read {what} file ({e})"))?;
-            if body.len() > max {
-                return Err(format!("{what} is larger than {max} bytes"));
-            }
-            Ok(Some(body))
-        }
+        },
+        Location::File(path) => return read_file(what, max, path).await,
+    };
+    let mut request = client.get(url.clone());
+    if document == Document::Json {
+        request = request.header(reqwest::header::ACCEPT, "application/json");
     }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| describe(e, what, "request", tuning.timeout_ms))?;
+    let code = response.status();
+    *status = Some(code.as_u16());
+    if document == Document::KeyPerKid
+        && (code == reqwest::StatusCode::NOT_FOUND || code == reqwest::StatusCode::FORBIDDEN)
+    {
+        return Ok(None);
+    }
+    if !code.is_success() {
+        return Err(format!("{what} server answered {code}"));
+    }
+    if document == Document::Json
+        && let Some(declared) = response.headers().get(reqwest::header::CONTENT_TYPE)
+    {
+        check_content_type(what, declared.as_bytes())?;
+    }
+    if response.content_length().is_some_and(|len| len > max as u64) {
+        return Err(format!("{what} is larger than {max} bytes"));
+    }
+    read_capped(response, max, what, tuning.timeout_ms).await.map(Some)
+}
+
+/// The body of a `file://` location, with the same cap.
+async fn read_file(what: &str, max: usize, path: &std::path::Path) -> Body {
+    use tokio::io::AsyncReadExt as _;
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| format!("cannot open {what} file ({e})"))?;
+    let mut body = Vec::new();
+    file.take(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1))
+        .read_to_end(&mut body)
+        .await
+        .map_err(|e| format!("cannot read {what} file ({e})"))?;
+    if body.len() > max {
+        return Err(format!("{what} is larger than {max} bytes"));
+    }
+    Ok(Some(body))
 }
 
 /// A JSON document may come as JSON (`application/json`, `application/jwk-set+json`, any
@@ -401,6 +431,26 @@ async fn read_capped(
 /// The HTTP client of the fetches when the application gives none: the deadline, no idle
 /// connections kept, redirects within the origin only.
 pub(crate) fn http_client(tuning: &JwksSettings) -> Result<reqwest::Client, String> {
+    client_builder(tuning)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client ({e})"))
+}
+
+/// [`http_client`] for one source. A plain `http` source (loopback only) never does TLS, and
+/// its redirects keep the scheme, so its client trusts no roots instead of loading the system's.
+fn source_client(tuning: &JwksSettings, url: &Url) -> Result<reqwest::Client, String> {
+    let builder = client_builder(tuning);
+    let builder = if url.scheme() == "http" {
+        builder.tls_certs_only(std::iter::empty())
+    } else {
+        builder
+    };
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client ({e})"))
+}
+
+fn client_builder(tuning: &JwksSettings) -> reqwest::ClientBuilder {
     let deadline = Duration::from_millis(tuning.timeout_ms);
     reqwest::Client::builder()
         .timeout(deadline)
@@ -422,8 +472,6 @@ pub(crate) fn http_client(tuning: &JwksSettings) -> Result<reqwest::Client, Stri
                 attempt.stop()
             }
         }))
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client ({e})"))
 }
 
 #[cfg(test)]

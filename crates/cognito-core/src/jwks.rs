@@ -298,29 +298,30 @@ impl JwksCache {
             KeySource::Url(text) => Url::parse(text).map_err(|e| format!("is not a valid URL ({e})"))?,
         };
         if let Some(client) = client {
-            return Ok(Arc::new(Self::for_url(url, tuning, || Ok(client.clone()))?));
+            return Ok(Arc::new(Self::for_url(url, tuning, Some(client.clone()))?));
         }
         let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
         let key = (url.to_string(), tuning.clone());
         if let Some(cache) = registry.get(&key).and_then(Weak::upgrade) {
             return Ok(cache);
         }
-        let cache = Arc::new(Self::for_url(url, tuning, || http_client(tuning))?);
+        let cache = Arc::new(Self::for_url(url, tuning, None)?);
         registry.retain(|_, weak| weak.strong_count() > 0);
         registry.insert(key, Arc::downgrade(&cache));
         Ok(cache)
     }
 
-    /// A cache of the keys at `url`, fetched with `client()` (unless it is a file).
-    fn for_url(
-        url: Url,
-        tuning: &JwksSettings,
-        client: impl FnOnce() -> Result<reqwest::Client, String>,
-    ) -> Result<Self, String> {
+    /// A cache of the keys at `url`, fetched with `client` (unless it is a file); without one,
+    /// with a client of its own, built at the first fetch.
+    fn for_url(url: Url, tuning: &JwksSettings, client: Option<reqwest::Client>) -> Result<Self, String> {
         let observer = SourceObserver::new(url.as_str());
+        let location = match client {
+            Some(client) => Location::of(url, || Ok(client))?,
+            None => Location::lazy(url)?,
+        };
         let remote = Remote {
             fetcher: Fetcher::new(WHAT, Document::Json, tuning, observer),
-            location: Location::of(url, client)?,
+            location,
         };
         Ok(Self::new(Some(remote), tuning.clone()))
     }
@@ -333,6 +334,24 @@ impl JwksCache {
             current_serial: AtomicU64::new(0),
             refreshing: AtomicBool::new(false),
         }
+    }
+
+    /// Serves the keys of `jwks` as if just fetched, unless keys are loaded already (then
+    /// `false`): refreshes follow as for fetched keys, after `refresh_secs`, or at once for a
+    /// kid they lack. An inline source keeps its own keys.
+    pub(crate) fn seed(&self, jwks: &[u8]) -> Result<bool, String> {
+        let keys = KeySet::parse(jwks)?;
+        if self.remote.is_none() {
+            return Ok(false);
+        }
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        if current.is_some() {
+            return Ok(false);
+        }
+        let loaded = Arc::new(Loaded::new(keys));
+        self.current_serial.store(loaded.serial, Ordering::Release);
+        *current = Some(loaded);
+        Ok(true)
     }
 
     /// Serves `keys` from now on.
@@ -418,7 +437,8 @@ impl JwksCache {
         }
         // Boxed: the fetch's future (the HTTP client's among it) is over a kilobyte, and every
         // caller's future would carry it, and copy it per request, though a fetch is rare.
-        Box::pin(self.fetch_for(remote, kid, generation)).await
+        let unknown = matches!(miss, Miss::UnknownKid);
+        Box::pin(self.fetch_for(remote, kid, generation, unknown)).await
     }
 
     /// One fetch for `kid` unless another finished since `generation` was read, then the
@@ -428,10 +448,13 @@ impl JwksCache {
         remote: &Remote,
         kid: &str,
         generation: u64,
+        unknown: bool,
     ) -> Result<Arc<Loaded>, AuthError> {
         {
             let _flight = remote.fetcher.flight().await;
-            if remote.fetcher.generation() == generation {
+            // The gate again, under the lock: a fetch that finished between this lookup's
+            // generation read and its gate starts its cool-down only now.
+            if remote.fetcher.generation() == generation && remote.fetcher.gate(unknown).is_none() {
                 self.fetch(remote).await;
                 let found = self.loaded().is_some_and(|l| l.keys.contains(kid));
                 if !found && !remote.fetcher.failing() {

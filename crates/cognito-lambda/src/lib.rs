@@ -56,7 +56,8 @@
 //! use cognito_core::{CognitoAuth, CognitoSettings};
 //! use cognito_lambda::{Authorizer, Requirement};
 //!
-//! #[tokio::main]
+//! // One thread: a Lambda sandbox runs one invocation at a time (see [`run`]).
+//! #[tokio::main(flavor = "current_thread")]
 //! async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //!     let settings = CognitoSettings::from_yaml("cognito.yaml")?;
 //!     let authorizer = Authorizer::new(CognitoAuth::new(&settings)?)
@@ -124,8 +125,8 @@ use cognito_core::{AuthError, CognitoAuth, CognitoToken, ErrorKind, Require, Ver
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
+use answers::{Answer, Decision, HttpApiRequest, RestRequest, context, log, policy_document, rest_policy};
 pub use answers::{AuthorizerError, HttpApiAnswer};
-use answers::{Decision, HttpApiRequest, RestRequest, context, log, policy_document, rest_policy};
 pub use cognito_core::Requirement;
 pub use cognito_core::route::PatternError;
 pub use routes::RouteError;
@@ -351,22 +352,26 @@ impl Authorizer {
     /// `TOKEN`, REST `REQUEST` (and HTTP API payload 1.0, which has its shape). The answer is
     /// the JSON API Gateway expects; an error fails the invocation (see [`AuthorizerError`]).
     pub async fn handle(&self, event: Value) -> Result<Value, AuthorizerError> {
+        let answer = self.answer(event).await?;
+        serde_json::to_value(answer).map_err(|e| AuthorizerError::InvalidEvent(e.to_string()))
+    }
+
+    /// [`Authorizer::handle`]'s answer, typed: [`run`] hands it to the runtime, which writes
+    /// it as JSON at once (a JSON value in between would double the answer's cost).
+    async fn answer(&self, event: Value) -> Result<Answer, AuthorizerError> {
         let shape = |e: serde_json::Error| AuthorizerError::InvalidEvent(e.to_string());
-        let answer = if event.get("version").and_then(Value::as_str) == Some("2.0") {
-            match self
-                .authorize_http_api(serde_json::from_value(event).map_err(shape)?)
-                .await?
-            {
-                HttpApiAnswer::Simple(simple) => serde_json::to_value(simple),
-                HttpApiAnswer::IamPolicy(policy) => serde_json::to_value(policy),
-            }
+        Ok(if event.get("version").and_then(Value::as_str) == Some("2.0") {
+            Answer::HttpApi(
+                self.authorize_http_api(serde_json::from_value(event).map_err(shape)?)
+                    .await?,
+            )
         } else {
             match event.get("type").and_then(Value::as_str) {
-                Some("TOKEN") => serde_json::to_value(
+                Some("TOKEN") => Answer::Rest(
                     self.authorize_token(serde_json::from_value(event).map_err(shape)?)
                         .await?,
                 ),
-                Some("REQUEST") => serde_json::to_value(
+                Some("REQUEST") => Answer::Rest(
                     self.authorize_request(serde_json::from_value(event).map_err(shape)?)
                         .await?,
                 ),
@@ -376,8 +381,7 @@ impl Authorizer {
                     ));
                 }
             }
-        };
-        answer.map_err(|e| AuthorizerError::InvalidEvent(e.to_string()))
+        })
     }
 
     /// A REST API `TOKEN` authorizer: the token from `authorizationToken` (the configured
@@ -527,8 +531,7 @@ impl Authorizer {
         let allow = match own {
             Ok(()) => true,
             Err(kind) => {
-                let shown: String = path.chars().filter(|c| !c.is_control()).take(200).collect();
-                eprintln!("refused {method} {shown:?}: {kind}");
+                answers::log_line(method, path, kind);
                 false
             }
         };
@@ -575,6 +578,13 @@ impl Authorizer {
 
 /// Loads the keys (one line per pool on stderr), then serves the Lambda Runtime API
 /// (`AWS_LAMBDA_RUNTIME_API`) with [`Authorizer::handle`] until the sandbox ends.
+///
+/// Run it on a current-thread runtime (`#[tokio::main(flavor = "current_thread")]`): a
+/// sandbox gets one invocation at a time, so worker threads only hand each one back and
+/// forth, and on a multi-thread runtime the Runtime API client often asks for the next event
+/// before the last answer's connection is back in its pool, so it opens a new connection for
+/// most invocations (measured in `benches/lambda`: the same bare function takes less than
+/// half the CPU time per invocation on one thread, over one connection).
 pub async fn run(authorizer: Authorizer) -> Result<(), lambda_runtime::Error> {
     for status in authorizer.prefetch().await {
         eprintln!("{status}");
@@ -582,7 +592,7 @@ pub async fn run(authorizer: Authorizer) -> Result<(), lambda_runtime::Error> {
     let authorizer = Arc::new(authorizer);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let authorizer = Arc::clone(&authorizer);
-        async move { authorizer.handle(event.payload).await }
+        async move { authorizer.answer(event.payload).await }
     }))
     .await
 }

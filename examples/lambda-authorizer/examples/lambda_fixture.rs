@@ -6,6 +6,9 @@
 //! cargo run -p cognito-lambda-authorizer-demo --example lambda_fixture -- OUT_DIR EVENTS_DIR
 //! ```
 //!
+//! With a third argument `N` (for `benches/lambda/run.sh`), it also writes `bench.json`: the
+//! pool (issuer, JWKS URL, client), `N` distinct valid tokens of `alice`, and the JWKS itself.
+//!
 //! `EVENTS_DIR` holds the sample events (`token.json`, `request.json`, `http-api-v2.json`,
 //! the shapes API Gateway sends); each written event is one of them with the token header and
 //! the method / route ARN set, named `<kind>-<expected answer>-<what>.json`, where the answer
@@ -15,7 +18,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cognito_testkit::{JwksServer, Reply, SigningKey, access_claims, jwks, now};
+use cognito_testkit::{JwksServer, Reply, SigningKey, access_claims, jwks, now, unique_id};
 use serde_json::{Value, json};
 
 const POOL_ID: &str = "eu-west-1_LambdaCi";
@@ -81,6 +84,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (Some(out), Some(events)) = (args.next(), args.next()) else {
         return Err("usage: lambda_fixture OUT_DIR EVENTS_DIR".into());
     };
+    let distinct = match args.next() {
+        Some(n) => n.parse::<usize>().map_err(|e| format!("N: {e}"))?,
+        None => 0,
+    };
     let (out, events) = (PathBuf::from(out), PathBuf::from(events));
     std::fs::create_dir_all(&out)?;
     let key = SigningKey::generate("lambda-ci-key")?;
@@ -128,6 +135,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let e = event(&events, kind, method, resource, authorization)?;
             std::fs::write(out.join(format!("{kind}-{answer}-{what}.json")), e.to_string())?;
         }
+    }
+    if distinct > 0 {
+        // Distinct tokens: a fresh jti each, so none is served from a verified-token cache.
+        let tokens = (0..distinct)
+            .map(|_| {
+                let mut claims = access_claims(&issuer, CLIENT);
+                claims["jti"] = json!(unique_id());
+                claims["exp"] = json!(later);
+                key.sign(&claims)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let bench = json!({
+            "issuer": issuer,
+            "jwks_url": up.jwks_url(POOL_ID),
+            "client_id": CLIENT,
+            "settings": out.join("settings.yaml"),
+            "tokens": tokens,
+            "jwks": jwks(&[&key]),
+        });
+        std::fs::write(out.join("bench.json"), bench.to_string())?;
     }
     std::fs::write(out.join("ready"), "")?;
     println!("lambda fixture ready in {}", out.display());

@@ -5,6 +5,8 @@
 //! HTTP API events are answered with an IAM policy for the whole route table;
 //! `HTTP_API_RESPONSE=simple_cache_key_includes_route` answers them with the simple response,
 //! for an authorizer whose identity source includes `$context.routeKey` (or whose cache is off).
+//! `JWKS_SEED_FILE` names the default pool's JWKS saved in advance (say, deployed with the
+//! function): init then fetches nothing, and the keys are refreshed as usual later.
 
 #![forbid(unsafe_code)]
 
@@ -15,7 +17,7 @@ use cognito_lambda_authorizer_demo::{authorizer, http_api_response};
 
 const NAME: &str = "cognito-lambda-authorizer-demo";
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
@@ -32,6 +34,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     })
     .map_err(|e| e.to_string())?;
     let response = http_api_response(std::env::var("HTTP_API_RESPONSE").ok().as_deref())?;
-    let authorizer = authorizer(CognitoAuth::new(&settings)?, response)?;
+    let auth = CognitoAuth::new(&settings)?;
+    if let Ok(path) = std::env::var("JWKS_SEED_FILE") {
+        let jwks = std::fs::read(&path).map_err(|e| format!("JWKS_SEED_FILE {path:?}: {e}"))?;
+        let pool = auth.default_pool().pool().to_owned();
+        auth.seed_keys(&pool, &jwks)?;
+    }
+    let authorizer = authorizer(auth, response)?;
     cognito_lambda::run(authorizer).await
 }

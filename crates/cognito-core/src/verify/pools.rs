@@ -262,6 +262,25 @@ impl CognitoAuth {
         self.default_pool().header_prefix()
     }
 
+    /// Seeds the keys of pool `pool` (see [`Verifier::seed_keys`]): `true` if they are served
+    /// now, `false` if keys were loaded already.
+    ///
+    /// ```
+    /// # use cognito_core::{CognitoAuth, CognitoSettings};
+    /// # let settings = CognitoSettings::from_yaml_str(
+    /// #     "userpools: {eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a}}")?;
+    /// let auth = CognitoAuth::new(&settings)?;
+    /// // e.g. include_bytes!("jwks.json"), saved from the pool's JWKS URL at build time
+    /// let jwks = br#"{"keys": []}"#;
+    /// assert!(auth.seed_keys("eu", jwks)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn seed_keys(&self, pool: &str, jwks: &[u8]) -> Result<bool, ConfigError> {
+        self.pool(pool)
+            .ok_or_else(|| ConfigError::unknown_pool(pool))?
+            .seed_keys(jwks)
+    }
+
     /// Loads every pool's keys now, so the first requests pay no fetch; reports per pool.
     /// Failures are reported, not fatal: verification keeps retrying with backoff.
     pub async fn prefetch(&self) -> Vec<PoolStatus> {

@@ -275,6 +275,21 @@ impl Verifier {
         Ok(total)
     }
 
+    /// Serves the keys of `jwks` (a JWKS document) for this pool's own issuer as if just
+    /// fetched, unless keys are loaded already (then `false`): for a process that knows the
+    /// keys in advance (a file, bytes bundled at build time) and should start without a
+    /// fetch, such as a Lambda function. Refreshes follow as for fetched keys: after
+    /// `jwks.refresh_secs`, or at once for a token whose kid they lack; so seeded keys that
+    /// the pool has since dropped are trusted until the first refresh at most.
+    pub fn seed_keys(&self, jwks: &[u8]) -> Result<bool, ConfigError> {
+        match self.key_caches().next() {
+            Some(cache) => cache
+                .seed(jwks)
+                .map_err(|problem| ConfigError::invalid(Some(&self.inner.pool), "seed_keys", problem)),
+            None => Ok(false),
+        }
+    }
+
     /// What this pool's key caches serve now (no I/O): the pool's part of
     /// [`CognitoAuth::health`](crate::CognitoAuth::health).
     pub fn health(&self) -> PoolHealth {
