@@ -36,6 +36,7 @@ use serde_json::Value;
 use crate::error::{AuthError, ConfigError, ErrorKind};
 pub use crate::jws::JwsAlgorithm;
 use crate::settings::KeySource;
+use crate::token::{self, ClaimsView, Skipped, Str};
 use crate::url_rules::{insecure_key_url_problem, is_insecure_key_url};
 
 /// The path OpenID Connect discovery appends to the issuer (OpenID Connect Discovery 1.0, 4).
@@ -348,62 +349,121 @@ fn is_at_jwt(typ: &str) -> bool {
     short.eq_ignore_ascii_case("at+jwt")
 }
 
+/// The JOSE header's `typ`, if it is a string (read only for issuers that need it).
+pub(crate) fn header_typ(header_json: &[u8]) -> Result<Option<Str<'_>>, AuthError> {
+    #[derive(Deserialize)]
+    struct Typ<'a> {
+        #[serde(borrow, default)]
+        typ: Option<Str<'a>>,
+    }
+    token::parse_json::<Typ<'_>>(header_json)
+        .map(|h| h.typ)
+        .map_err(|_| AuthError::with_message(ErrorKind::Malformed, "The token header is not a valid JOSE header."))
+}
+
 /// The claims of an OpenID Connect issuer's token that its rules read, strictly typed: a
 /// member present with another type makes the token `malformed`, as for the pools' claims.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub(crate) struct OidcClaims {
-    pub iss: Option<String>,
-    pub aud: Audience,
-    pub scope: Option<String>,
-    pub scp: Option<Vec<String>>,
+pub(crate) struct OidcClaims<'a> {
+    #[serde(borrow)]
+    pub iss: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub aud: Audience<'a>,
+    #[serde(borrow)]
+    pub scope: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub scp: Option<Vec<Str<'a>>>,
+    #[serde(borrow)]
+    pub sub: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub client_id: Option<Str<'a>>,
+    #[serde(borrow)]
+    pub jti: Option<Str<'a>>,
     pub exp: Option<f64>,
     pub nbf: Option<f64>,
     pub iat: Option<f64>,
+    pub auth_time: Option<f64>,
 }
 
-impl OidcClaims {
+impl<'a> OidcClaims<'a> {
+    /// The parse step for an issuer's token: a JSON object with no member twice at any depth,
+    /// the claims above of their types, and an `exp`.
+    pub(crate) fn parse(payload: &'a [u8]) -> Result<Self, AuthError> {
+        let malformed = || AuthError::with_message(ErrorKind::Malformed, "The token claims are not valid.");
+        token::parse_json::<Skipped>(payload).map_err(|_| malformed())?;
+        let claims: Self = token::parse_json(payload).map_err(|_| malformed())?;
+        if claims.exp.is_none() {
+            return Err(AuthError::with_message(
+                ErrorKind::Malformed,
+                "The token has no exp claim.",
+            ));
+        }
+        Ok(claims)
+    }
+
     /// The token's scopes: `scope` split on spaces, else the `scp` array.
     pub(crate) fn scopes(&self) -> Vec<&str> {
         match (&self.scope, &self.scp) {
-            (Some(scope), _) => scope.split(' ').filter(|s| !s.is_empty()).collect(),
-            (None, Some(scp)) => scp.iter().map(String::as_str).collect(),
+            (Some(scope), _) => token::split_scopes(Some(scope)).collect(),
+            (None, Some(scp)) => scp.iter().map(|s| &**s).collect(),
             (None, None) => Vec::new(),
         }
     }
 
-    /// The scopes as one space-separated text, the `scope` form authorization reads.
-    pub(crate) fn scope_text(&self) -> Option<String> {
-        match (&self.scope, &self.scp) {
-            (Some(scope), _) => Some(scope.clone()),
-            (None, Some(scp)) => Some(scp.join(" ")),
+    /// What the rest of verification reads (authorization, revocation, the token cache): the
+    /// pools' claims view, with the scopes as one space-separated `scope` and no Cognito claims.
+    pub(crate) fn into_view(self) -> ClaimsView<'a> {
+        let scope = match (self.scope, &self.scp) {
+            (Some(scope), _) => Some(scope),
+            (None, Some(scp)) => owned_str(scp.iter().map(|s| &**s).collect::<Vec<_>>().join(" ")),
             (None, None) => None,
+        };
+        ClaimsView {
+            iss: self.iss,
+            scope,
+            exp: self.exp,
+            nbf: self.nbf,
+            iat: self.iat,
+            sub: self.sub,
+            client_id: self.client_id,
+            jti: self.jti,
+            auth_time: self.auth_time,
+            ..ClaimsView::default()
         }
     }
 }
 
+/// An owned text as the parse's string type (built through its own deserializer, so the type
+/// keeps one constructor).
+fn owned_str<'a>(text: String) -> Option<Str<'a>> {
+    use serde::de::IntoDeserializer as _;
+    let text: de::value::StringDeserializer<de::value::Error> = text.into_deserializer();
+    Str::deserialize(text).ok()
+}
+
 /// `aud`: one audience or several (RFC 7519 4.1.3).
-#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(untagged)]
-pub(crate) enum Audience {
+pub(crate) enum Audience<'a> {
     /// No `aud` claim.
     #[default]
     None,
     /// A single string.
-    One(String),
+    One(#[serde(borrow)] Str<'a>),
     /// An array of strings.
-    Many(Vec<String>),
+    Many(#[serde(borrow)] Vec<Str<'a>>),
 }
 
-impl Audience {
+impl Audience<'_> {
     /// Every audience named.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
-        let (one, many): (Option<&String>, &[String]) = match self {
+        let (one, many): (Option<&Str<'_>>, &[Str<'_>]) = match self {
             Audience::None => (None, &[]),
             Audience::One(a) => (Some(a), &[]),
             Audience::Many(all) => (None, all),
         };
-        one.into_iter().chain(many).map(String::as_str)
+        one.into_iter().chain(many).map(|s| &**s)
     }
 }
 
@@ -545,7 +605,7 @@ mod tests {
     #[test]
     fn issuer_then_audience() {
         let r = rules(TokenType::Any);
-        let claims = |json: &str| serde_json::from_str::<OidcClaims>(json).unwrap_or_default();
+        let claims = |json: &'static str| serde_json::from_str::<OidcClaims<'static>>(json).unwrap_or_default();
         let ok = claims(r#"{"iss":"https://idp.example","aud":["other","api-2"]}"#);
         assert!(r.check_claims(ok.iss.as_deref(), ok.aud.iter()).is_ok());
         let one = claims(r#"{"iss":"https://idp.example","aud":"api-1"}"#);
@@ -578,19 +638,40 @@ mod tests {
             r#"{"scope":["read"]}"#,
             r#"{"exp":"1"}"#,
         ] {
-            assert!(serde_json::from_str::<OidcClaims>(json).is_err(), "{json}");
+            assert!(serde_json::from_str::<OidcClaims<'_>>(json).is_err(), "{json}");
+        }
+        for bad in [
+            r#"{"aud":"a"}"#,
+            r#"{"exp":1,"aud":"a","aud":"b"}"#,
+            r#"{"exp":1,"x":{"y":1,"y":2}}"#,
+        ] {
+            let kind = OidcClaims::parse(bad.as_bytes()).err().map(|e| e.kind());
+            assert_eq!(kind, Some(ErrorKind::Malformed), "{bad}");
         }
     }
 
     #[test]
-    fn scopes_from_scope_or_scp() -> Result<(), serde_json::Error> {
-        let c: OidcClaims = serde_json::from_str(r#"{"scope":"read  write"}"#)?;
+    fn scopes_from_scope_or_scp() -> Result<(), AuthError> {
+        let c = OidcClaims::parse(br#"{"exp":1,"scope":"read  write"}"#)?;
         assert_eq!(c.scopes(), ["read", "write"]);
-        let c: OidcClaims = serde_json::from_str(r#"{"scp":["read","write"]}"#)?;
+        assert_eq!(c.into_view().scope.as_deref(), Some("read  write"));
+        let c = OidcClaims::parse(br#"{"exp":1,"scp":["read","write"],"sub":"s"}"#)?;
         assert_eq!(c.scopes(), ["read", "write"]);
-        assert_eq!(c.scope_text().as_deref(), Some("read write"));
-        let c: OidcClaims = serde_json::from_str("{}")?;
-        assert!(c.scopes().is_empty());
+        let view = c.into_view();
+        assert_eq!(view.scope.as_deref(), Some("read write"));
+        assert_eq!(view.sub.as_deref(), Some("s"));
+        assert!(OidcClaims::parse(br#"{"exp":1}"#)?.scopes().is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn the_typ_header() -> Result<(), AuthError> {
+        assert_eq!(
+            header_typ(br#"{"alg":"RS256","typ":"at+jwt"}"#)?.as_deref(),
+            Some("at+jwt")
+        );
+        assert_eq!(header_typ(br#"{"alg":"RS256"}"#)?.as_deref(), None);
+        assert!(header_typ(br#"{"typ":5}"#).is_err());
         Ok(())
     }
 

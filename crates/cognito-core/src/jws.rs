@@ -13,7 +13,8 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::jose::Algorithm;
+use crate::error::{AuthError, ErrorKind};
+use crate::jose::{Algorithm, jwk_set_keys};
 
 const MIN_RSA_BITS: usize = 2048;
 const MAX_RSA_BITS: usize = 8192;
@@ -229,6 +230,71 @@ impl VerifyingKey {
     }
 }
 
+/// The keys of one JWK Set for an OpenID Connect issuer's tokens: per kid, a verifying key for
+/// each algorithm the JWK fits (an RSA key with no `alg` fits all three RS*), parsed once when
+/// the set is loaded; or why the JWK is unusable.
+#[derive(Debug, Default)]
+pub(crate) struct JoseKeys {
+    keys: std::collections::HashMap<String, Result<Vec<VerifyingKey>, &'static str>>,
+}
+
+impl JoseKeys {
+    /// The usable keys of a JWK Set document (its shape checked by the caller's parse). A kid
+    /// seen twice is unusable: which of the two a token means cannot be known.
+    pub(crate) fn parse(doc: &Value) -> Self {
+        let mut keys = std::collections::HashMap::new();
+        for jwk in jwk_set_keys(doc).unwrap_or_default() {
+            let Some(kid) = jwk.get("kid").and_then(Value::as_str) else {
+                continue; // a key without a kid can never be selected
+            };
+            if keys.contains_key(kid) {
+                keys.insert(kid.to_owned(), Err("its kid appears more than once in the JWKS"));
+                continue;
+            }
+            keys.insert(kid.to_owned(), Self::judge(jwk));
+        }
+        Self { keys }
+    }
+
+    /// Every algorithm's key this JWK gives; unusable if it fits none.
+    fn judge(jwk: &Value) -> Result<Vec<VerifyingKey>, &'static str> {
+        let mut first_error = "it fits no allowed algorithm";
+        let mut usable = Vec::new();
+        for alg in JwsAlgorithm::ALL {
+            // Only the algorithms of the JWK's own kty: the others' refusals say nothing.
+            if jwk.get("kty").and_then(Value::as_str) != Some(alg.key_type()) {
+                continue;
+            }
+            match VerifyingKey::from_jwk(jwk, alg) {
+                Ok(key) => usable.push(key),
+                Err(why) if usable.is_empty() => first_error = why,
+                Err(_) => {}
+            }
+        }
+        if usable.is_empty() {
+            Err(first_error)
+        } else {
+            Ok(usable)
+        }
+    }
+
+    /// The key step of an OpenID Connect issuer's token: the key under `kid` for `alg`, or
+    /// `invalid_jwk` when the JWK does not fit it (`unknown_kid` if the set lacks the kid).
+    pub(crate) fn key(&self, kid: &str, alg: JwsAlgorithm) -> Result<&VerifyingKey, AuthError> {
+        match self.keys.get(kid) {
+            None => Err(ErrorKind::UnknownKid.into()),
+            Some(Err(why)) => Err(AuthError::new(ErrorKind::InvalidJwk).with_detail(*why)),
+            Some(Ok(keys)) => keys.iter().find(|k| k.alg == alg).ok_or_else(|| {
+                AuthError::with_message(
+                    ErrorKind::InvalidJwk,
+                    "The issuer's key for this token is meant for another algorithm.",
+                )
+                .with_detail("the JWK's kty, crv or alg does not fit the token's alg")
+            }),
+        }
+    }
+}
+
 fn alg_rsa_params(alg: JwsAlgorithm) -> &'static signature::RsaParameters {
     match alg {
         JwsAlgorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
@@ -307,6 +373,32 @@ mod tests {
             assert!(!key.verify(b"other.input", &sig), "{alg} refuses another input");
             assert!(!key.verify(input.as_bytes(), &sig[..sig.len() - 1]), "{alg} short");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn a_key_set_gives_each_kid_its_algorithms() -> Result<(), Box<dyn std::error::Error>> {
+        let rsa = SigningKey::generate("r")?;
+        let mut rsa_any = rsa.jwk();
+        rsa_any["kid"] = json!("r-any");
+        rsa_any.as_object_mut().map(|o| o.remove("alg"));
+        let ec = EcKey::generate_p256("e")?;
+        let ed = EdKey::generate("ed")?;
+        let mut bad = ec.jwk();
+        bad["kid"] = json!("bad");
+        bad["crv"] = json!("P-521");
+        let set = cognito_testkit::jwk_set([rsa.jwk(), rsa_any, ec.jwk(), ed.jwk(), bad, ec.jwk()]);
+        let keys = JoseKeys::parse(&set);
+        let kind = |r: Result<&VerifyingKey, AuthError>| r.err().map(|e| e.kind());
+        assert!(keys.key("r", JwsAlgorithm::RS256).is_ok());
+        assert_eq!(kind(keys.key("r", JwsAlgorithm::RS512)), Some(ErrorKind::InvalidJwk));
+        assert!(keys.key("r-any", JwsAlgorithm::RS512).is_ok());
+        assert_eq!(kind(keys.key("r", JwsAlgorithm::ES256)), Some(ErrorKind::InvalidJwk));
+        assert!(keys.key("ed", JwsAlgorithm::EdDSA).is_ok());
+        assert_eq!(kind(keys.key("bad", JwsAlgorithm::ES256)), Some(ErrorKind::InvalidJwk));
+        // The same kid twice: neither is trusted.
+        assert_eq!(kind(keys.key("e", JwsAlgorithm::ES256)), Some(ErrorKind::InvalidJwk));
+        assert_eq!(kind(keys.key("nope", JwsAlgorithm::ES256)), Some(ErrorKind::UnknownKid));
         Ok(())
     }
 
