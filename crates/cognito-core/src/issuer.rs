@@ -402,15 +402,6 @@ impl<'a> OidcClaims<'a> {
         Ok(claims)
     }
 
-    /// The token's scopes: `scope` split on spaces, else the `scp` array.
-    pub(crate) fn scopes(&self) -> Vec<&str> {
-        match (&self.scope, &self.scp) {
-            (Some(scope), _) => token::split_scopes(Some(scope)).collect(),
-            (None, Some(scp)) => scp.iter().map(|s| &**s).collect(),
-            (None, None) => Vec::new(),
-        }
-    }
-
     /// What the rest of verification reads (authorization, revocation, the token cache): the
     /// pools' claims view, with the scopes as one space-separated `scope` and no Cognito claims.
     pub(crate) fn into_view(self) -> ClaimsView<'a> {
@@ -653,14 +644,12 @@ mod tests {
     #[test]
     fn scopes_from_scope_or_scp() -> Result<(), AuthError> {
         let c = OidcClaims::parse(br#"{"exp":1,"scope":"read  write"}"#)?;
-        assert_eq!(c.scopes(), ["read", "write"]);
         assert_eq!(c.into_view().scope.as_deref(), Some("read  write"));
         let c = OidcClaims::parse(br#"{"exp":1,"scp":["read","write"],"sub":"s"}"#)?;
-        assert_eq!(c.scopes(), ["read", "write"]);
         let view = c.into_view();
         assert_eq!(view.scope.as_deref(), Some("read write"));
         assert_eq!(view.sub.as_deref(), Some("s"));
-        assert!(OidcClaims::parse(br#"{"exp":1}"#)?.scopes().is_empty());
+        assert!(OidcClaims::parse(br#"{"exp":1}"#)?.into_view().scope.is_none());
         Ok(())
     }
 

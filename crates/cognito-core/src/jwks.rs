@@ -25,6 +25,7 @@ use serde_json::Value;
 use crate::error::{AuthError, ErrorKind};
 use crate::health::SourceHealth;
 use crate::jose::{Algorithm, jwk_set_keys};
+use crate::jws::{JoseKeys, JwsAlgorithm, VerifyingKey};
 use crate::key_report::{KeyReport, inspect_jwks};
 use crate::observe::SourceObserver;
 use crate::settings::{JwksSettings, KeySource};
@@ -76,6 +77,8 @@ enum KeyEntry {
 /// A parsed JWKS: kid -> key.
 pub(crate) struct KeySet {
     keys: HashMap<String, KeyEntry>,
+    /// The same keys for an OpenID Connect issuer's algorithms (RS*, ES*, EdDSA).
+    jose: JoseKeys,
     /// Each key as the rules judged it, in document order (for explanations).
     report: Vec<KeyReport>,
 }
@@ -106,6 +109,7 @@ impl KeySet {
         }
         Ok(KeySet {
             keys: set,
+            jose: JoseKeys::parse(doc),
             report: inspect_jwks(doc)?,
         })
     }
@@ -156,6 +160,11 @@ impl KeySet {
             .find(|(a, _)| *a == alg)
             .map(|(_, k)| k)
             .ok_or_else(|| ErrorKind::InvalidJwk.into())
+    }
+
+    /// The key step of an OpenID Connect issuer's token (see [`JoseKeys::key`]).
+    pub(crate) fn jose_key(&self, kid: &str, alg: JwsAlgorithm) -> Result<&VerifyingKey, AuthError> {
+        self.jose.key(kid, alg)
     }
 }
 
@@ -266,6 +275,14 @@ enum Fetcher {
         url: Url,
     },
     File(PathBuf),
+    /// OpenID Connect discovery: the document at `url`, which must name `issuer`, then the
+    /// keys at its `jwks_uri`, both within one fetch's deadline and each within the body cap.
+    Discovery {
+        client: reqwest::Client,
+        url: Url,
+        issuer: String,
+        insecure_ok: bool,
+    },
     /// Given inline: loaded once, never refreshed, never stale.
     Inline,
 }
@@ -341,6 +358,41 @@ impl JwksCache {
             return Ok(cache);
         }
         let cache = Arc::new(Self::for_url(url, tuning, || http_client(tuning))?);
+        registry.retain(|_, weak| weak.strong_count() > 0);
+        registry.insert(key, Arc::downgrade(&cache));
+        Ok(cache)
+    }
+
+    /// The cache of an OpenID Connect issuer's keys found by discovery at `url` (checked by
+    /// the settings): shared per discovery URL and tuning as [`JwksCache::shared`] shares per
+    /// JWKS URL, its own with the caller's `client`.
+    pub(crate) fn discovered(
+        url: &str,
+        issuer: &str,
+        tuning: &JwksSettings,
+        insecure_ok: bool,
+        client: Option<&reqwest::Client>,
+    ) -> Result<Arc<Self>, String> {
+        let url = Url::parse(url).map_err(|e| format!("is not a valid URL ({e})"))?;
+        let build = |client: reqwest::Client| {
+            let fetcher = Fetcher::Discovery {
+                client,
+                url: url.clone(),
+                issuer: issuer.to_owned(),
+                insecure_ok,
+            };
+            Self::new(fetcher, Some(SourceObserver::new(url.as_str())), tuning.clone())
+        };
+        if let Some(client) = client {
+            return Ok(Arc::new(build(client.clone())));
+        }
+        let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+        // Not a JWKS URL: its own key space, so a JWKS served at the same URL is another cache.
+        let key = (format!("discovery {url} {issuer}"), tuning.clone());
+        if let Some(cache) = registry.get(&key).and_then(Weak::upgrade) {
+            return Ok(cache);
+        }
+        let cache = Arc::new(build(http_client(tuning)?));
         registry.retain(|_, weak| weak.strong_count() > 0);
         registry.insert(key, Arc::downgrade(&cache));
         Ok(cache)
@@ -687,23 +739,26 @@ impl JwksCache {
         let max = self.tuning.max_bytes;
         match &self.fetcher {
             Fetcher::Http { client, url } => {
-                let response = client
-                    .get(url.clone())
-                    .header(reqwest::header::ACCEPT, "application/json")
-                    .send()
-                    .await
-                    .map_err(|e| describe(e, "the JWKS", "request", self.tuning.timeout_ms))?;
-                *status = Some(response.status().as_u16());
-                if !response.status().is_success() {
-                    return Err(format!("the JWKS server answered {}", response.status()));
-                }
-                if let Some(declared) = response.headers().get(reqwest::header::CONTENT_TYPE) {
-                    check_content_type(declared.as_bytes())?;
-                }
-                if response.content_length().is_some_and(|len| len > max as u64) {
-                    return Err(format!("the JWKS is larger than {max} bytes"));
-                }
-                read_capped(response, max, "the JWKS", self.tuning.timeout_ms).await
+                get_json("the JWKS", client, url.clone(), max, self.tuning.timeout_ms, status).await
+            }
+            Fetcher::Discovery {
+                client,
+                url,
+                issuer,
+                insecure_ok,
+            } => {
+                let doc = get_json(
+                    "the discovery document",
+                    client,
+                    url.clone(),
+                    max,
+                    self.tuning.timeout_ms,
+                    status,
+                )
+                .await?;
+                let jwks_uri = crate::issuer::jwks_uri_of_discovery(&doc, issuer, *insecure_ok)?;
+                let jwks_uri = Url::parse(&jwks_uri).map_err(|e| format!("the jwks_uri is not a valid URL ({e})"))?;
+                get_json("the JWKS", client, jwks_uri, max, self.tuning.timeout_ms, status).await
             }
             Fetcher::File(path) => {
                 use tokio::io::AsyncReadExt as _;
@@ -723,6 +778,36 @@ impl JwksCache {
             Fetcher::Inline => Err("an inline JWKS is never fetched".to_owned()),
         }
     }
+}
+
+/// One GET of a JSON document (a JWKS, a discovery document) with the caches' rules: a 2xx
+/// status, a JSON or generic content type, at most `max` bytes. `status` is set to the HTTP
+/// status once the server answers.
+async fn get_json(
+    what: &str,
+    client: &reqwest::Client,
+    url: Url,
+    max: usize,
+    timeout_ms: u64,
+    status: &mut Option<u16>,
+) -> Result<Vec<u8>, String> {
+    let response = client
+        .get(url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| describe(e, what, "request", timeout_ms))?;
+    *status = Some(response.status().as_u16());
+    if !response.status().is_success() {
+        return Err(format!("{what} server answered {}", response.status()));
+    }
+    if let Some(declared) = response.headers().get(reqwest::header::CONTENT_TYPE) {
+        check_content_type(declared.as_bytes())?;
+    }
+    if response.content_length().is_some_and(|len| len > max as u64) {
+        return Err(format!("{what} is larger than {max} bytes"));
+    }
+    read_capped(response, max, what, timeout_ms).await
 }
 
 /// A JWKS may come as JSON (`application/json`, `application/jwk-set+json`, any `+json`) or

@@ -97,13 +97,9 @@ pub mod claims;
 mod error;
 mod guard;
 mod health;
-// The verifier reads the crate-private rules and keys of `issuer` and `jws` once it routes
-// tokens to named issuers; until then only their tests do.
-#[allow(dead_code)]
 pub mod issuer;
 mod jose;
 mod jwks;
-#[allow(dead_code)]
 mod jws;
 mod key_report;
 mod observe;

@@ -574,6 +574,10 @@ pub struct CognitoSettings {
     /// settings: a map from pool name to pool, kept in document order.
     #[serde(with = "pools")]
     pub userpools: Vec<UserPool>,
+    /// OpenID Connect issuers beside the pools, each chosen by its name as a pool is (default:
+    /// none). In settings: a map from name to issuer; see [`crate::issuer::OidcIssuer`].
+    #[serde(with = "crate::issuer::map", skip_serializing_if = "Vec::is_empty")]
+    pub issuers: Vec<crate::issuer::OidcIssuer>,
     /// Allows a plain `http://` JWKS URL on a host that is not loopback (default `false`).
     ///
     /// Keys fetched over plain HTTP can be replaced by anyone on the network path, who can then
@@ -608,6 +612,7 @@ impl Default for CognitoSettings {
             jwks: JwksSettings::default(),
             token_cache: TokenCacheSettings::default(),
             userpools: Vec::new(),
+            issuers: Vec::new(),
             allow_insecure_jwks_url: false,
             alb: None,
             resource: None,
@@ -791,6 +796,7 @@ impl CognitoSettings {
                 pool.checked_key_sources(env.as_deref(), self.allow_insecure_jwks_url)?,
             ));
         }
+        crate::issuer::validate_issuers(&self.issuers, self.pool_names(), self.allow_insecure_jwks_url)?;
         let header_ok = !self.jwt_header_name.is_empty() && self.jwt_header_name.bytes().all(is_tchar);
         if !header_ok {
             return Err(ConfigError::invalid(

@@ -13,8 +13,10 @@ use crate::alb::AlbVerifier;
 use crate::check::{self, AsyncCheck, Check, Checker};
 use crate::error::{AuthError, ConfigError, ErrorKind, Rejection};
 use crate::health::{Health, PoolHealth};
+use crate::issuer::{OidcClaims, OidcIssuer, OidcRules};
 use crate::jose::Algorithm;
 use crate::jwks::{JwksCache, Loaded, Miss};
+use crate::jws::JwsAlgorithm;
 use crate::observe::{self, PoolObserver};
 use crate::policy::{Policy, Require, Requirement};
 use crate::resource::ProtectedResource;
@@ -80,6 +82,8 @@ struct Inner {
     /// The protected-resource metadata URL every 401 / 403 challenge names, when the settings
     /// have `resource:`.
     resource_metadata: Option<Arc<str>>,
+    /// An OpenID Connect issuer's rules, which replace the pool's header and claims rules.
+    oidc: Option<OidcRules>,
 }
 
 /// One line for a start-up log: `eu: 2 keys loaded`, or `eu: no keys (<kind>: <why>)`, where
@@ -194,7 +198,7 @@ enum Keys {
 
 /// What steps 2-4 found: enough to fetch the key and check the signature.
 struct Prechecked<'t> {
-    alg: Algorithm,
+    alg: JwsAlgorithm,
     kid: token::Str<'t>,
     /// The index of the token's issuer in `Inner::issuers`.
     issuer: usize,
@@ -214,10 +218,11 @@ impl Verifier {
     /// A verifier for the pool named `name` (the settings are validated).
     pub fn for_pool(settings: &CognitoSettings, name: &str) -> Result<Self, ConfigError> {
         let resolved = settings.resolve()?;
-        let (pool, sources) = resolved
-            .iter()
-            .find(|(pool, _)| pool.name == name)
-            .ok_or_else(|| ConfigError::unknown_pool(name))?;
+        let Some((pool, sources)) = resolved.iter().find(|(pool, _)| pool.name == name) else {
+            // A named OpenID Connect issuer is chosen as a pool is.
+            let oidc = settings.issuers.iter().find(|i| i.name == name);
+            return Self::from_issuer(settings, oidc.ok_or_else(|| ConfigError::unknown_pool(name))?, None);
+        };
         warn_keys_url_override([*pool]);
         Self::from_pool(settings, pool, sources, None)
     }
@@ -278,6 +283,56 @@ impl Verifier {
                 token_cache: TokenCache::new(&settings.token_cache),
                 observer: PoolObserver::new(&pool.name),
                 resource_metadata: resource.as_ref().map(ProtectedResource::metadata_url_shared),
+                oidc: None,
+            }),
+            Arc::from([]),
+            Revocations::in_memory(std::time::Duration::from_secs(settings.leeway_seconds)),
+        ))
+    }
+
+    /// A verifier for the OpenID Connect issuer `oidc` of `settings`: its keys from its
+    /// `jwks_url`, else by discovery; the settings' sources, times and caches as a pool's.
+    fn from_issuer(
+        settings: &CognitoSettings,
+        oidc: &OidcIssuer,
+        client: Option<&reqwest::Client>,
+    ) -> Result<Self, ConfigError> {
+        let (cache, field) = match (oidc.key_source(), oidc.discovery_url()) {
+            (Some(source), _) => (JwksCache::shared(&source, &settings.jwks, client), "jwks_url"),
+            (None, Some(url)) => (
+                JwksCache::discovered(
+                    &url,
+                    &oidc.issuer,
+                    &settings.jwks,
+                    settings.allow_insecure_jwks_url,
+                    client,
+                ),
+                "issuer",
+            ),
+            (None, None) => (Err("has no key source".to_owned()), "jwks_url"),
+        };
+        let cache = cache.map_err(|p| ConfigError::invalid(Some(&oidc.name), field, p))?;
+        Ok(Verifier(
+            Arc::new(Inner {
+                pool: oidc.name.clone(),
+                issuers: vec![(oidc.issuer.clone(), cache)],
+                clients: Vec::new(),
+                audience: oidc.audience.clone(),
+                token_use: TokenUse::Any,
+                check_expiration: settings.check_expiration,
+                leeway: settings.leeway_seconds as f64,
+                algorithms: Vec::new(),
+                sources: Sources {
+                    order: settings.token_sources.clone(),
+                    header_name: settings.jwt_header_name.to_ascii_lowercase(),
+                    header_prefix: settings.jwt_header_prefix.clone(),
+                    max_token_bytes: settings.max_token_bytes,
+                },
+                header_name: settings.jwt_header_name.clone(),
+                token_cache: TokenCache::new(&settings.token_cache),
+                observer: PoolObserver::new(&oidc.name),
+                resource_metadata: None,
+                oidc: Some(oidc.rules()),
             }),
             Arc::from([]),
             Revocations::in_memory(std::time::Duration::from_secs(settings.leeway_seconds)),
@@ -647,6 +702,9 @@ impl Verifier {
 
     /// Steps 2-4: parse, header policy, and the claims that need no key.
     fn precheck<'t>(&'t self, parsed: &'t Token<'_>, rec: &mut impl Recorder) -> Result<Prechecked<'t>, AuthError> {
+        if let Some(rules) = &self.0.oidc {
+            return self.precheck_oidc(rules, parsed, rec);
+        }
         let header = parsed.header()?;
         let claims = parsed.claims()?;
         rec.enter(Step::Algorithm);
@@ -656,6 +714,7 @@ impl Verifier {
             .and_then(Algorithm::from_jose)
             .filter(|a| self.0.algorithms.contains(a))
             .ok_or(ErrorKind::UnsupportedAlg)?;
+        let alg = JwsAlgorithm::from_jose(alg.as_str()).ok_or(ErrorKind::UnsupportedAlg)?;
         let kid = header.kid.ok_or(ErrorKind::UnknownKid)?;
         let (issuer, cache) = self.check_claims(&claims, rec)?;
         Ok(Prechecked {
@@ -664,6 +723,43 @@ impl Verifier {
             issuer,
             cache,
             claims,
+        })
+    }
+
+    /// Steps 2-4 for an OpenID Connect issuer's token: its own parse of the claims (`aud` may
+    /// be an array, scopes may be `scp`), its header rules (`alg`, `typ`), then issuer,
+    /// audience and the time rule. No Cognito rule (`token_use`, `client_id`) applies.
+    fn precheck_oidc<'t>(
+        &'t self,
+        rules: &OidcRules,
+        parsed: &'t Token<'_>,
+        rec: &mut impl Recorder,
+    ) -> Result<Prechecked<'t>, AuthError> {
+        let inner = &*self.0;
+        let header = parsed.header()?;
+        let typ = crate::issuer::header_typ(parsed.header_json())?;
+        let claims = OidcClaims::parse(parsed.payload())?;
+        rec.enter(Step::Algorithm);
+        let alg = rules.check_header(header.alg.as_deref(), typ.as_deref())?;
+        let kid = header.kid.ok_or(ErrorKind::UnknownKid)?;
+        rec.enter(Step::Issuer);
+        let (_, cache) = inner.issuers.first().ok_or(ErrorKind::WrongIssuer)?;
+        rec.issuer(0);
+        rec.enter(Step::Client);
+        rules.check_claims(claims.iss.as_deref(), claims.aud.iter())?;
+        rec.enter(Step::Time);
+        let times = Times {
+            exp: claims.exp,
+            nbf: claims.nbf,
+            iat: claims.iat,
+        };
+        times.check(unix_now(SystemTime::now())?, inner.leeway, inner.check_expiration)?;
+        Ok(Prechecked {
+            alg,
+            kid,
+            issuer: 0,
+            cache,
+            claims: claims.into_view(),
         })
     }
 
@@ -789,10 +885,20 @@ impl Verifier {
         keys: &Loaded,
         rec: &mut impl Recorder,
     ) -> Result<(), AuthError> {
-        let key = keys.keys.key(&checked.kid, checked.alg)?;
-        rec.enter(Step::Signature);
-        key.verify_sig(parsed.signing_input.as_bytes(), &parsed.signature()?)
-            .map_err(|_| AuthError::from(ErrorKind::BadSignature))?;
+        let verified = if self.0.oidc.is_some() {
+            let key = keys.keys.jose_key(&checked.kid, checked.alg)?;
+            rec.enter(Step::Signature);
+            key.verify(parsed.signing_input.as_bytes(), &parsed.signature()?)
+        } else {
+            let alg = checked.alg.rsa().ok_or(ErrorKind::UnsupportedAlg)?;
+            let key = keys.keys.key(&checked.kid, alg)?;
+            rec.enter(Step::Signature);
+            key.verify_sig(parsed.signing_input.as_bytes(), &parsed.signature()?)
+                .is_ok()
+        };
+        if !verified {
+            return Err(ErrorKind::BadSignature.into());
+        }
         self.remember(token, parsed, checked, keys);
         Ok(())
     }
@@ -937,6 +1043,12 @@ impl CognitoAuth {
         let verifiers = resolved
             .iter()
             .map(|(pool, sources)| Verifier::from_pool(settings, pool, sources, client))
+            .chain(
+                settings
+                    .issuers
+                    .iter()
+                    .map(|oidc| Verifier::from_issuer(settings, oidc, client)),
+            )
             .collect::<Result<Vec<_>, _>>()?
             .into_iter();
         // One revocation store for every pool: a revocation holds wherever the token goes.
