@@ -30,6 +30,9 @@ use crate::key_report::{KeyReport, inspect_jwks};
 use crate::observe::SourceObserver;
 use crate::settings::{JwksSettings, KeySource};
 
+#[path = "jwks_discovery.rs"]
+mod discovery;
+
 const MIN_RSA_BITS: usize = 2048;
 const MAX_RSA_BITS: usize = 8192;
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -358,41 +361,6 @@ impl JwksCache {
             return Ok(cache);
         }
         let cache = Arc::new(Self::for_url(url, tuning, || http_client(tuning))?);
-        registry.retain(|_, weak| weak.strong_count() > 0);
-        registry.insert(key, Arc::downgrade(&cache));
-        Ok(cache)
-    }
-
-    /// The cache of an OpenID Connect issuer's keys found by discovery at `url` (checked by
-    /// the settings): shared per discovery URL and tuning as [`JwksCache::shared`] shares per
-    /// JWKS URL, its own with the caller's `client`.
-    pub(crate) fn discovered(
-        url: &str,
-        issuer: &str,
-        tuning: &JwksSettings,
-        insecure_ok: bool,
-        client: Option<&reqwest::Client>,
-    ) -> Result<Arc<Self>, String> {
-        let url = Url::parse(url).map_err(|e| format!("is not a valid URL ({e})"))?;
-        let build = |client: reqwest::Client| {
-            let fetcher = Fetcher::Discovery {
-                client,
-                url: url.clone(),
-                issuer: issuer.to_owned(),
-                insecure_ok,
-            };
-            Self::new(fetcher, Some(SourceObserver::new(url.as_str())), tuning.clone())
-        };
-        if let Some(client) = client {
-            return Ok(Arc::new(build(client.clone())));
-        }
-        let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
-        // Not a JWKS URL: its own key space, so a JWKS served at the same URL is another cache.
-        let key = (format!("discovery {url} {issuer}"), tuning.clone());
-        if let Some(cache) = registry.get(&key).and_then(Weak::upgrade) {
-            return Ok(cache);
-        }
-        let cache = Arc::new(build(http_client(tuning)?));
         registry.retain(|_, weak| weak.strong_count() > 0);
         registry.insert(key, Arc::downgrade(&cache));
         Ok(cache)

@@ -13,7 +13,7 @@ use crate::alb::AlbVerifier;
 use crate::check::{self, AsyncCheck, Check, Checker};
 use crate::error::{AuthError, ConfigError, ErrorKind, Rejection};
 use crate::health::{Health, PoolHealth};
-use crate::issuer::{OidcClaims, OidcIssuer, OidcRules};
+use crate::issuer::OidcRules;
 use crate::jose::Algorithm;
 use crate::jwks::{JwksCache, Loaded, Miss};
 use crate::jws::JwsAlgorithm;
@@ -30,6 +30,8 @@ use crate::verified::{Verified, misfit};
 
 #[path = "explain.rs"]
 pub(crate) mod explain;
+#[path = "verify_oidc.rs"]
+mod oidc;
 use explain::{Recorder, Step};
 
 /// `iat` may lie this far past now + leeway before the token counts as minted in the future.
@@ -284,55 +286,6 @@ impl Verifier {
                 observer: PoolObserver::new(&pool.name),
                 resource_metadata: resource.as_ref().map(ProtectedResource::metadata_url_shared),
                 oidc: None,
-            }),
-            Arc::from([]),
-            Revocations::in_memory(std::time::Duration::from_secs(settings.leeway_seconds)),
-        ))
-    }
-
-    /// A verifier for the OpenID Connect issuer `oidc` of `settings`: its keys from its
-    /// `jwks_url`, else by discovery; the settings' sources, times and caches as a pool's.
-    fn from_issuer(
-        settings: &CognitoSettings,
-        oidc: &OidcIssuer,
-        client: Option<&reqwest::Client>,
-    ) -> Result<Self, ConfigError> {
-        let (cache, field) = match (oidc.key_source(), oidc.discovery_url()) {
-            (Some(source), _) => (JwksCache::shared(&source, &settings.jwks, client), "jwks_url"),
-            (None, Some(url)) => (
-                JwksCache::discovered(
-                    &url,
-                    &oidc.issuer,
-                    &settings.jwks,
-                    settings.allow_insecure_jwks_url,
-                    client,
-                ),
-                "issuer",
-            ),
-            (None, None) => (Err("has no key source".to_owned()), "jwks_url"),
-        };
-        let cache = cache.map_err(|p| ConfigError::invalid(Some(&oidc.name), field, p))?;
-        Ok(Verifier(
-            Arc::new(Inner {
-                pool: oidc.name.clone(),
-                issuers: vec![(oidc.issuer.clone(), cache)],
-                clients: Vec::new(),
-                audience: oidc.audience.clone(),
-                token_use: TokenUse::Any,
-                check_expiration: settings.check_expiration,
-                leeway: settings.leeway_seconds as f64,
-                algorithms: Vec::new(),
-                sources: Sources {
-                    order: settings.token_sources.clone(),
-                    header_name: settings.jwt_header_name.to_ascii_lowercase(),
-                    header_prefix: settings.jwt_header_prefix.clone(),
-                    max_token_bytes: settings.max_token_bytes,
-                },
-                header_name: settings.jwt_header_name.clone(),
-                token_cache: TokenCache::new(&settings.token_cache),
-                observer: PoolObserver::new(&oidc.name),
-                resource_metadata: None,
-                oidc: Some(oidc.rules()),
             }),
             Arc::from([]),
             Revocations::in_memory(std::time::Duration::from_secs(settings.leeway_seconds)),
@@ -723,43 +676,6 @@ impl Verifier {
             issuer,
             cache,
             claims,
-        })
-    }
-
-    /// Steps 2-4 for an OpenID Connect issuer's token: its own parse of the claims (`aud` may
-    /// be an array, scopes may be `scp`), its header rules (`alg`, `typ`), then issuer,
-    /// audience and the time rule. No Cognito rule (`token_use`, `client_id`) applies.
-    fn precheck_oidc<'t>(
-        &'t self,
-        rules: &OidcRules,
-        parsed: &'t Token<'_>,
-        rec: &mut impl Recorder,
-    ) -> Result<Prechecked<'t>, AuthError> {
-        let inner = &*self.0;
-        let header = parsed.header()?;
-        let typ = crate::issuer::header_typ(parsed.header_json())?;
-        let claims = OidcClaims::parse(parsed.payload())?;
-        rec.enter(Step::Algorithm);
-        let alg = rules.check_header(header.alg.as_deref(), typ.as_deref())?;
-        let kid = header.kid.ok_or(ErrorKind::UnknownKid)?;
-        rec.enter(Step::Issuer);
-        let (_, cache) = inner.issuers.first().ok_or(ErrorKind::WrongIssuer)?;
-        rec.issuer(0);
-        rec.enter(Step::Client);
-        rules.check_claims(claims.iss.as_deref(), claims.aud.iter())?;
-        rec.enter(Step::Time);
-        let times = Times {
-            exp: claims.exp,
-            nbf: claims.nbf,
-            iat: claims.iat,
-        };
-        times.check(unix_now(SystemTime::now())?, inner.leeway, inner.check_expiration)?;
-        Ok(Prechecked {
-            alg,
-            kid,
-            issuer: 0,
-            cache,
-            claims: claims.into_view(),
         })
     }
 
