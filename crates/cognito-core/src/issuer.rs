@@ -59,7 +59,7 @@ pub enum TokenType {
 ///
 /// `issuer` and `audience` are required: left out, they read as empty, which
 /// [`validate_issuers`] refuses, naming the issuer and the field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OidcIssuer {
     /// The name the issuer is chosen by, as a pool's is (its key under `issuers`).
@@ -78,6 +78,21 @@ pub struct OidcIssuer {
     pub algorithms: Vec<JwsAlgorithm>,
     /// Which tokens are accepted by their `typ` header (default `any`).
     pub token_type: TokenType,
+}
+
+/// As derived, but `jwks_url` without user info, query or fragment, as for a pool's, so
+/// logging the settings publishes no secret.
+impl fmt::Debug for OidcIssuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OidcIssuer")
+            .field("name", &self.name)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("jwks_url", &self.jwks_url.as_deref().map(crate::url_rules::redact))
+            .field("algorithms", &self.algorithms)
+            .field("token_type", &self.token_type)
+            .finish()
+    }
 }
 
 impl Default for OidcIssuer {
@@ -541,6 +556,15 @@ mod tests {
         assert!(validate_issuers(std::slice::from_ref(&remote), [], false).is_err());
         validate_issuers(&[remote], [], true)?;
         Ok(())
+    }
+
+    #[test]
+    fn debug_hides_key_url_credentials() {
+        let mut issuer = OidcIssuer::new("x", "https://idp.example", ["a"]);
+        issuer.jwks_url = Some("https://user:hunter2@keys.example/jwks?sig=secret".to_owned());
+        let shown = format!("{issuer:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("secret"), "{shown}");
+        assert!(shown.contains("https://keys.example/jwks"), "{shown}");
     }
 
     #[test]
