@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::explain::{Recorder, Step};
-use super::{Inner, Prechecked, Times, Verifier, unix_now};
+use super::{Inner, Prechecked, Verifier};
 use crate::error::{AuthError, ConfigError, ErrorKind};
 use crate::issuer::{OidcClaims, OidcIssuer, OidcRules};
 use crate::jwks::JwksCache;
@@ -15,6 +15,7 @@ use crate::observe::PoolObserver;
 use crate::revocation::Revocations;
 use crate::settings::{CognitoSettings, TokenUse};
 use crate::source::Sources;
+use crate::time::{Times, unix_now};
 use crate::token::Token;
 use crate::token_cache::TokenCache;
 

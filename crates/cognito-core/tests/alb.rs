@@ -366,6 +366,28 @@ async fn the_key_server_down_is_503_with_backoff() -> TestResult {
     Ok(())
 }
 
+/// The key cache's health follows its fetches: ready with no key before any token, the key
+/// server's failure and the rest of the backoff while it fails, ready again once it answers.
+#[tokio::test]
+async fn health_follows_the_key_server() -> TestResult {
+    let f = Fixture::new().await?;
+    let alb = f.verifier("jwks:\n  cooldown_secs: 0\n")?;
+    let health = alb.health();
+    assert!(health.is_ready());
+    assert_eq!((health.keys, health.per_kid, health.age), (0, true, None));
+    assert_eq!(health.source, f.server.key_url());
+    f.server.set_reply(AlbReply::Status(500));
+    assert_eq!(kind(verify(&alb, &f.token()?).await), Some(ErrorKind::JwksUnavailable));
+    let health = alb.health();
+    assert!(!health.is_ready());
+    assert!(
+        health.last_error.as_deref().is_some_and(|e| e.contains("500")),
+        "{health:?}"
+    );
+    assert!(health.next_attempt_in.is_some_and(|wait| !wait.is_zero()), "{health:?}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_stalled_key_server_is_503_within_the_deadline() -> TestResult {
     let f = Fixture::new().await?;

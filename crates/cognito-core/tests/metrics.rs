@@ -382,5 +382,16 @@ async fn alb_key_fetches_are_counted_under_the_template() -> TestResult {
     assert_eq!(rec.counter(&answers("ok")), Some(1));
     assert_eq!(rec.counter(&answers("unknown_kid")), Some(1));
     assert_eq!(rec.counter(&answers("missing_token")), Some(1));
+    // Another kid not held, within the cool-down the 404 started: refused without a fetch.
+    let another = AlbKey::generate()?.sign(ALB_ARN, "client", &alb_claims("https://idp.example"))?;
+    assert_eq!(
+        alb.verify::<cognito_core::alb::AlbClaims>(&another)
+            .await
+            .err()
+            .map(|e| e.kind()),
+        Some(ErrorKind::UnknownKid)
+    );
+    assert_eq!(rec.counter(&fetches("ok")), Some(2));
+    assert_eq!(rec.counter(&answers("unknown_kid")), Some(2));
     Ok(())
 }

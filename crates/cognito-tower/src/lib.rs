@@ -3,8 +3,8 @@
 //! AWS Cognito authentication as a tower [`Layer`](tower_layer::Layer), over `http::Request`:
 //! one layer protects a whole axum router, any hyper / tower HTTP service, a `lambda_http`
 //! function, or a tonic gRPC server. Every rule (what is valid, which status, which
-//! `WWW-Authenticate`, which gRPC status) lives in [`cognito_core`]; this crate only
-//! translates.
+//! `WWW-Authenticate`) lives in [`cognito_core`]; this crate only translates, into an HTTP
+//! response or, in [`grpc`], a gRPC status.
 //!
 //! The [`CognitoLayer`] verifies each request's token once and stores the
 //! [`Verified`] token in the request's extensions. Handlers read it from there: axum's and
@@ -68,7 +68,7 @@
 //! A request over HTTP/2 whose content type is `application/grpc` or `application/grpc+<subtype>`
 //! (see [`is_grpc`]) is refused with a gRPC status
 //! (trailers-only: HTTP 200, `grpc-status`, `grpc-message` = `<kind>: <message>`,
-//! percent-encoded, and `retry-after` for `UNAVAILABLE`), so one layer can serve a port that
+//! percent-encoded, and `retry-after` for `UNAVAILABLE`; see [`grpc`]), so one layer can serve a port that
 //! speaks both HTTP and gRPC. Every other request, HTTP/1.x and gRPC-Web included, gets the
 //! HTTP refusal. The token comes from the `authorization` metadata (the configured header).
 //!
@@ -80,6 +80,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod grpc;
 mod layer;
 mod response;
 mod service;

@@ -70,7 +70,7 @@ fn is_grpc_content_type(content_type: &str) -> bool {
 /// for logging.
 pub fn refusal(version: Version, request_headers: &HeaderMap, rejection: Rejection) -> Response<RefusalBody> {
     let (status, headers, body) = if is_grpc(version, request_headers) {
-        (StatusCode::OK, rejection.grpc_headers(), Bytes::new())
+        (StatusCode::OK, crate::grpc::headers(&rejection), Bytes::new())
     } else {
         let status = StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         (status, rejection.headers(), Bytes::from(rejection.body()))

@@ -176,7 +176,7 @@ fn forbidden(rejection: &Rejection) -> ErrorData {
     };
     ErrorData::new(
         ErrorCode(FORBIDDEN_CODE),
-        rejection.grpc_message(),
+        cognito_axum::cognito_tower::grpc::message(rejection),
         Some(json!({ "error": rejection.error_code(), "scope": required })),
     )
 }

@@ -11,6 +11,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod config;
+mod rejection;
+
+pub use config::ConfigError;
+pub use rejection::Rejection;
+
 /// Why a request was not authenticated or not authorized.
 ///
 /// The snake_case string of each kind ([`ErrorKind::as_str`]) is part of the public contract:
@@ -130,16 +136,6 @@ impl ErrorKind {
         }
     }
 
-    /// The gRPC status code: `UNAUTHENTICATED` (16) for every 401 kind, `PERMISSION_DENIED`
-    /// (7) for the 403 kinds, `UNAVAILABLE` (14) for `jwks_unavailable`.
-    pub const fn grpc_code(self) -> u16 {
-        match self.status() {
-            403 => GRPC_PERMISSION_DENIED,
-            503 => GRPC_UNAVAILABLE,
-            _ => GRPC_UNAUTHENTICATED,
-        }
-    }
-
     /// The default human sentence for this kind. It never contains client input.
     pub const fn message(self) -> &'static str {
         match self {
@@ -172,12 +168,6 @@ impl ErrorKind {
         }
     }
 }
-
-const GRPC_PERMISSION_DENIED: u16 = 7;
-const GRPC_INTERNAL: u16 = 13;
-const GRPC_INVALID_ARGUMENT: u16 = 3;
-const GRPC_UNAVAILABLE: u16 = 14;
-const GRPC_UNAUTHENTICATED: u16 = 16;
 
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -486,251 +476,14 @@ fn push_quoted(value: &mut String, text: &str) {
     }
 }
 
-/// `grpc-message` is percent-encoded: every byte outside visible ASCII and space, and `%`
-/// itself, becomes `%XX` (the gRPC over HTTP/2 protocol), so any sentence is a valid header.
-fn grpc_percent_encode(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    for byte in message.bytes() {
-        match byte {
-            b' '..=b'~' if byte != b'%' => out.push(char::from(byte)),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
 /// The content type of every error body.
-fn json_content_type() -> (&'static str, String) {
+pub(super) fn json_content_type() -> (&'static str, String) {
     ("content-type", "application/json".to_owned())
 }
 
 impl From<ErrorKind> for AuthError {
     fn from(kind: ErrorKind) -> Self {
         AuthError::new(kind)
-    }
-}
-
-/// Why an adapter refused a request: an [`AuthError`], or a server that is not set up for the
-/// route (a policy naming a pool the settings lack, no `CognitoAuth` in the app's state): a
-/// deployment mistake, answered with a 500 whose body reveals nothing.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum Rejection {
-    /// The token was missing, invalid, or lacks a required group or scope.
-    #[error(transparent)]
-    Auth(#[from] AuthError),
-    /// The server is not set up for this route; the text says how, for the operator's log.
-    #[error("authentication is misconfigured: {0}")]
-    Misconfigured(String),
-    /// The request path could be read as another route than the one it would be judged
-    /// for (an encoded character, a dot or empty segment, a `;` parameter, a trailing dot,
-    /// letter case): refused with 400 `ambiguous_path`, before any token is read.
-    #[error("the request path could be read as another route")]
-    AmbiguousPath,
-}
-
-const AMBIGUOUS_PATH_MESSAGE: &str =
-    "The request path has a form that could reach another route than the one it was checked for.";
-
-impl Rejection {
-    /// The authentication error kind, if this is one.
-    pub fn kind(&self) -> Option<ErrorKind> {
-        match self {
-            Rejection::Auth(e) => Some(e.kind()),
-            Rejection::Misconfigured(_) | Rejection::AmbiguousPath => None,
-        }
-    }
-
-    /// The `error` member of the body: the kind's stable name, `"server_misconfigured"` or
-    /// `"ambiguous_path"`.
-    pub fn error_code(&self) -> &'static str {
-        match self {
-            Rejection::Auth(e) => e.kind().as_str(),
-            Rejection::Misconfigured(_) => "server_misconfigured",
-            Rejection::AmbiguousPath => "ambiguous_path",
-        }
-    }
-
-    /// One line for a log or an error chain, the same from every adapter:
-    /// `authentication refused: <status> <error code>`; the reason is this rejection itself.
-    pub fn summary(&self) -> String {
-        format!("authentication refused: {} {}", self.status(), self.error_code())
-    }
-
-    /// The HTTP status code.
-    pub fn status(&self) -> u16 {
-        match self {
-            Rejection::Auth(e) => e.status(),
-            Rejection::Misconfigured(_) => 500,
-            Rejection::AmbiguousPath => 400,
-        }
-    }
-
-    /// The headers to send (see [`AuthError::headers`]).
-    pub fn headers(&self) -> Vec<(&'static str, String)> {
-        match self {
-            Rejection::Auth(e) => e.headers(),
-            Rejection::Misconfigured(_) | Rejection::AmbiguousPath => vec![json_content_type()],
-        }
-    }
-
-    /// The gRPC status code: that of the kind (see [`ErrorKind::grpc_code`]), `INTERNAL` (13)
-    /// for a server that is not set up, `INVALID_ARGUMENT` (3) for an ambiguous path.
-    pub fn grpc_code(&self) -> u16 {
-        match self {
-            Rejection::Auth(e) => e.kind().grpc_code(),
-            Rejection::Misconfigured(_) => GRPC_INTERNAL,
-            Rejection::AmbiguousPath => GRPC_INVALID_ARGUMENT,
-        }
-    }
-
-    /// The gRPC status message: `<error code>: <message>`, e.g. `expired: The token has expired.`
-    pub fn grpc_message(&self) -> String {
-        match self {
-            Rejection::Auth(e) => format!("{}: {}", e.kind().as_str(), e.message()),
-            Rejection::Misconfigured(_) => format!(
-                "{}: This route's authentication is not configured on the server.",
-                self.error_code()
-            ),
-            Rejection::AmbiguousPath => format!("{}: {AMBIGUOUS_PATH_MESSAGE}", self.error_code()),
-        }
-    }
-
-    /// The headers of a gRPC "trailers-only" refusal (HTTP status 200, no body), as (name,
-    /// value) pairs with lowercase names: `content-type: application/grpc`, `grpc-status`,
-    /// `grpc-message` (percent-encoded as gRPC requires), and `retry-after` in seconds for
-    /// `jwks_unavailable`.
-    ///
-    /// ```
-    /// use cognito_core::{AuthError, ErrorKind, Rejection};
-    /// let refusal = Rejection::from(AuthError::new(ErrorKind::Expired));
-    /// assert_eq!(refusal.grpc_headers(), [
-    ///     ("content-type", "application/grpc".to_owned()),
-    ///     ("grpc-status", "16".to_owned()),
-    ///     ("grpc-message", "expired: The token has expired.".to_owned()),
-    /// ]);
-    /// ```
-    pub fn grpc_headers(&self) -> Vec<(&'static str, String)> {
-        let mut headers = vec![
-            ("content-type", "application/grpc".to_owned()),
-            ("grpc-status", self.grpc_code().to_string()),
-            ("grpc-message", grpc_percent_encode(&self.grpc_message())),
-        ];
-        if let Some(secs) = self.retry_after_secs() {
-            headers.push(("retry-after", secs.to_string()));
-        }
-        headers
-    }
-
-    /// Seconds for `Retry-After` (see [`AuthError::retry_after_secs`]).
-    pub fn retry_after_secs(&self) -> Option<u64> {
-        match self {
-            Rejection::Auth(e) => e.retry_after_secs(),
-            Rejection::Misconfigured(_) | Rejection::AmbiguousPath => None,
-        }
-    }
-
-    /// The JSON body (see [`AuthError::body`]).
-    pub fn body(&self) -> String {
-        match self {
-            Rejection::Auth(e) => e.body(),
-            Rejection::Misconfigured(_) => serde_json::json!({
-                "error": self.error_code(),
-                "message": "This route's authentication is not configured on the server.",
-            })
-            .to_string(),
-            Rejection::AmbiguousPath => serde_json::json!({
-                "error": self.error_code(),
-                "message": AMBIGUOUS_PATH_MESSAGE,
-            })
-            .to_string(),
-        }
-    }
-}
-
-/// Settings that cannot work, reported when they are loaded (never a panic).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// A settings file could not be read.
-    #[error("cannot read settings file {}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: std::path::PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The text is not valid YAML / JSON, or a field has the wrong type.
-    #[error("settings are not valid {format}: {message}")]
-    Parse {
-        /// `"YAML"`, `"JSON"` or `"environment"`.
-        format: &'static str,
-        /// The parser's message, with the field's path and the line and column when known.
-        message: String,
-        /// Where in the text the parser stopped (1-based line, 1-based column), when it knows.
-        location: Option<(usize, usize)>,
-        /// The pool whose settings the parser stopped in, if any.
-        pool: Option<String>,
-        /// The field the parser stopped in, dotted below the top level (`jwks.timeout_ms`),
-        /// if it stopped inside one.
-        field: Option<Cow<'static, str>>,
-    },
-    /// A field has a value that cannot work.
-    #[error("{}{field}: {problem}", pool.as_ref().map(|p| format!("userpools.{p}.")).unwrap_or_default())]
-    Invalid {
-        /// The pool the field belongs to; `None` for top-level fields.
-        pool: Option<String>,
-        /// The field's name as written in the settings, dotted below the top level
-        /// (`jwks.timeout_ms`).
-        field: Cow<'static, str>,
-        /// What is wrong with it.
-        problem: String,
-    },
-}
-
-impl ConfigError {
-    pub(crate) fn invalid(pool: Option<&str>, field: &'static str, problem: impl Into<String>) -> Self {
-        ConfigError::Invalid {
-            pool: pool.map(str::to_owned),
-            field: Cow::Borrowed(field),
-            problem: problem.into(),
-        }
-    }
-
-    /// Settings without a pool: the one wording of it.
-    pub(crate) fn no_pools() -> Self {
-        ConfigError::invalid(None, "userpools", "at least one pool is required")
-    }
-
-    /// A pool name the settings lack: the one wording of it.
-    pub(crate) fn unknown_pool(name: &str) -> Self {
-        ConfigError::invalid(Some(name), "userpools", "no pool has this name")
-    }
-
-    /// Where a parse error happened: (line, column), both counted from 1.
-    pub fn location(&self) -> Option<(usize, usize)> {
-        match self {
-            ConfigError::Parse { location, .. } => *location,
-            _ => None,
-        }
-    }
-
-    /// The pool named by the error, if any.
-    pub fn pool(&self) -> Option<&str> {
-        match self {
-            ConfigError::Invalid { pool, .. } | ConfigError::Parse { pool, .. } => pool.as_deref(),
-            ConfigError::Io { .. } => None,
-        }
-    }
-
-    /// The field named by the error, if any.
-    pub fn field(&self) -> Option<&str> {
-        match self {
-            ConfigError::Invalid { field, .. } => Some(field),
-            ConfigError::Parse { field, .. } => field.as_deref(),
-            ConfigError::Io { .. } => None,
-        }
     }
 }
 
@@ -756,31 +509,5 @@ mod tests {
             let body: serde_json::Value = serde_json::from_str(&rejection.body()).unwrap();
             assert_eq!(body["error"], rejection.error_code());
         }
-    }
-
-    #[test]
-    fn grpc_codes_follow_the_http_status() {
-        for kind in ErrorKind::ALL {
-            let expected = match kind.status() {
-                401 => 16,
-                403 => 7,
-                _ => 14,
-            };
-            assert_eq!(kind.grpc_code(), expected, "{kind}");
-        }
-        assert_eq!(Rejection::Misconfigured("x".into()).grpc_code(), 13);
-        let down = Rejection::Auth(AuthError::unavailable(Duration::from_secs(3), None));
-        assert_eq!(down.grpc_headers().last(), Some(&("retry-after", "3".to_owned())));
-    }
-
-    #[test]
-    fn grpc_message_is_percent_encoded() {
-        assert_eq!(grpc_percent_encode("a 100% b\n\u{e9}"), "a 100%25 b%0A%C3%A9");
-        let refusal = Rejection::Auth(AuthError::rejected("Nope: 50% off."));
-        assert_eq!(refusal.grpc_message(), "rejected: Nope: 50% off.");
-        assert_eq!(
-            refusal.grpc_headers().get(2),
-            Some(&("grpc-message", "rejected: Nope: 50%25 off.".to_owned()))
-        );
     }
 }

@@ -19,12 +19,9 @@
 //! held, a key is kept only once a signature verified with it, and the least recently used
 //! key goes first (see `KeyCache`).
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::SystemTime;
 
-use aws_lc_rs::signature::{self, ParsedPublicKey};
 use base64::Engine as _;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
@@ -33,13 +30,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AuthError, ConfigError, ErrorKind};
 use crate::health::SourceHealth;
-use crate::jwks::{backoff, http_client, later, read_capped};
-use crate::observe::{PoolObserver, SourceObserver};
-use crate::settings::{CognitoSettings, JwksSettings};
+use crate::observe::PoolObserver;
+use crate::settings::CognitoSettings;
+use crate::time::{Times, unix_now};
 use crate::token;
-use crate::url_rules::redact_template;
 
 pub use crate::settings::AlbSettings;
+
+mod keys;
+use keys::KeyCache;
 
 /// The pool name of load-balancer answers in metrics and events.
 const POOL_NAME: &str = "alb";
@@ -362,20 +361,19 @@ impl AlbVerifier {
         {
             return Err(ErrorKind::WrongClient.into());
         }
-        let times = [h.exp, parsed.payload_times.exp];
-        if times.iter().all(Option::is_none) {
-            return Err(malformed("The token has no exp claim."));
-        }
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .map_err(|_| AuthError::new(ErrorKind::NotYetValid))?;
-        if inner.check_expiration && times.iter().flatten().any(|exp| now >= exp + inner.leeway) {
-            return Err(ErrorKind::Expired.into());
-        }
-        if parsed.payload_times.nbf.is_some_and(|nbf| nbf > now + inner.leeway) {
-            return Err(ErrorKind::NotYetValid.into());
-        }
+        // The JOSE header and the claims may each carry an `exp`: the earlier one counts. A
+        // load balancer's token carries no `iat` requirement.
+        let exp = match (h.exp, parsed.payload_times.exp) {
+            (Some(header), Some(claims)) => header.min(claims),
+            (Some(exp), None) | (None, Some(exp)) => exp,
+            (None, None) => return Err(malformed("The token has no exp claim.")),
+        };
+        let times = Times {
+            exp: Some(exp),
+            nbf: parsed.payload_times.nbf,
+            iat: None,
+        };
+        times.check(unix_now(SystemTime::now())?, inner.leeway, inner.check_expiration)?;
         Ok((kid, signer))
     }
 
@@ -390,352 +388,6 @@ impl AlbVerifier {
     /// template, redacted. Part of [`crate::CognitoAuth::health`], as `alb`.
     pub fn health(&self) -> SourceHealth {
         self.0.keys.health()
-    }
-}
-
-/// One kid's key, judged once when fetched.
-enum KeyEntry {
-    Key(ParsedPublicKey),
-    /// Served under this kid, but not a P-256 public key; why, for the operator.
-    Unusable(&'static str),
-}
-
-impl KeyEntry {
-    /// The signature check with this key: `bad_signature`, or `invalid_jwk` for a key that
-    /// cannot verify anything.
-    fn check(&self, message: &[u8], signature: &[u8]) -> Result<(), AuthError> {
-        match self {
-            KeyEntry::Key(key) => key
-                .verify_sig(message, signature)
-                .map_err(|_| AuthError::new(ErrorKind::BadSignature)),
-            KeyEntry::Unusable(why) => Err(AuthError::with_message(
-                ErrorKind::InvalidJwk,
-                "The load balancer's key for this token cannot verify it.",
-            )
-            .with_detail(*why)),
-        }
-    }
-}
-
-/// A key a signature has verified with, and when it was last used (a tick of the cache's
-/// clock: larger is more recent).
-struct Slot {
-    key: Arc<KeyEntry>,
-    used: AtomicU64,
-}
-
-/// The fetch side of the cache: backoff, cool-down, and the keys not proven yet.
-#[derive(Default)]
-struct FetchState {
-    /// Consecutive failed fetches (the key server unreachable or failing); 0 after an answer.
-    failures: u32,
-    /// No fetch before this instant (backoff after a failure).
-    retry_at: Option<Instant>,
-    last_error: Option<String>,
-    /// No fetch for a kid that is not held before this instant: set by a fetch that gave no
-    /// key to verify with (the kid not found, or a key whose first signature check failed).
-    cooldown_until: Option<Instant>,
-    /// When a key was last fetched (for the health report and the events).
-    last_fetched: Option<Instant>,
-    /// Fetched keys that no signature has verified yet (at most `max_keys`, oldest out first),
-    /// apart from the proven ones so that they never push one out; a token of such a kid is
-    /// checked against it without a new fetch, and the first that verifies proves it.
-    unproven: HashMap<String, Arc<KeyEntry>>,
-    /// The kids of `unproven`, oldest first.
-    unproven_order: VecDeque<String>,
-}
-
-/// The keys of one key URL template, one PEM per kid.
-///
-/// - A key is kept (at most `max_keys`) only once a signature has verified with it; the least
-///   recently used one goes first, so a key in use stays. A fetched key whose first token
-///   fails its signature is held apart (see [`FetchState::unproven`]) and never evicts a
-///   proven key.
-/// - Fetches run one at a time (single flight): concurrent requests for a new kid cause one.
-/// - Bounded fetches for kids not held: a fetch that yields no key to verify with (the key
-///   server does not have the kid, or the fetched key fails the first signature checked with
-///   it) starts a cool-down of `jwks.cooldown_secs`, during which a token of any kid not held
-///   is `unknown_kid` without a fetch. So forged kids cost at most one fetch per cool-down,
-///   as for a JWKS; a fetch whose key verifies the token that asked for it starts none (a
-///   load balancer's new key, or several load balancers' first, cost no wait). The price: a
-///   genuinely new kid first seen during a cool-down is `unknown_kid` until it ends.
-/// - After a failed fetch, the JWKS cache's backoff (1 s doubling to 60 s): `jwks_unavailable`
-///   meanwhile for a kid not held.
-struct KeyCache {
-    client: reqwest::Client,
-    tuning: JwksSettings,
-    max_keys: usize,
-    /// The proven keys.
-    keys: RwLock<HashMap<String, Slot>>,
-    /// The clock of `Slot::used`: bumped on every use.
-    clock: AtomicU64,
-    state: Mutex<FetchState>,
-    /// Held for the whole of a fetch and the first signature check with what it fetched.
-    flight: tokio::sync::Mutex<()>,
-    /// Events and metrics, under the redacted key URL template.
-    observer: SourceObserver,
-}
-
-impl KeyCache {
-    fn new(alb: &AlbSettings, tuning: &JwksSettings, client: Option<&reqwest::Client>) -> Result<Self, String> {
-        Ok(Self {
-            client: match client {
-                Some(client) => client.clone(),
-                None => http_client(tuning)?,
-            },
-            tuning: tuning.clone(),
-            max_keys: alb.max_keys,
-            keys: RwLock::default(),
-            clock: AtomicU64::new(0),
-            state: Mutex::default(),
-            flight: tokio::sync::Mutex::new(()),
-            observer: SourceObserver::shown_as(redact_template(&alb.template())),
-        })
-    }
-
-    fn len(&self) -> usize {
-        self.keys.read().unwrap_or_else(PoisonError::into_inner).len()
-    }
-
-    fn tick(&self) -> u64 {
-        self.clock.fetch_add(1, Ordering::Relaxed).saturating_add(1)
-    }
-
-    /// The proven key of `kid`, marked as used now.
-    fn proven(&self, kid: &str) -> Option<Arc<KeyEntry>> {
-        let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
-        let slot = keys.get(kid)?;
-        slot.used.store(self.tick(), Ordering::Relaxed);
-        Some(Arc::clone(&slot.key))
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, FetchState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The check against the fetched but unproven key of `kid`, if there is one; a signature
-    /// that verifies proves it.
-    fn check_unproven(&self, kid: &str, message: &[u8], signature: &[u8]) -> Option<Result<(), AuthError>> {
-        let key = self.state().unproven.get(kid).cloned()?;
-        let result = key.check(message, signature);
-        if result.is_ok() {
-            let mut state = self.state();
-            state.unproven.remove(kid);
-            state.unproven_order.retain(|k| k != kid);
-            drop(state);
-            self.install(kid, key);
-        }
-        Some(result)
-    }
-
-    /// The answer to give without fetching, if there is one: a backoff, or a cool-down.
-    fn gate(&self) -> Option<AuthError> {
-        let now = Instant::now();
-        let state = self.state();
-        if let Some(at) = state.retry_at.filter(|at| *at > now) {
-            return Some(unavailable(at - now, state.last_error.clone()));
-        }
-        if state.cooldown_until.is_some_and(|until| until > now) {
-            return Some(unknown_kid());
-        }
-        None
-    }
-
-    /// Checks `signature` over `message` with the key of `kid`, fetching it if no key of that
-    /// kid is held and no backoff or cool-down forbids it.
-    async fn verify(&self, alb: &AlbSettings, kid: &str, message: &[u8], signature: &[u8]) -> Result<(), AuthError> {
-        if let Some(key) = self.proven(kid) {
-            return key.check(message, signature);
-        }
-        if let Some(result) = self.check_unproven(kid, message, signature) {
-            return result;
-        }
-        if let Some(refusal) = self.gate() {
-            return Err(refusal);
-        }
-        let _flight = self.flight.lock().await;
-        // Whoever held the flight before may have fetched this kid, started a cool-down or
-        // learnt that the server is down: then no second fetch.
-        if let Some(key) = self.proven(kid) {
-            return key.check(message, signature);
-        }
-        if let Some(result) = self.check_unproven(kid, message, signature) {
-            return result;
-        }
-        if let Some(refusal) = self.gate() {
-            return Err(refusal);
-        }
-        let url = alb.key_url_for(kid)?;
-        let deadline = Duration::from_millis(self.tuning.timeout_ms);
-        let started = Instant::now();
-        let mut status = None;
-        let outcome = match tokio::time::timeout(deadline, self.fetch(&url, &mut status)).await {
-            Ok(outcome) => outcome,
-            Err(_) => Fetched::Failed(format!(
-                "the load balancer key fetch took longer than {} ms",
-                self.tuning.timeout_ms
-            )),
-        };
-        let took = started.elapsed();
-        match outcome {
-            Fetched::Pem(body) => {
-                let key = Arc::new(judge(&body));
-                let result = key.check(message, signature);
-                if result.is_ok() {
-                    self.install(kid, key);
-                    self.answered(None);
-                } else {
-                    self.answered(Some((kid, key)));
-                }
-                self.observer.fetched(status, self.len(), took);
-                result
-            }
-            Fetched::NotFound => {
-                self.answered(None);
-                self.state().cooldown_until = Some(self.cooldown());
-                self.observer.fetched(status, self.len(), took);
-                Err(unknown_kid())
-            }
-            Fetched::Failed(error) => {
-                let held = self.len();
-                let mut state = self.state();
-                state.failures = state.failures.saturating_add(1);
-                let wait = backoff(state.failures);
-                state.retry_at = Some(later(wait));
-                let stale = state.last_fetched.filter(|_| held > 0).map(|at| at.elapsed());
-                self.observer.failed(status, &error, took, stale);
-                self.observer.backoff(wait, state.failures);
-                state.last_error = Some(error.clone());
-                Err(unavailable(wait, Some(error)))
-            }
-        }
-    }
-
-    fn cooldown(&self) -> Instant {
-        later(Duration::from_secs(self.tuning.cooldown_secs))
-    }
-
-    /// The key server answered: no backoff. With `unproven`, a key fetched whose first
-    /// signature check failed: kept apart, and the cool-down starts.
-    fn answered(&self, unproven: Option<(&str, Arc<KeyEntry>)>) {
-        let mut state = self.state();
-        state.failures = 0;
-        state.retry_at = None;
-        state.last_error = None;
-        if let Some((kid, key)) = unproven {
-            state.last_fetched = Some(Instant::now());
-            state.cooldown_until = Some(self.cooldown());
-            while state.unproven_order.len() >= self.max_keys {
-                match state.unproven_order.pop_front() {
-                    Some(oldest) => state.unproven.remove(&oldest),
-                    None => break,
-                };
-            }
-            if state.unproven.insert(kid.to_owned(), key).is_none() {
-                state.unproven_order.push_back(kid.to_owned());
-            }
-        }
-    }
-
-    /// Keeps the proven `key` under `kid`, dropping the least recently used key past
-    /// `max_keys`.
-    fn install(&self, kid: &str, key: Arc<KeyEntry>) {
-        let used = AtomicU64::new(self.tick());
-        let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);
-        if !keys.contains_key(kid) && keys.len() >= self.max_keys {
-            // A scan, under the write lock: only a key a load balancer signed with gets here.
-            let lru = keys
-                .iter()
-                .min_by_key(|(_, slot)| slot.used.load(Ordering::Relaxed))
-                .map(|(kid, _)| kid.clone());
-            if let Some(lru) = lru {
-                keys.remove(&lru);
-            }
-        }
-        keys.insert(kid.to_owned(), Slot { key, used });
-        drop(keys);
-        self.state().last_fetched = Some(Instant::now());
-    }
-
-    /// What the cache holds now, for the health report (no I/O); with the `metrics` feature
-    /// it also sets the keys and age gauges.
-    fn health(&self) -> SourceHealth {
-        let keys = self.len();
-        let now = Instant::now();
-        let state = self.state();
-        let age = state.last_fetched.map(|at| now.saturating_duration_since(at));
-        if let Some(age) = age {
-            self.observer.serving(keys, age);
-        }
-        SourceHealth {
-            source: self.observer.url().to_owned(),
-            keys,
-            age,
-            last_error: state.last_error.clone(),
-            next_attempt_in: Some(
-                state
-                    .retry_at
-                    .map_or(Duration::ZERO, |at| at.saturating_duration_since(now)),
-            ),
-            per_kid: true,
-            optional: false,
-        }
-    }
-
-    /// One fetch; `status` is set to the HTTP status once the server answers.
-    async fn fetch(&self, url: &str, status: &mut Option<u16>) -> Fetched {
-        let timeout_ms = self.tuning.timeout_ms;
-        let what = "the load balancer key";
-        let response = match self.client.get(url).send().await {
-            Ok(response) => response,
-            Err(e) => return Fetched::Failed(crate::jwks::describe(e, what, "request", timeout_ms)),
-        };
-        let code = response.status();
-        *status = Some(code.as_u16());
-        // AWS answers a kid it never issued with 403 or 404.
-        if code == reqwest::StatusCode::NOT_FOUND || code == reqwest::StatusCode::FORBIDDEN {
-            return Fetched::NotFound;
-        }
-        if !code.is_success() {
-            return Fetched::Failed(format!("the load balancer key server answered {code}"));
-        }
-        match read_capped(response, self.tuning.max_bytes, what, timeout_ms).await {
-            Ok(body) if std::str::from_utf8(&body).is_ok_and(|t| t.contains("-----BEGIN ")) => Fetched::Pem(body),
-            Ok(_) => Fetched::Failed("the load balancer key server answered something that is not PEM".to_owned()),
-            Err(e) => Fetched::Failed(e),
-        }
-    }
-}
-
-/// What one key fetch gave.
-enum Fetched {
-    Pem(Vec<u8>),
-    NotFound,
-    Failed(String),
-}
-
-fn unavailable(wait: Duration, detail: Option<String>) -> AuthError {
-    AuthError::unavailable(wait, detail)
-        .with_sentence("The load balancer's signing key cannot be fetched right now; try again later.")
-}
-
-/// The key checks, once per kid: one PEM `PUBLIC KEY` block holding a P-256 public key.
-fn judge(pem: &[u8]) -> KeyEntry {
-    let text = String::from_utf8_lossy(pem);
-    let Some(body) = text
-        .split_once("-----BEGIN PUBLIC KEY-----")
-        .and_then(|(_, rest)| rest.split_once("-----END PUBLIC KEY-----"))
-        .map(|(body, _)| body)
-    else {
-        return KeyEntry::Unusable("the PEM holds no PUBLIC KEY block");
-    };
-    let b64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let Ok(der) = LENIENT_STANDARD.decode(b64) else {
-        return KeyEntry::Unusable("the PEM's body is not base64");
-    };
-    match ParsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, der) {
-        Ok(key) => KeyEntry::Key(key),
-        Err(_) => KeyEntry::Unusable("the PEM does not hold a P-256 public key"),
     }
 }
 
@@ -810,14 +462,5 @@ mod tests {
             alb.validate(false).err().as_ref().and_then(ConfigError::field),
             Some("alb.max_keys")
         );
-    }
-
-    #[test]
-    fn a_pem_that_is_not_p256_is_unusable() {
-        assert!(matches!(judge(b"hello"), KeyEntry::Unusable(_)));
-        assert!(matches!(
-            judge(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
-            KeyEntry::Unusable(_)
-        ));
     }
 }
