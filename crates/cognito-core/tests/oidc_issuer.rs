@@ -235,3 +235,28 @@ fn settings_refuse_what_cannot_work() {
     ));
     assert!(ok.is_ok(), "{ok:?}");
 }
+
+/// Discovery that does not lead to keys (here a JWKS server with no discovery document) is a
+/// key source that fails: `jwks_unavailable`, and the health report names the discovery step.
+#[tokio::test]
+async fn failed_discovery_gives_no_keys() -> Result<(), BoxError> {
+    let key = EcKey::generate_p256("p256")?;
+    let server = JwksServer::start(jwk_set([key.jwk()])).await?;
+    let issuer = server.base_url();
+    let settings = CognitoSettings::from_yaml_str(&format!(
+        "userpools: {{eu: {{region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: app, jwks_inline: {{keys: []}}}}}}\nissuers:\n  d:\n    issuer: {issuer}\n    audience: [{API}]\n    algorithms: [ES256]\n"
+    ))?;
+    let auth = CognitoAuth::new(&settings)?;
+    let token = key.sign(&oidc_access_claims(&issuer, API, "read"))?;
+    assert_eq!(
+        kind(&auth, "d", &token, Require::NONE).await,
+        Some(ErrorKind::JwksUnavailable)
+    );
+    let health = auth.health();
+    let d = health.pools.iter().find(|p| p.pool == "d").ok_or("no health entry d")?;
+    assert!(
+        d.last_error().is_some_and(|e| e.contains("discovery document")),
+        "{health}"
+    );
+    Ok(())
+}
