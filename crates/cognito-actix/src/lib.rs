@@ -191,7 +191,7 @@ pub use cognito_core;
 pub use cognito_core::openapi;
 pub use cognito_core::{
     AnyUser, AuthError, CognitoAuth, CognitoSettings, CognitoToken, ConfigError, ErrorKind, Guard, Mode, Policy,
-    Rejection, Require, Requirement, Verified,
+    Rejection, Require, Requirement, RequirementRef, Verified,
 };
 pub use middleware::{CognitoMiddleware, CognitoMiddlewareService};
 
@@ -304,7 +304,15 @@ async fn reuse<T: DeserializeOwned, P: Policy>(
     auth: &CognitoAuth,
     verified: Option<&Verified>,
 ) -> Option<Result<T, Rejection>> {
-    auth.reuse::<T, P>(verified?).await
+    let verified = verified?;
+    let requirement = RequirementRef::of::<P>();
+    if auth
+        .pool_for(requirement)
+        .is_ok_and(|pool| pool.pool() != verified.pool())
+    {
+        return None;
+    }
+    Some(auth.authorize(verified, requirement).await)
 }
 
 impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for Auth<T, P> {
@@ -318,7 +326,9 @@ impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for Auth<T, P> {
             if let Some(answer) = reuse::<T, P>(&auth, verified.as_ref()).await {
                 return answer.map(|c| Auth(c, PhantomData)).map_err(AuthRejection);
             }
-            let claims = auth.authenticate::<T, P>(&ActixRequest(&req)).await;
+            let claims = auth
+                .authenticate::<T>(&ActixRequest(&req), RequirementRef::of::<P>())
+                .await;
             claims.map(|c| Auth(c, PhantomData)).map_err(AuthRejection)
         })
     }
@@ -337,7 +347,9 @@ impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for OptionalAuth<T, P
                     .map(|c| OptionalAuth(Some(c), PhantomData))
                     .map_err(AuthRejection);
             }
-            let claims = auth.authenticate_optional::<T, P>(&ActixRequest(&req)).await;
+            let claims = auth
+                .authenticate_optional::<T>(&ActixRequest(&req), RequirementRef::of::<P>())
+                .await;
             claims.map(|c| OptionalAuth(c, PhantomData)).map_err(AuthRejection)
         })
     }

@@ -181,7 +181,7 @@ pub use cognito_core;
 pub use cognito_core::openapi;
 pub use cognito_core::{
     AnyUser, AuthError, CognitoAuth, CognitoSettings, CognitoToken, ConfigError, ErrorKind, Guard, Mode, Policy,
-    Rejection, Require, Requirement, Verified,
+    Rejection, Require, Requirement, RequirementRef, Verified,
 };
 pub use cognito_tower::{self, CognitoLayer};
 
@@ -250,7 +250,14 @@ impl IntoResponse for AuthRejection {
 /// `P`'s pool: no second verification.
 async fn reuse<T: DeserializeOwned, P: Policy>(parts: &Parts, auth: &CognitoAuth) -> Option<Result<T, Rejection>> {
     let verified = parts.extensions.get::<Verified>()?;
-    auth.reuse::<T, P>(verified).await
+    let requirement = RequirementRef::of::<P>();
+    if auth
+        .pool_for(requirement)
+        .is_ok_and(|pool| pool.pool() != verified.pool())
+    {
+        return None;
+    }
+    Some(auth.authorize(verified, requirement).await)
 }
 
 impl<S, T, P> FromRequestParts<S> for Auth<T, P>
@@ -267,7 +274,7 @@ where
         if let Some(answer) = reuse::<T, P>(parts, &auth).await {
             return answer.map(|c| Auth(c, PhantomData)).map_err(AuthRejection);
         }
-        let claims = auth.authenticate::<T, P>(&*parts).await;
+        let claims = auth.authenticate::<T>(&*parts, RequirementRef::of::<P>()).await;
         claims.map(|c| Auth(c, PhantomData)).map_err(AuthRejection)
     }
 }
@@ -286,7 +293,9 @@ where
         if let Some(answer) = reuse::<T, P>(parts, &auth).await {
             return answer.map(|c| Some(Auth(c, PhantomData))).map_err(AuthRejection);
         }
-        let claims = auth.authenticate_optional::<T, P>(&*parts).await;
+        let claims = auth
+            .authenticate_optional::<T>(&*parts, RequirementRef::of::<P>())
+            .await;
         claims.map(|c| c.map(|c| Auth(c, PhantomData))).map_err(AuthRejection)
     }
 }

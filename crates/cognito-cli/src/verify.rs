@@ -14,6 +14,7 @@
 //!   pure ASCII, so such a line cannot be a token.
 //! - Only I/O errors on stdin or stdout stop it (exit 1); a bad token never does.
 
+use cognito_core::Require;
 use std::path::PathBuf;
 
 use cognito_core::{AuthError, CognitoToken, ErrorKind, Verifier};
@@ -61,7 +62,7 @@ pub(crate) async fn run(args: Args) -> Result<u8, Failure> {
                     if token.is_empty() {
                         continue;
                     }
-                    match verifier.verify::<CognitoToken>(token).await {
+                    match verifier.verify::<CognitoToken>(token, Require::NONE).await {
                         Ok(claims) => Verdict {
                             valid: true,
                             kind: None,

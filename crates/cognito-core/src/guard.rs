@@ -161,8 +161,8 @@ impl Guard {
             .unwrap_or(&self.default);
         match rule {
             Rule::Public => Ok(None),
-            Rule::Verify(Mode::Required, requirement) => self.auth.verify_request(request, requirement).await.map(Some),
-            Rule::Verify(Mode::Optional, requirement) => self.auth.verify_request_optional(request, requirement).await,
+            Rule::Verify(Mode::Required, requirement) => self.auth.authenticate(request, requirement).await.map(Some),
+            Rule::Verify(Mode::Optional, requirement) => self.auth.authenticate_optional(request, requirement).await,
         }
     }
 }

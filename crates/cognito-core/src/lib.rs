@@ -60,7 +60,7 @@
 //! assert_eq!((err.status(), err.www_authenticate().as_deref()), (401, Some("Bearer")));
 //!
 //! // Junk is rejected before any key is fetched: no I/O.
-//! let err = verifier.verify::<CognitoToken>("not-a-jwt").await.unwrap_err();
+//! let err = verifier.verify::<CognitoToken>("not-a-jwt", Require::NONE).await.unwrap_err();
 //! assert_eq!(err.body(), r#"{"error":"malformed","message":"The token does not have exactly three dot-separated parts."}"#);
 //! # Ok(()) }
 //! ```
@@ -125,11 +125,11 @@ mod verify;
 pub use claims::CognitoToken;
 pub use error::{AuthError, ConfigError, ErrorKind, Rejection};
 pub use guard::{Guard, Mode};
-pub use policy::{AnyUser, Policy, PrincipalKind, Require, Requirement};
+pub use policy::{AnyUser, Policy, PrincipalKind, Require, Requirement, RequirementRef};
 pub use settings::CognitoSettings;
 pub use token::Principal;
 pub use verified::Verified;
-pub use verify::{CognitoAuth, Verifier};
+pub use verify::{ClaimsType, CognitoAuth, Verifier};
 
 /// Verification with a trace, for people: [`Verifier::explain`] says how each check of the
 /// verification order went, from the same pipeline that verifies; key sets judged key by key.

@@ -503,6 +503,91 @@ impl From<Require<'_>> for Requirement {
     }
 }
 
+/// A requirement as every verification call takes it, borrowed so that passing one costs no
+/// allocation: a const [`Require`], an owned [`Requirement`] (`&requirement`), or a route
+/// [`Policy`] ([`RequirementRef::of`]), each converting into it.
+///
+/// ```
+/// use cognito_core::{Policy, Require, Requirement, RequirementRef};
+/// struct Reports;
+/// impl Policy for Reports {
+///     const POOL: Option<&'static str> = Some("us");
+///     const REQUIREMENT: Option<&'static str> = Some("reports");
+/// }
+/// let admins = Requirement::new().any_group(["admin"]);
+/// let by_value: RequirementRef<'_> = (&admins).into();
+/// let by_const: RequirementRef<'_> = Require::NONE.any_scope(&["demo/read"]).into();
+/// let by_policy = RequirementRef::of::<Reports>();
+/// assert_eq!((by_policy.pool(), by_policy.named()), (Some("us"), Some("reports")));
+/// # let _ = (by_value, by_const);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct RequirementRef<'a> {
+    /// The pool a policy names (an owned requirement's own pool is read from it).
+    pool: Option<&'a str>,
+    require: Require<'a>,
+    owned: Option<&'a Requirement>,
+    /// The name of a requirement registered on a [`crate::CognitoAuth`].
+    named: Option<&'a str>,
+}
+
+impl RequirementRef<'static> {
+    /// No requirement: any valid token of the default pool.
+    pub const NONE: RequirementRef<'static> = RequirementRef {
+        pool: None,
+        require: Require::NONE,
+        owned: None,
+        named: None,
+    };
+
+    /// The requirement of a route with policy `P`: its pool, its `REQUIRE` and the
+    /// requirement its `REQUIREMENT` names, which only a [`crate::CognitoAuth`] (where it is
+    /// registered) can look up.
+    pub const fn of<P: Policy>() -> Self {
+        RequirementRef {
+            pool: P::POOL,
+            require: P::REQUIRE,
+            owned: None,
+            named: P::REQUIREMENT,
+        }
+    }
+}
+
+impl<'a> RequirementRef<'a> {
+    /// The pool named, by the policy or by the owned requirement (`None`: the default pool).
+    pub fn pool(&self) -> Option<&'a str> {
+        self.pool.or_else(|| self.owned.and_then(Requirement::pool))
+    }
+
+    /// The name of the registered requirement a policy names, if any.
+    pub fn named(&self) -> Option<&'a str> {
+        self.named
+    }
+
+    /// The const rules, the owned requirement and the registered name, for routing.
+    pub(crate) fn parts(&self) -> (Option<&'a str>, Require<'a>, Option<&'a Requirement>, Option<&'a str>) {
+        (self.pool, self.require, self.owned, self.named)
+    }
+}
+
+impl<'a> From<Require<'a>> for RequirementRef<'a> {
+    fn from(require: Require<'a>) -> Self {
+        RequirementRef {
+            require,
+            ..RequirementRef::NONE
+        }
+    }
+}
+
+impl<'a> From<&'a Requirement> for RequirementRef<'a> {
+    fn from(requirement: &'a Requirement) -> Self {
+        RequirementRef {
+            owned: Some(requirement),
+            ..RequirementRef::NONE
+        }
+    }
+}
+
 /// The checks are compared by count only: code has no equality.
 impl PartialEq for Requirement {
     fn eq(&self, other: &Self) -> bool {

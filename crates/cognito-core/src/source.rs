@@ -16,7 +16,7 @@
 //! "#)?;
 //! let auth = CognitoAuth::new(&settings)?;
 //! let request = http::Request::get("/").header("cookie", "theme=dark; id_token=x.y.z").body(())?;
-//! let refused = auth.verify_request(&request, &Requirement::new()).await.unwrap_err();
+//! let refused = auth.authenticate::<cognito_core::Verified>(&request, &Requirement::new()).await.unwrap_err();
 //! assert_eq!(refused.kind(), Some(ErrorKind::Malformed)); // the cookie's token was read, and judged
 //! # Ok(()) }
 //! ```

@@ -4,6 +4,7 @@
 mod common;
 
 use cognito_core::ErrorKind;
+use cognito_core::Require;
 use cognito_testkit::id_claims;
 use common::{CLIENT_A, Fixture, TestResult, kind_of};
 use serde_json::json;
@@ -21,7 +22,7 @@ async fn an_access_tokens_aud_must_be_a_configured_audience() -> TestResult {
     claims["aud"] = json!("elsewhere");
     assert_eq!(kind_of(&v, &f.sign(&claims)?).await, Some(ErrorKind::WrongClient));
     let err = v
-        .verify::<cognito_core::CognitoToken>(&f.sign(&claims)?)
+        .verify::<cognito_core::CognitoToken>(&f.sign(&claims)?, Require::NONE)
         .await
         .err()
         .ok_or("accepted")?;

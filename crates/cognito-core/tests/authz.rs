@@ -4,6 +4,7 @@
 
 mod common;
 
+use cognito_core::RequirementRef;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
@@ -57,7 +58,7 @@ async fn principal_user_or_machine() -> TestResult {
         Some(ErrorKind::ForbiddenPrincipal)
     );
 
-    let err = v.verify_with::<CognitoToken>(&user, MACHINES).await.unwrap_err();
+    let err = v.verify::<CognitoToken>(&user, MACHINES).await.unwrap_err();
     assert_eq!(err.status(), 403);
     assert!(
         err.www_authenticate()
@@ -66,9 +67,9 @@ async fn principal_user_or_machine() -> TestResult {
     );
 
     // Verified and CognitoToken tell them apart.
-    let token: CognitoToken = v.verify(&machine).await?;
+    let token: CognitoToken = v.verify(&machine, Require::NONE).await?;
     assert_eq!(token.principal(), Principal::Machine { client_id: CLIENT_A });
-    let token: CognitoToken = v.verify(&id).await?;
+    let token: CognitoToken = v.verify(&id, Require::NONE).await?;
     assert!(matches!(
         token.principal(),
         Principal::User {
@@ -84,8 +85,8 @@ async fn principal_user_or_machine() -> TestResult {
             "another machine"
         })),
     });
-    v.verify_for::<CognitoToken>(&machine, &requirement).await?;
-    let err = v.verify_for::<CognitoToken>(&user, &requirement).await.unwrap_err();
+    v.verify::<CognitoToken>(&machine, &requirement).await?;
+    let err = v.verify::<CognitoToken>(&user, &requirement).await.unwrap_err();
     assert_eq!(err.message(), "a user");
     Ok(())
 }
@@ -115,12 +116,8 @@ async fn all_scopes_and_any_scopes() -> TestResult {
     assert_eq!(kind_with(&v, &token("demo/read demo/write ops")?, mixed).await, None);
     // The owned form agrees.
     let owned = Requirement::new().all_scopes(["demo/read", "demo/write"]);
-    assert!(
-        v.verify_for::<CognitoToken>(&token("demo/read")?, &owned)
-            .await
-            .is_err()
-    );
-    v.verify_for::<CognitoToken>(&token("demo/read demo/write")?, &owned)
+    assert!(v.verify::<CognitoToken>(&token("demo/read")?, &owned).await.is_err());
+    v.verify::<CognitoToken>(&token("demo/read demo/write")?, &owned)
         .await?;
     Ok(())
 }
@@ -140,7 +137,7 @@ async fn sign_in_age_and_context() -> TestResult {
         None
     );
     let stale = v
-        .verify_with::<CognitoToken>(&token(json!({"auth_time": now() - 400}))?, recent)
+        .verify::<CognitoToken>(&token(json!({"auth_time": now() - 400}))?, recent)
         .await
         .unwrap_err();
     assert_eq!(
@@ -169,7 +166,7 @@ async fn sign_in_age_and_context() -> TestResult {
     assert_eq!(kind_with(&v, &token(json!({"acr": "mfa"}))?, mfa).await, None);
     assert_eq!(kind_with(&v, &token(json!({"acr": "urn:hw"}))?, mfa).await, None);
     let weak = v
-        .verify_with::<CognitoToken>(&token(json!({"acr": "pwd"}))?, mfa)
+        .verify::<CognitoToken>(&token(json!({"acr": "pwd"}))?, mfa)
         .await
         .unwrap_err();
     assert_eq!(weak.kind(), ErrorKind::InsufficientUserAuthentication);
@@ -187,16 +184,16 @@ async fn sign_in_age_and_context() -> TestResult {
         kind_with(&v, &token(json!({"acr": ["mfa"]}))?, mfa).await,
         Some(ErrorKind::InsufficientUserAuthentication)
     );
-    let claims: CognitoToken = v.verify(&token(json!({"acr": {"x": 1}}))?).await?;
+    let claims: CognitoToken = v.verify(&token(json!({"acr": {"x": 1}}))?, Require::NONE).await?;
     assert_eq!(claims.acr, None);
     // `origin_jti` likewise.
-    let claims: CognitoToken = v.verify(&token(json!({"origin_jti": 5}))?).await?;
+    let claims: CognitoToken = v.verify(&token(json!({"origin_jti": 5}))?, Require::NONE).await?;
     assert_eq!(claims.origin_jti, None);
 
     // Both: the challenge names both, whichever failed.
     let both = recent.acr_values(&["mfa"]);
     let err = v
-        .verify_with::<CognitoToken>(&token(json!({"auth_time": now() - 400, "acr": "mfa"}))?, both)
+        .verify::<CognitoToken>(&token(json!({"auth_time": now() - 400, "acr": "mfa"}))?, both)
         .await
         .unwrap_err();
     assert!(
@@ -319,12 +316,18 @@ async fn const_policies_through_cognito_auth() -> TestResult {
     let machine = f.sign(&client_credentials_claims(&f.issuer, CLIENT_A))?;
     let bearer = format!("Bearer {machine}");
     let claims: CognitoToken = auth
-        .authenticate::<_, MachinesOnly>(&[("authorization", bearer.as_str())])
+        .authenticate::<_>(
+            &[("authorization", bearer.as_str())],
+            RequirementRef::of::<MachinesOnly>(),
+        )
         .await?;
     assert_eq!(claims.principal(), Principal::Machine { client_id: CLIENT_A });
     let bearer = format!("Bearer {}", f.access_token()?);
     let refused = auth
-        .authenticate::<CognitoToken, MachinesOnly>(&[("authorization", bearer.as_str())])
+        .authenticate::<CognitoToken>(
+            &[("authorization", bearer.as_str())],
+            RequirementRef::of::<MachinesOnly>(),
+        )
         .await
         .unwrap_err();
     assert_eq!(refused.kind(), Some(ErrorKind::ForbiddenPrincipal));
@@ -341,13 +344,13 @@ async fn revocation_in_memory_token_cache_hits_included() -> TestResult {
     let other_session = f.sign(&with(f.access(), json!({"sub": sub, "origin_jti": unique_id()})))?;
     let jti_only = f.sign(&with(f.access(), json!({"origin_jti": null, "jti": "only-jti"})))?;
     for _ in 0..3 {
-        v.verify::<CognitoToken>(&token).await?;
+        v.verify::<CognitoToken>(&token, Require::NONE).await?;
     }
     assert!(v.token_cache_stats().hits >= 1, "the third verification is a hit");
     assert!(auth.revocations().memory().is_some_and(|store| store.is_empty()));
     auth.revocations().revoke_session(&session).await?;
     let hits = v.token_cache_stats().hits;
-    let err = v.verify::<CognitoToken>(&token).await.unwrap_err();
+    let err = v.verify::<CognitoToken>(&token, Require::NONE).await.unwrap_err();
     assert_eq!((err.kind(), err.status()), (ErrorKind::Revoked, 401));
     assert_eq!(
         err.www_authenticate().as_deref(),
@@ -357,7 +360,10 @@ async fn revocation_in_memory_token_cache_hits_included() -> TestResult {
     // Through every entry point, and the router-wide path too.
     let bearer = format!("Bearer {token}");
     let request = [("authorization", bearer.as_str())];
-    let refused = auth.verify_request(&request, &Requirement::new()).await.unwrap_err();
+    let refused = auth
+        .authenticate::<Verified>(&request, &Requirement::new())
+        .await
+        .unwrap_err();
     assert_eq!(refused.kind(), Some(ErrorKind::Revoked));
     assert_eq!(
         v.verify_cached::<CognitoToken>(&token, Require::NONE)
@@ -366,9 +372,9 @@ async fn revocation_in_memory_token_cache_hits_included() -> TestResult {
         ErrorKind::Revoked
     );
     // The user's other session is not revoked.
-    v.verify::<CognitoToken>(&other_session).await?;
+    v.verify::<CognitoToken>(&other_session, Require::NONE).await?;
     // A session without `origin_jti` is named by its `jti`.
-    v.verify::<CognitoToken>(&jti_only).await?;
+    v.verify::<CognitoToken>(&jti_only, Require::NONE).await?;
     auth.revocations().revoke_session("only-jti").await?;
     assert_eq!(common::kind_of(v, &jti_only).await, Some(ErrorKind::Revoked));
 
@@ -377,11 +383,11 @@ async fn revocation_in_memory_token_cache_hits_included() -> TestResult {
     let earlier = f.sign(&with(f.access(), json!({"sub": user, "iat": now() - 100})))?;
     let later = f.sign(&with(f.access(), json!({"sub": user, "iat": now() + 30})))?;
     for _ in 0..3 {
-        v.verify::<CognitoToken>(&earlier).await?;
+        v.verify::<CognitoToken>(&earlier, Require::NONE).await?;
     }
     auth.revocations().revoke_user_now(&user).await?;
     assert_eq!(common::kind_of(v, &earlier).await, Some(ErrorKind::Revoked));
-    v.verify::<CognitoToken>(&later).await?;
+    v.verify::<CognitoToken>(&later, Require::NONE).await?;
     // Revocation comes before the route's own refusals.
     let admins = Require::NONE.any_group(&["admin"]);
     assert_eq!(kind_with(v, &earlier, admins).await, Some(ErrorKind::Revoked));
@@ -448,7 +454,7 @@ async fn external_store_answers_asynchronously() -> TestResult {
     let session = unique_id();
     let token = f.sign(&with(f.access(), json!({"origin_jti": session})))?;
     for _ in 0..3 {
-        v.verify::<CognitoToken>(&token).await?;
+        v.verify::<CognitoToken>(&token, Require::NONE).await?;
     }
     assert_eq!(store.asked.load(Ordering::Relaxed), 3, "asked on hits too");
     auth.revocations().revoke_session(&session).await?;
@@ -456,7 +462,10 @@ async fn external_store_answers_asynchronously() -> TestResult {
     assert!(auth.revocations().revoke_user_now("x").await.is_err());
     // A store that cannot answer: its error is the answer (fail closed).
     store.down.store(true, Ordering::Relaxed);
-    let err = v.verify::<CognitoToken>(&f.access_token()?).await.unwrap_err();
+    let err = v
+        .verify::<CognitoToken>(&f.access_token()?, Require::NONE)
+        .await
+        .unwrap_err();
     assert_eq!(
         (err.kind(), err.message()),
         (ErrorKind::Rejected, "The revocation list cannot be read.")

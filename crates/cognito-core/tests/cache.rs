@@ -3,6 +3,7 @@
 
 mod common;
 
+use cognito_core::Require;
 use std::time::{Duration, Instant};
 
 use cognito_core::{CognitoAuth, CognitoSettings, CognitoToken, ErrorKind, Verifier};
@@ -24,7 +25,7 @@ async fn a_thousand_concurrent_verifications_on_a_cold_cache_fetch_once() -> Tes
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..1000 {
         let (v, token) = (v.clone(), token.clone());
-        tasks.spawn(async move { v.verify::<CognitoToken>(&token).await.map(|_| ()) });
+        tasks.spawn(async move { v.verify::<CognitoToken>(&token, Require::NONE).await.map(|_| ()) });
     }
     let mut ok = 0;
     while let Some(result) = tasks.join_next().await {
@@ -212,7 +213,11 @@ async fn broken_servers_give_jwks_unavailable_and_are_not_cached() -> TestResult
         let v = f.verifier("jwks:\n  timeout_ms: 500")?;
         let token = f.access_token()?;
         let started = Instant::now();
-        let err = v.verify::<CognitoToken>(&token).await.err().ok_or(name)?;
+        let err = v
+            .verify::<CognitoToken>(&token, Require::NONE)
+            .await
+            .err()
+            .ok_or(name)?;
         assert_eq!(err.kind(), ErrorKind::JwksUnavailable, "{name}");
         assert!(
             started.elapsed() < Duration::from_millis(2500),
@@ -246,11 +251,20 @@ async fn backoff_doubles_while_the_source_stays_down() -> TestResult {
     let v = f.verifier("")?;
     let token = f.access_token()?;
     let retry = |e: Option<cognito_core::AuthError>| e.and_then(|e| e.retry_after_secs());
-    assert_eq!(retry(v.verify::<CognitoToken>(&token).await.err()), Some(1));
+    assert_eq!(
+        retry(v.verify::<CognitoToken>(&token, Require::NONE).await.err()),
+        Some(1)
+    );
     tokio::time::sleep(Duration::from_millis(1050)).await;
-    assert_eq!(retry(v.verify::<CognitoToken>(&token).await.err()), Some(2));
+    assert_eq!(
+        retry(v.verify::<CognitoToken>(&token, Require::NONE).await.err()),
+        Some(2)
+    );
     tokio::time::sleep(Duration::from_millis(2050)).await;
-    assert_eq!(retry(v.verify::<CognitoToken>(&token).await.err()), Some(4));
+    assert_eq!(
+        retry(v.verify::<CognitoToken>(&token, Require::NONE).await.err()),
+        Some(4)
+    );
     assert_eq!(f.server.hits(), 3);
     Ok(())
 }

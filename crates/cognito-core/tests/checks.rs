@@ -4,6 +4,7 @@
 
 mod common;
 
+use cognito_core::RequirementRef;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,7 +35,11 @@ async fn a_verifier_check_denies_on_a_claim_on_the_first_verification_and_on_cac
     claims["custom:suspended"] = json!("true");
     let suspended = f.sign(&claims)?;
     for round in 1..=4 {
-        let err = v.verify::<CognitoToken>(&suspended).await.err().ok_or("accepted")?;
+        let err = v
+            .verify::<CognitoToken>(&suspended, Require::NONE)
+            .await
+            .err()
+            .ok_or("accepted")?;
         assert_eq!((err.kind(), err.status()), (ErrorKind::Rejected, 401), "round {round}");
         assert_eq!(err.message(), "This account is suspended.");
         assert_eq!(
@@ -48,7 +53,7 @@ async fn a_verifier_check_denies_on_a_claim_on_the_first_verification_and_on_cac
     // An ordinary token passes the check, on hits too; the no-I/O path runs it as well.
     let fine = f.access_token()?;
     for _ in 0..3 {
-        let _: CognitoToken = v.verify(&fine).await?;
+        let _: CognitoToken = v.verify(&fine, Require::NONE).await?;
     }
     let _: CognitoToken = v.verify_cached(&fine, Require::NONE)?;
     assert_eq!(v.token_cache_stats().hits, 4);
@@ -81,10 +86,10 @@ async fn an_async_check_on_a_route_requirement_answers_403_with_its_own_sentence
     claims["custom:tenant"] = json!("other");
     let other = f.sign(&claims)?;
     for _ in 0..3 {
-        let token: CognitoToken = v.verify_for(&acme, &requirement).await?;
+        let token: CognitoToken = v.verify(&acme, &requirement).await?;
         assert_eq!(token.username(), Some("alice"));
         let err = v
-            .verify_for::<CognitoToken>(&other, &requirement)
+            .verify::<CognitoToken>(&other, &requirement)
             .await
             .err()
             .ok_or("accepted")?;
@@ -97,7 +102,7 @@ async fn an_async_check_on_a_route_requirement_answers_403_with_its_own_sentence
         "the last round was served from the cache"
     );
     // Without the requirement, the route check does not apply.
-    let _: CognitoToken = v.verify(&other).await?;
+    let _: CognitoToken = v.verify(&other, Require::NONE).await?;
     Ok(())
 }
 
@@ -109,7 +114,7 @@ async fn verify_cached_refuses_when_an_async_check_would_have_to_wait() -> TestR
         Ok(())
     });
     let token = f.access_token()?;
-    let _: CognitoToken = v.verify(&token).await?; // loads the keys, and passes
+    let _: CognitoToken = v.verify(&token, Require::NONE).await?; // loads the keys, and passes
     let err = v
         .verify_cached::<CognitoToken>(&token, Require::NONE)
         .err()
@@ -117,7 +122,7 @@ async fn verify_cached_refuses_when_an_async_check_would_have_to_wait() -> TestR
     assert_eq!(err.kind(), ErrorKind::Rejected);
     // A check that answers at once is fine there.
     let ready = f.verifier("")?.with_check_async(|_: Verified| async { Ok(()) });
-    let _: CognitoToken = ready.verify(&token).await?;
+    let _: CognitoToken = ready.verify(&token, Require::NONE).await?;
     let _: CognitoToken = ready.verify_cached(&token, Require::NONE)?;
     Ok(())
 }
@@ -164,23 +169,26 @@ async fn runtime_requirements_are_read_from_a_yaml_file() -> TestResult {
     claims["cognito:groups"] = json!(["audit"]);
     let auditor = format!("Bearer {}", f.sign(&claims)?);
     let refused = auth
-        .authenticate::<CognitoToken, Reports>(&[("authorization", plain.as_bytes())])
+        .authenticate::<CognitoToken>(&[("authorization", plain.as_bytes())], RequirementRef::of::<Reports>())
         .await
         .err();
     assert_eq!(refused.and_then(|r| r.kind()), Some(ErrorKind::ForbiddenGroup));
     let token: CognitoToken = auth
-        .authenticate::<_, Reports>(&[("authorization", auditor.as_bytes())])
+        .authenticate::<_>(
+            &[("authorization", auditor.as_bytes())],
+            RequirementRef::of::<Reports>(),
+        )
         .await?;
     assert_eq!(token.groups, ["audit"]);
     let typo = auth
-        .authenticate::<CognitoToken, Typo>(&[("authorization", auditor.as_bytes())])
+        .authenticate::<CognitoToken>(&[("authorization", auditor.as_bytes())], RequirementRef::of::<Typo>())
         .await
         .err();
     assert!(matches!(typo, Some(Rejection::Misconfigured(_))));
     // The same requirement as a value, straight to the verify entry point.
     let readers = auth.requirement("readers").ok_or("not registered")?;
     let refused = auth
-        .verify_request(&[("authorization", auditor.as_bytes())], readers)
+        .authenticate::<Verified>(&[("authorization", auditor.as_bytes())], readers)
         .await
         .err();
     assert_eq!(refused.and_then(|r| r.kind()), Some(ErrorKind::ForbiddenScope));
@@ -200,12 +208,12 @@ async fn a_requirement_names_its_pool_and_unknown_fields_fail_to_load() -> TestR
     );
     let header = format!("Bearer {}", f.access_token()?);
     let refused = auth
-        .verify_request(&[("authorization", header.as_bytes())], &elsewhere)
+        .authenticate::<Verified>(&[("authorization", header.as_bytes())], &elsewhere)
         .await
         .err();
     assert!(matches!(refused, Some(Rejection::Misconfigured(_))));
     let verified = auth
-        .verify_request(
+        .authenticate::<Verified>(
             &[("authorization", header.as_bytes())],
             &Requirement::new().in_pool("main"),
         )

@@ -231,7 +231,7 @@ proptest! {
         let require = if setup.require_admin { ADMIN } else { Require::NONE };
         let (explained, verified) = runtime().block_on(async {
             let explained = verifier.explain_with(&token, require).await;
-            let verified = verifier.verify_with::<Value>(&token, require).await;
+            let verified = verifier.verify::<Value>(&token, require).await;
             (explained, verified)
         });
         let verified = verified.map(|_| ()).map_err(|e| e.kind());

@@ -10,6 +10,7 @@
 
 mod common;
 
+use cognito_core::Require;
 use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -158,7 +159,7 @@ async fn cold(case: &Case) -> TestResult {
     let v = f.verifier(&tuning(""))?;
     let started = Instant::now();
     let err = v
-        .verify::<CognitoToken>(&f.access_token()?)
+        .verify::<CognitoToken>(&f.access_token()?, Require::NONE)
         .await
         .err()
         .ok_or(case.name)?;
@@ -207,7 +208,7 @@ async fn warm(case: &Case) -> TestResult {
     // A kid the cache lacks: waits at most for the one fetch in flight, then 503.
     let started = Instant::now();
     let err = v
-        .verify::<CognitoToken>(&rotated_token)
+        .verify::<CognitoToken>(&rotated_token, Require::NONE)
         .await
         .err()
         .ok_or("a token of an unpublished key verified")?;
@@ -399,11 +400,15 @@ async fn a_forged_kid_flood_fetches_at_most_once_per_cool_down() -> TestResult {
             let pace = SPREAD / chunk.len() as u32;
             let mut kinds = std::collections::BTreeMap::<&'static str, usize>::new();
             for (i, token) in chunk.iter().enumerate() {
-                let kind = v.verify::<CognitoToken>(token).await.err().map(|e| e.kind().as_str());
+                let kind = v
+                    .verify::<CognitoToken>(token, Require::NONE)
+                    .await
+                    .err()
+                    .map(|e| e.kind().as_str());
                 *kinds.entry(kind.unwrap_or("verified")).or_default() += 1;
                 if i % 100 == c {
                     // A real user among the attackers.
-                    let ok = v.verify::<CognitoToken>(&known).await.is_ok();
+                    let ok = v.verify::<CognitoToken>(&known, Require::NONE).await.is_ok();
                     *kinds.entry(if ok { "known ok" } else { "known failed" }).or_default() += 1;
                 }
                 tokio::time::sleep(pace).await;

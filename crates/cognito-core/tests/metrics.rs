@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use cognito_core::{CognitoAuth, CognitoToken, ErrorKind};
+use cognito_core::{CognitoAuth, CognitoToken, ErrorKind, Require};
 use cognito_testkit::{Reply, SigningKey, jwks};
 use common::{Fixture, POOL_ID, TestResult, settings_yaml};
 use metrics::{Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString, Unit};
@@ -155,7 +155,7 @@ async fn verification_counters_and_duration() -> TestResult {
     // hits; every answer counted as ok, the hits also as hits.
     let token = fx.access_token()?;
     for _ in 0..4 {
-        let _: CognitoToken = v.verify(&token).await?;
+        let _: CognitoToken = v.verify(&token, Require::NONE).await?;
     }
     assert_eq!(rec.counter(&verifications("counted", "ok")), Some(4));
     assert_eq!(
@@ -165,7 +165,7 @@ async fn verification_counters_and_duration() -> TestResult {
     assert_eq!(v.token_cache_stats().hits, 2);
     // A cache hit refused by the route's requirement is counted with its kind.
     let err = v
-        .verify_with::<CognitoToken>(&token, cognito_core::Require::NONE.any_group(&["admin"]))
+        .verify::<CognitoToken>(&token, cognito_core::Require::NONE.any_group(&["admin"]))
         .await
         .err()
         .ok_or("accepted")?;
@@ -208,7 +208,7 @@ async fn jwks_fetch_counters_and_gauges() -> TestResult {
     );
 
     let token = fx.access_token()?;
-    let _: CognitoToken = v.verify(&token).await?;
+    let _: CognitoToken = v.verify(&token, Require::NONE).await?;
     assert_eq!(rec.counter(&fetches("ok")), Some(1));
     assert_eq!(rec.counter(&fetches("error")), Some(0));
     assert_eq!(rec.gauge(&keys), Some(1.0));
@@ -252,7 +252,7 @@ async fn keys_past_max_stale_are_zero_keys_served() -> TestResult {
     let auth = auth(&fx, "stale", "jwks: {refresh_secs: 1, max_stale_secs: 1}")?;
     let v = auth.default_pool();
     let token = fx.access_token()?;
-    let _: CognitoToken = v.verify(&token).await?;
+    let _: CognitoToken = v.verify(&token, Require::NONE).await?;
     assert_eq!(rec.gauge(&keys), Some(1.0));
     fx.server.set_reply(Reply::Status(500));
     tokio::time::sleep(Duration::from_millis(1100)).await;

@@ -152,7 +152,7 @@ async fn cold_fetch_failed_refresh_rotation_and_backoff() -> TestResult {
 
     // The cold fetch: debug, with the URL, the status, the key count and the time taken, in
     // the span of the verification that needed it (which names the pool).
-    let _: CognitoToken = verifier.verify(&token).await?;
+    let _: CognitoToken = verifier.verify(&token, Require::NONE).await?;
     let fetched = capture.with_message("JWKS fetched");
     assert_eq!(fetched.len(), 1, "{fetched:?}");
     let cold = &fetched[0];
@@ -202,7 +202,7 @@ async fn cold_fetch_failed_refresh_rotation_and_backoff() -> TestResult {
         ),
         (Some(url.as_str()), Some("1"), Some("1"))
     );
-    let _: CognitoToken = verifier.verify(&token).await?;
+    let _: CognitoToken = verifier.verify(&token, Require::NONE).await?;
     // A second failure doubles the wait.
     capture.clear();
     assert!(auth.refresh_keys().await[0].result.is_err());
@@ -229,7 +229,7 @@ async fn cold_fetch_failed_refresh_rotation_and_backoff() -> TestResult {
     assert_eq!(capture.with_message("JWKS fetched").len(), 1);
 
     let rotated = two.sign(&fx.access())?;
-    let _: CognitoToken = verifier.verify(&rotated).await?;
+    let _: CognitoToken = verifier.verify(&rotated, Require::NONE).await?;
     sent.push(rotated);
     assert_no_token_text(&capture.events(), &sent);
     Ok(())
@@ -464,7 +464,7 @@ async fn every_kind_of_rejection_is_one_debug_event() -> TestResult {
     }
     // A success is no event at all (the path stays quiet).
     capture.clear();
-    let _: CognitoToken = main.verify(&valid).await?;
+    let _: CognitoToken = main.verify(&valid, Require::NONE).await?;
     assert!(capture.with_message("token rejected").is_empty());
     Ok(())
 }
@@ -688,7 +688,11 @@ async fn secrets_in_key_urls_are_never_shown() -> TestResult {
 
     let mut shown = Vec::new();
     for verifier in [auth.default_pool(), auth.pool("refused").ok_or("no pool")?] {
-        let err = verifier.verify::<CognitoToken>(&token).await.err().ok_or("accepted")?;
+        let err = verifier
+            .verify::<CognitoToken>(&token, Require::NONE)
+            .await
+            .err()
+            .ok_or("accepted")?;
         assert_eq!(err.kind(), ErrorKind::JwksUnavailable);
         shown.push(format!("{err} / {err:?} / {:?}", err.detail()));
     }

@@ -23,13 +23,13 @@ async fn a_repeated_token_is_served_from_the_cache_without_a_refetch() -> TestRe
     let stats = v.token_cache_stats();
     assert!(stats.enabled, "on by default");
     assert_eq!((stats.entries, stats.hits), (0, 0));
-    let first: CognitoToken = v.verify(&token).await?;
+    let first: CognitoToken = v.verify(&token, Require::NONE).await?;
     assert_eq!(
         (v.token_cache_stats().entries, cache_hits(&v)),
         (0, 0),
         "seen once: not remembered"
     );
-    let second: CognitoToken = v.verify(&token).await?;
+    let second: CognitoToken = v.verify(&token, Require::NONE).await?;
     assert_eq!(second, first);
     assert_eq!(
         (v.token_cache_stats().entries, cache_hits(&v)),
@@ -37,7 +37,7 @@ async fn a_repeated_token_is_served_from_the_cache_without_a_refetch() -> TestRe
         "seen twice: remembered"
     );
     for n in 1..=3 {
-        let again: CognitoToken = v.verify(&token).await?;
+        let again: CognitoToken = v.verify(&token, Require::NONE).await?;
         assert_eq!(again, first, "a hit yields the same claims");
         assert_eq!(cache_hits(&v), n);
     }
@@ -251,7 +251,11 @@ async fn requirements_and_the_claims_type_still_apply_on_a_hit() -> TestResult {
         assert_eq!(cache_hits(&v), n as u64 + 1, "case {n} was a hit");
     }
     // A claims type the token does not fit: the same error as on the full path.
-    let err = v.verify::<Tenant>(&token).await.err().ok_or("accepted")?;
+    let err = v
+        .verify::<Tenant>(&token, Require::NONE)
+        .await
+        .err()
+        .ok_or("accepted")?;
     assert_eq!(err.kind(), ErrorKind::Malformed);
     assert_eq!(
         err.message(),

@@ -3,6 +3,7 @@
 
 mod common;
 
+use cognito_core::RequirementRef;
 use cognito_core::{AuthError, CognitoSettings, CognitoToken, ErrorKind, Require, Verifier};
 use cognito_testkit::{
     JwksServer, Reply, SigningKey, access_claims, aws_issuer, b64, client_credentials_claims, id_claims, jwks, now,
@@ -18,7 +19,7 @@ async fn accepts_an_access_token() -> TestResult {
     let v = f.verifier("")?;
     let mut claims = f.access();
     claims["cognito:groups"] = json!(["admin", "staff"]);
-    let token: CognitoToken = v.verify(&f.sign(&claims)?).await?;
+    let token: CognitoToken = v.verify(&f.sign(&claims)?, Require::NONE).await?;
     assert_eq!(token.username(), Some("alice"));
     assert_eq!(token.client(), Some(CLIENT_A));
     assert_eq!(token.token_use, cognito_core::claims::TokenKind::Access);
@@ -35,7 +36,7 @@ async fn accepts_an_id_token() -> TestResult {
     let f = Fixture::new().await?;
     let token: CognitoToken = f
         .verifier("")?
-        .verify(&f.sign(&id_claims(&f.issuer, CLIENT_A))?)
+        .verify(&f.sign(&id_claims(&f.issuer, CLIENT_A))?, Require::NONE)
         .await?;
     assert_eq!(token.token_use, cognito_core::claims::TokenKind::Id);
     assert_eq!(token.username(), Some("alice"));
@@ -48,7 +49,7 @@ async fn accepts_an_id_token() -> TestResult {
 async fn accepts_a_client_credentials_token() -> TestResult {
     let f = Fixture::new().await?;
     let claims = client_credentials_claims(&f.issuer, CLIENT_B);
-    let token: CognitoToken = f.verifier("")?.verify(&f.sign(&claims)?).await?;
+    let token: CognitoToken = f.verifier("")?.verify(&f.sign(&claims)?, Require::NONE).await?;
     assert_eq!(token.username(), None);
     assert_eq!(token.sub.as_deref(), Some(CLIENT_B));
     assert!(token.has_scope("demo/read"));
@@ -182,7 +183,7 @@ async fn fractional_dates_and_unread_claims_of_odd_types_are_fine() -> TestResul
     claims["exp"] = json!(base as f64 + 600.5);
     claims["email_verified"] = json!("true"); // moto's string form: not ours to judge
     claims["custom:whatever"] = json!({"nested": [1, 2]});
-    let token: CognitoToken = f.verifier("")?.verify(&f.sign(&claims)?).await?;
+    let token: CognitoToken = f.verifier("")?.verify(&f.sign(&claims)?, Require::NONE).await?;
     assert_eq!(token.exp, base + 600, "the fraction is floored");
     Ok(())
 }
@@ -201,10 +202,10 @@ async fn a_custom_claims_type_reads_custom_attributes() -> TestResult {
     let v = f.verifier("")?;
     let mut claims = id_claims(&f.issuer, CLIENT_A);
     claims["custom:tenant"] = json!("acme");
-    let token: TenantClaims = v.verify(&f.sign(&claims)?).await?;
+    let token: TenantClaims = v.verify(&f.sign(&claims)?, Require::NONE).await?;
     assert_eq!(token.tenant.as_deref(), Some("acme"));
     assert_eq!(token.base.username(), Some("alice"));
-    let token: TenantClaims = v.verify(&f.access_token()?).await?;
+    let token: TenantClaims = v.verify(&f.access_token()?, Require::NONE).await?;
     assert_eq!(token.tenant, None);
     // A signed token that does not fit the caller's type is a 401, never a 500.
     #[derive(Debug, serde::Deserialize)]
@@ -212,7 +213,7 @@ async fn a_custom_claims_type_reads_custom_attributes() -> TestResult {
         #[serde(rename = "custom:tenant")]
         _tenant: String,
     }
-    let err = v.verify::<NeedsTenant>(&f.access_token()?).await.err();
+    let err = v.verify::<NeedsTenant>(&f.access_token()?, Require::NONE).await.err();
     assert_eq!(err.map(|e| (e.kind(), e.status())), Some((ErrorKind::Malformed, 401)));
     Ok(())
 }
@@ -417,7 +418,11 @@ async fn malformed() -> TestResult {
         )?,
     ];
     for token in &bad {
-        let err = v.verify::<CognitoToken>(token).await.err().ok_or("accepted")?;
+        let err = v
+            .verify::<CognitoToken>(token, Require::NONE)
+            .await
+            .err()
+            .ok_or("accepted")?;
         assert_eq!(err.kind(), ErrorKind::Malformed, "{token}");
         assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
     }
@@ -446,13 +451,19 @@ struct Inner {
 async fn answers(v: &Verifier, token: &str) -> impl PartialEq + std::fmt::Debug + use<> {
     let kind = |e: AuthError| e.kind();
     (
-        v.verify::<WithNested>(token).await.map_err(kind),
-        v.verify::<CognitoToken>(token).await.map(|t| t.sub).map_err(kind),
-        v.verify::<serde_json::Value>(token)
+        v.verify::<WithNested>(token, Require::NONE).await.map_err(kind),
+        v.verify::<CognitoToken>(token, Require::NONE)
+            .await
+            .map(|t| t.sub)
+            .map_err(kind),
+        v.verify::<serde_json::Value>(token, Require::NONE)
             .await
             .map(|c| c["x"].clone())
             .map_err(kind),
-        v.verify::<TenantClaims>(token).await.map(|c| c.tenant).map_err(kind),
+        v.verify::<TenantClaims>(token, Require::NONE)
+            .await
+            .map(|c| c.tenant)
+            .map_err(kind),
     )
 }
 
@@ -480,10 +491,13 @@ async fn the_same_token_answers_the_same_five_times_for_every_claims_type() -> T
         }
     }
     assert_eq!(
-        v.verify::<WithNested>(&dup).await.err().map(|e| e.kind()),
+        v.verify::<WithNested>(&dup, Require::NONE)
+            .await
+            .err()
+            .map(|e| e.kind()),
         Some(ErrorKind::Malformed)
     );
-    let read: WithNested = v.verify(&plain).await?;
+    let read: WithNested = v.verify(&plain, Require::NONE).await?;
     assert_eq!(read.x, Inner { role: "user".into() });
     assert!(v.token_cache_stats().hits > 0, "later rounds were cache hits");
     Ok(())
@@ -500,11 +514,11 @@ async fn informational_claims_of_other_types_read_as_absent() -> TestResult {
     claims["identities"] = json!("x");
     claims["event_id"] = json!({"nested": [1]});
     claims["email"] = json!(["a@example.com"]);
-    let token: CognitoToken = v.verify(&f.sign(&claims)?).await?;
+    let token: CognitoToken = v.verify(&f.sign(&claims)?, Require::NONE).await?;
     assert_eq!(token.username(), Some("alice"));
     assert_eq!((token.origin_jti, token.event_id, token.email), (None, None, None));
     claims["email"] = json!("a@example.com");
-    let token: CognitoToken = v.verify(&f.sign(&claims)?).await?;
+    let token: CognitoToken = v.verify(&f.sign(&claims)?, Require::NONE).await?;
     assert_eq!(token.email.as_deref(), Some("a@example.com"));
     Ok(())
 }
@@ -638,7 +652,11 @@ async fn unsupported_alg() -> TestResult {
         tokens.push(f.key.sign_with_header(&json!({"alg": alg, "kid": "key-1"}), &claims)?);
     }
     for token in &tokens {
-        let err = v.verify::<CognitoToken>(token).await.err().ok_or("accepted")?;
+        let err = v
+            .verify::<CognitoToken>(token, Require::NONE)
+            .await
+            .err()
+            .ok_or("accepted")?;
         assert_eq!(err.kind(), ErrorKind::UnsupportedAlg, "{token}");
         assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
     }
@@ -670,7 +688,7 @@ async fn wrong_issuer() -> TestResult {
             claims.as_object_mut().map(|c| c.remove("iss"));
         }
         let err = v
-            .verify::<CognitoToken>(&f.sign(&claims)?)
+            .verify::<CognitoToken>(&f.sign(&claims)?, Require::NONE)
             .await
             .err()
             .ok_or("accepted")?;
@@ -691,7 +709,7 @@ async fn wrong_token_use() -> TestResult {
     absent.as_object_mut().map(|c| c.remove("token_use"));
     for claims in [foo, absent] {
         let err = any
-            .verify::<CognitoToken>(&f.sign(&claims)?)
+            .verify::<CognitoToken>(&f.sign(&claims)?, Require::NONE)
             .await
             .err()
             .ok_or("accepted")?;
@@ -727,7 +745,7 @@ async fn wrong_client() -> TestResult {
     no_client.as_object_mut().map(|c| c.remove("client_id"));
     for claims in [access_with_aud, id_with_client_id, no_client] {
         let err = v
-            .verify::<CognitoToken>(&f.sign(&claims)?)
+            .verify::<CognitoToken>(&f.sign(&claims)?, Require::NONE)
             .await
             .err()
             .ok_or("accepted")?;
@@ -746,7 +764,7 @@ async fn expired() -> TestResult {
         let mut claims = f.access();
         claims["exp"] = json!(exp);
         let err = v
-            .verify::<CognitoToken>(&f.sign(&claims)?)
+            .verify::<CognitoToken>(&f.sign(&claims)?, Require::NONE)
             .await
             .err()
             .ok_or("accepted")?;
@@ -767,7 +785,7 @@ async fn not_yet_valid() -> TestResult {
     iat["iat"] = json!(now() + 3600);
     for claims in [nbf, iat] {
         let err = v
-            .verify::<CognitoToken>(&f.sign(&claims)?)
+            .verify::<CognitoToken>(&f.sign(&claims)?, Require::NONE)
             .await
             .err()
             .ok_or("accepted")?;
@@ -788,7 +806,11 @@ async fn unknown_kid() -> TestResult {
     let stranger = SigningKey::generate("key-unknown")?;
     let no_kid = f.key.sign_with_header(&json!({"alg": "RS256"}), &f.access())?;
     for token in [stranger.sign(&f.access())?, no_kid] {
-        let err = v.verify::<CognitoToken>(&token).await.err().ok_or("accepted")?;
+        let err = v
+            .verify::<CognitoToken>(&token, Require::NONE)
+            .await
+            .err()
+            .ok_or("accepted")?;
         assert_eq!(err.kind(), ErrorKind::UnknownKid);
         assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
     }
@@ -821,7 +843,11 @@ async fn invalid_jwk() -> TestResult {
         let token = f
             .key
             .sign_with_header(&json!({"alg": "RS256", "kid": kid}), &f.access())?;
-        let err = v.verify::<CognitoToken>(&token).await.err().ok_or("accepted")?;
+        let err = v
+            .verify::<CognitoToken>(&token, Require::NONE)
+            .await
+            .err()
+            .ok_or("accepted")?;
         assert_eq!(err.kind(), ErrorKind::InvalidJwk, "{kid}");
         assert!(err.detail().is_some(), "the operator learns why");
         assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
@@ -849,7 +875,11 @@ async fn bad_signature() -> TestResult {
         format!("{head}.{}", b64([0u8; 256])),
         format!("{head}.{}", b64([7u8; 10])),
     ] {
-        let err = v.verify::<CognitoToken>(&token).await.err().ok_or("accepted")?;
+        let err = v
+            .verify::<CognitoToken>(&token, Require::NONE)
+            .await
+            .err()
+            .ok_or("accepted")?;
         assert_eq!(err.kind(), ErrorKind::BadSignature, "{token}");
         assert_http(&err, 401, Some("Bearer error=\"invalid_token\""));
     }
@@ -867,11 +897,7 @@ async fn forbidden_group() -> TestResult {
     let staff = f.sign(&claims)?;
     claims["cognito:groups"] = json!(["staff", "ops"]);
     let ops = f.sign(&claims)?;
-    let err = v
-        .verify_with::<CognitoToken>(&staff, admins)
-        .await
-        .err()
-        .ok_or("accepted")?;
+    let err = v.verify::<CognitoToken>(&staff, admins).await.err().ok_or("accepted")?;
     assert_eq!(err.kind(), ErrorKind::ForbiddenGroup);
     assert_http(&err, 403, Some("Bearer error=\"insufficient_scope\""));
     assert_eq!(
@@ -893,7 +919,7 @@ async fn forbidden_scope() -> TestResult {
     let mut claims = f.access();
     claims["scope"] = json!("openid demo/readwrite");
     let err = v
-        .verify_with::<CognitoToken>(&f.sign(&claims)?, readers)
+        .verify::<CognitoToken>(&f.sign(&claims)?, readers)
         .await
         .err()
         .ok_or("accepted")?;
@@ -917,7 +943,7 @@ async fn jwks_unavailable() -> TestResult {
     f.server.set_reply(Reply::Status(500));
     let v = f.verifier("")?;
     let err = v
-        .verify::<CognitoToken>(&f.access_token()?)
+        .verify::<CognitoToken>(&f.access_token()?, Require::NONE)
         .await
         .err()
         .ok_or("accepted")?;
@@ -996,11 +1022,11 @@ async fn cognito_auth_applies_a_route_policy() -> TestResult {
     claims["cognito:groups"] = json!(["admin"]);
     let admin = format!("Bearer {}", f.sign(&claims)?);
     let user: CognitoToken = auth
-        .authenticate::<_, AnyUser>(&[("authorization", plain.as_bytes())])
+        .authenticate::<_>(&[("authorization", plain.as_bytes())], RequirementRef::of::<AnyUser>())
         .await?;
     assert_eq!(user.username(), Some("alice"));
     let denied = auth
-        .authenticate::<CognitoToken, Admins>(&[("authorization", plain.as_bytes())])
+        .authenticate::<CognitoToken>(&[("authorization", plain.as_bytes())], RequirementRef::of::<Admins>())
         .await
         .err();
     assert_eq!(
@@ -1009,21 +1035,21 @@ async fn cognito_auth_applies_a_route_policy() -> TestResult {
     );
     assert_eq!(denied.map(|r| r.status()), Some(403));
     let _: CognitoToken = auth
-        .authenticate::<_, Admins>(&[("authorization", admin.as_bytes())])
+        .authenticate::<_>(&[("authorization", admin.as_bytes())], RequirementRef::of::<Admins>())
         .await?;
     let anonymous: Option<CognitoToken> = auth
-        .authenticate_optional::<_, AnyUser>(&http::HeaderMap::new())
+        .authenticate_optional::<_>(&http::HeaderMap::new(), RequirementRef::of::<AnyUser>())
         .await?;
     assert!(anonymous.is_none());
     let signed_in: Option<CognitoToken> = auth
-        .authenticate_optional::<_, AnyUser>(&[("authorization", plain.as_bytes())])
+        .authenticate_optional::<_>(&[("authorization", plain.as_bytes())], RequirementRef::of::<AnyUser>())
         .await?;
     assert_eq!(
         signed_in.and_then(|u| u.username().map(str::to_owned)),
         Some("alice".into())
     );
     let refused = auth
-        .authenticate_optional::<CognitoToken, Admins>(&[("authorization", plain.as_bytes())])
+        .authenticate_optional::<CognitoToken>(&[("authorization", plain.as_bytes())], RequirementRef::of::<Admins>())
         .await
         .err();
     assert_eq!(refused.and_then(|r| r.kind()), Some(ErrorKind::ForbiddenGroup));
@@ -1041,7 +1067,7 @@ async fn cognito_auth_applies_a_route_policy() -> TestResult {
     assert_eq!((raw.header_name(), raw.header_prefix()), ("X-Token", ""));
     // A policy naming a pool the settings lack is the server's mistake: 500, nothing revealed.
     let err = auth
-        .authenticate::<CognitoToken, Nowhere>(&[("authorization", admin.as_bytes())])
+        .authenticate::<CognitoToken>(&[("authorization", admin.as_bytes())], RequirementRef::of::<Nowhere>())
         .await
         .err()
         .ok_or("accepted")?;

@@ -60,8 +60,8 @@
 //! async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //!     let settings = CognitoSettings::from_yaml("cognito.yaml")?;
 //!     let authorizer = Authorizer::new(CognitoAuth::new(&settings)?)
-//!         .route("* /admin/*", Requirement::any_group(["admin"]))?
-//!         .route("GET /scoped", Requirement::any_scope(["demo/read"]))?;
+//!         .route("* /admin/*", Requirement::new().any_group(["admin"]))?
+//!         .route("GET /scoped", Requirement::new().any_scope(["demo/read"]))?;
 //!     // Loads the keys (so the first invocation pays no fetch), then serves the Lambda
 //!     // Runtime API (`AWS_LAMBDA_RUNTIME_API`) until the sandbox ends.
 //!     cognito_lambda::run(authorizer).await
@@ -106,27 +106,35 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod answers;
 mod routes;
 
 use std::fmt;
 use std::sync::Arc;
 
 use aws_lambda_events::apigw::{
-    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
+    ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
     ApiGatewayCustomAuthorizerResponse, ApiGatewayV2CustomAuthorizerIamPolicyResponse,
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
-use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use cognito_core::route::{RoutePattern, RouteTable};
 use cognito_core::source::RequestView;
 use cognito_core::status::PoolStatus;
-use cognito_core::{AuthError, CognitoAuth, CognitoToken, ErrorKind, Require};
-use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
-use serde_json::{Value, json};
+use cognito_core::{AuthError, CognitoAuth, CognitoToken, ErrorKind, Require, Verified};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
 
+pub use answers::{AuthorizerError, HttpApiAnswer};
+use answers::{Decision, HttpApiRequest, RestRequest, context, log, policy_document, rest_policy};
+pub use cognito_core::Requirement;
 pub use cognito_core::route::PatternError;
-use routes::{AMBIGUOUS_SHAPES, Arn, METHODS, iam_matches, pattern_resources, push_unique};
-pub use routes::{Requirement, RouteError};
+pub use routes::RouteError;
+use routes::{
+    AMBIGUOUS_SHAPES, Arn, METHODS, iam_matches, implies, is_default, pattern_resources, pool_or, push_unique,
+};
+
+/// A request's token as one pool judged it: verified, with its claims read.
+type PoolAnswer = Result<(Verified, CognitoToken), AuthError>;
 
 /// How an HTTP API (payload 2.0) authorizer answers: as its `enableSimpleResponses` setting
 /// says. API Gateway caches an answer by the authorizer's identity source (the `Authorization`
@@ -143,7 +151,7 @@ pub use routes::{Requirement, RouteError};
 /// let settings = CognitoSettings::from_yaml_str(
 ///     "userpools:\n  eu: {region: eu-west-1, userpool_id: eu-west-1_A, app_client_id: a}",
 /// )?;
-/// let admins = Authorizer::new(CognitoAuth::new(&settings)?).route("/admin/*", Requirement::any_group(["admin"]))?;
+/// let admins = Authorizer::new(CognitoAuth::new(&settings)?).route("/admin/*", Requirement::new().any_group(["admin"]))?;
 /// // A cached `isAuthorized: true` for `GET /` would let anyone into /admin: refused.
 /// assert!(admins.clone().http_api_response(HttpApiResponse::Simple).is_err());
 /// // Stated: the identity source is `$request.header.Authorization, $context.routeKey`.
@@ -169,69 +177,6 @@ pub enum HttpApiResponse {
     SimpleCacheKeyIncludesRoute,
 }
 
-/// Why an invocation fails instead of answering with a policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AuthorizerError {
-    /// The token is missing or invalid (a 401 kind). Its message is exactly `Unauthorized`,
-    /// which API Gateway turns into a 401.
-    Unauthorized(AuthError),
-    /// The pool's keys cannot be fetched now: API Gateway answers 500, and the client may retry.
-    Unavailable(AuthError),
-    /// The event is not one of the three authorizer shapes, or lacks its ARN: a deployment
-    /// mistake (the authorizer is wired to something else).
-    InvalidEvent(String),
-}
-
-impl fmt::Display for AuthorizerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            // The exact text API Gateway recognises.
-            AuthorizerError::Unauthorized(_) => f.write_str("Unauthorized"),
-            AuthorizerError::Unavailable(_) => {
-                f.write_str("The user pool's signing keys cannot be fetched right now; try again later.")
-            }
-            AuthorizerError::InvalidEvent(why) => write!(f, "Not an API Gateway authorizer event: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for AuthorizerError {}
-
-impl From<AuthorizerError> for Diagnostic {
-    fn from(error: AuthorizerError) -> Self {
-        let error_type = match &error {
-            AuthorizerError::Unauthorized(_) => "Unauthorized",
-            AuthorizerError::Unavailable(_) => "JwksUnavailable",
-            AuthorizerError::InvalidEvent(_) => "InvalidEvent",
-        };
-        Diagnostic {
-            error_type: error_type.to_owned(),
-            error_message: error.to_string(),
-        }
-    }
-}
-
-/// A valid token's decision, with what the answer carries.
-struct Decision {
-    /// The decision for the request's own route.
-    allow: bool,
-    principal: String,
-    context: Value,
-    /// The IAM policy for the whole table (only built for policy answers).
-    policy: ApiGatewayCustomAuthorizerPolicy,
-}
-
-/// An answer to an HTTP API (payload 2.0) authorizer event.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum HttpApiAnswer {
-    /// The simple response.
-    Simple(ApiGatewayV2CustomAuthorizerSimpleResponse),
-    /// An IAM policy.
-    IamPolicy(ApiGatewayV2CustomAuthorizerIamPolicyResponse),
-}
-
 /// The authorizer: every pool's verifier and the route requirements. Cheap to clone.
 #[derive(Clone)]
 pub struct Authorizer {
@@ -248,49 +193,6 @@ impl fmt::Debug for Authorizer {
             .field("routes", &self.routes.entries().len())
             .field("http_api", &self.http_api)
             .finish_non_exhaustive()
-    }
-}
-
-/// A REST API `REQUEST` event as the verifier reads it: `multiValueHeaders` holds every
-/// occurrence of a header, `headers` only the last. Its query arrives parsed, so a `query`
-/// token source finds nothing here.
-struct RestRequest<'e> {
-    headers: &'e http::HeaderMap,
-    multi_value_headers: &'e http::HeaderMap,
-}
-
-impl RequestView for RestRequest<'_> {
-    fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
-        let headers = if self.multi_value_headers.contains_key(name) {
-            self.multi_value_headers
-        } else {
-            self.headers
-        };
-        headers.get_all(name).iter().map(http::HeaderValue::as_bytes)
-    }
-
-    fn query(&self) -> Option<&str> {
-        None
-    }
-}
-
-/// An HTTP API (payload 2.0) event as the verifier reads it: its cookies arrive apart from
-/// the headers, one `name=value` each, and are read as `Cookie` headers.
-struct HttpApiRequest<'e> {
-    headers: &'e http::HeaderMap,
-    cookies: &'e [String],
-    query: Option<&'e str>,
-}
-
-impl RequestView for HttpApiRequest<'_> {
-    fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
-        let cookies = if name == "cookie" { self.cookies } else { &[] };
-        let headers = self.headers.get_all(name).iter().map(http::HeaderValue::as_bytes);
-        headers.chain(cookies.iter().map(String::as_bytes))
-    }
-
-    fn query(&self) -> Option<&str> {
-        self.query
     }
 }
 
@@ -334,6 +236,10 @@ impl Authorizer {
     /// and IAM lets any matching `Deny` win, so the earlier route could not win for a token
     /// that satisfies it but not this one. Put the stricter route first.
     ///
+    /// API Gateway reuses a cached answer for the authorizer's cache TTL: with
+    /// `max_auth_age_secs`, an Allow may then serve up to that TTL past the sign-in's age
+    /// limit, so set the TTL well below it (or to 0) for such routes.
+    ///
     /// ```
     /// use cognito_core::{CognitoAuth, CognitoSettings};
     /// use cognito_lambda::{Authorizer, Requirement};
@@ -344,12 +250,12 @@ impl Authorizer {
     /// )?;
     /// let auth = CognitoAuth::new(&settings)?;
     /// let authorizer = Authorizer::new(auth.clone())
-    ///     .route("* /admin/*", Requirement::any_group(["admin"]))?
-    ///     .route("GET /scoped", Requirement::any_scope(["demo/read"]))?;
+    ///     .route("* /admin/*", Requirement::new().any_group(["admin"]))?
+    ///     .route("GET /scoped", Requirement::new().any_scope(["demo/read"]))?;
     /// // An open hole before a closed /admin/* cannot be expressed as one IAM policy:
     /// let err = Authorizer::new(auth)
-    ///     .route("GET /admin/health", Requirement::any_user())?
-    ///     .route("* /admin/*", Requirement::any_group(["admin"]))
+    ///     .route("GET /admin/health", Requirement::new())?
+    ///     .route("* /admin/*", Requirement::new().any_group(["admin"]))
     ///     .map(|_| ())
     ///     .unwrap_err();
     /// assert_eq!(err.pattern(), "* /admin/*");
@@ -359,10 +265,10 @@ impl Authorizer {
     /// ```
     pub fn route(mut self, pattern: &str, require: Requirement) -> Result<Self, RouteError> {
         let parsed = RoutePattern::parse(pattern)?;
-        if let Err(e) = require.to_core().validate() {
+        if let Err(e) = require.validate() {
             return Err(RouteError::new(pattern, e.to_string()));
         }
-        if let Some(pool) = &require.pool
+        if let Some(pool) = require.pool()
             && self.auth.pool(pool).is_none()
         {
             return Err(RouteError::new(pattern, "its pool is not in the settings"));
@@ -380,7 +286,7 @@ impl Authorizer {
         // which first-match uses only when no route matches, when no route statement matches
         // either.
         for (earlier, earlier_require) in self.routes.entries() {
-            if earlier.overlaps(&parsed) && !earlier_require.implies(&require, default_pool) {
+            if earlier.overlaps(&parsed) && !implies(earlier_require, &require, default_pool) {
                 return Err(RouteError::new(
                     pattern,
                     format!(
@@ -393,7 +299,7 @@ impl Authorizer {
                 ));
             }
         }
-        if self.http_api == HttpApiResponse::Simple && !require.is_default(default_pool) {
+        if self.http_api == HttpApiResponse::Simple && !is_default(&require, default_pool) {
             return Err(simple_response_refusal(pattern));
         }
         let mut routes = (*self.routes).clone();
@@ -418,7 +324,7 @@ impl Authorizer {
                 .routes
                 .entries()
                 .iter()
-                .find(|(_, require)| !require.is_default(default_pool))
+                .find(|(_, require)| !is_default(require, default_pool))
             {
                 return Err(simple_response_refusal(pattern.as_str()));
             }
@@ -541,22 +447,25 @@ impl Authorizer {
         let default_pool = self.auth.default_pool().pool();
         let found = self.routes.find(method, path);
         let own_pool = match found {
-            Ok(Some(require)) => require.pool_or(default_pool),
+            Ok(Some(require)) => pool_or(require, default_pool),
             _ => default_pool,
         };
         // Each pool the table uses, once, the request's own first. A token belongs to one
         // pool; in the others it fails on its issuer, before any key is fetched.
         let mut pools = vec![own_pool, default_pool];
         for (_, require) in self.routes.entries() {
-            pools.push(require.pool_or(default_pool));
+            pools.push(pool_or(require, default_pool));
         }
-        let mut verified: Vec<(&str, Result<CognitoToken, AuthError>)> = Vec::new();
+        let mut verified: Vec<(&str, PoolAnswer)> = Vec::new();
         for pool in pools {
             if verified.iter().any(|(seen, _)| *seen == pool) {
                 continue;
             }
             let result = match self.auth.pool(pool) {
-                Some(verifier) => verifier.authenticate(request, Require::NONE).await,
+                Some(verifier) => verifier
+                    .authenticate::<Verified>(request, Require::NONE)
+                    .await
+                    .and_then(|v| v.deserialize::<CognitoToken>().map(|token| (v, token))),
                 // `route` checked every pool; a missing one would be a bug, answered as unavailable.
                 None => Err(AuthError::new(ErrorKind::JwksUnavailable)),
             };
@@ -570,7 +479,7 @@ impl Authorizer {
             log(method, path, e);
             return Err(AuthorizerError::Unavailable(e.clone()));
         }
-        let Some(token) = verified.iter().find_map(|(_, r)| r.as_ref().ok()) else {
+        let Some((_, token)) = verified.iter().find_map(|(_, r)| r.as_ref().ok()) else {
             let e = verified
                 .into_iter()
                 .next()
@@ -580,42 +489,32 @@ impl Authorizer {
             return Err(AuthorizerError::Unauthorized(e));
         };
         // Whether the token satisfies a requirement: valid in its pool (a 401 there only means
-        // this route is not for this token), with its groups / scopes.
-        let satisfies = |require: &Requirement| -> Result<(), AuthError> {
-            let pool = require.pool_or(default_pool);
-            let token = match verified.iter().find(|(p, _)| *p == pool) {
-                Some((_, Ok(token))) => token,
-                Some((_, Err(e))) => return Err(e.clone()),
-                None => return Err(AuthError::new(ErrorKind::JwksUnavailable)),
-            };
-            fn strs(list: &[String]) -> Vec<&str> {
-                list.iter().map(String::as_str).collect()
-            }
-            let (groups, scopes) = (strs(&require.groups), strs(&require.scopes));
-            let (all_scopes, acr_values) = (strs(&require.all_scopes), strs(&require.acr_values));
-            let rules = Require::NONE
-                .principal(require.principal)
-                .any_group(&groups)
-                .any_scope(&scopes)
-                .all_scopes(&all_scopes)
-                .acr_values(&acr_values);
-            match require.max_auth_age_secs {
-                Some(secs) => rules.max_auth_age_secs(secs).check_token(token),
-                None => rules.check_token(token),
+        // this route is not for this token), then authorized as core authorizes a verified token.
+        let satisfies = async |require: &Requirement| -> Result<(), AuthError> {
+            let pool = pool_or(require, default_pool);
+            match verified.iter().find(|(p, _)| *p == pool) {
+                Some((_, Ok((token, _)))) => match self.auth.pool(pool) {
+                    Some(verifier) => verifier.authorize::<Verified>(token, require).await.map(|_| ()),
+                    None => Err(AuthError::new(ErrorKind::JwksUnavailable)),
+                },
+                Some((_, Err(e))) => Err(e.clone()),
+                None => Err(AuthError::new(ErrorKind::JwksUnavailable)),
             }
         };
-        let default = Requirement::any_user();
+        let default = Requirement::new();
         let own = match found {
             // Every route of a simple-response table requires what the default does (checked
             // when it is built), so every reading of the path asks the same: no guess to refuse.
             Err(_) if !iam && self.http_api == HttpApiResponse::Simple => {
-                satisfies(&default).map_err(|e| e.kind().as_str())
+                satisfies(&default).await.map_err(|e| e.kind().as_str())
             }
             // A path another component could read as another route is not judged.
             Err(_) => Err("ambiguous_path"),
             _ if iam && !self.methods.iter().any(|m| m == method) => Err("unknown_method"),
             _ if iam && AMBIGUOUS_SHAPES.iter().any(|shape| iam_matches(shape, &arn.tail())) => Err("ambiguous_path"),
-            Ok(require) => satisfies(require.unwrap_or(&default)).map_err(|e| e.kind().as_str()),
+            Ok(require) => satisfies(require.unwrap_or(&default))
+                .await
+                .map_err(|e| e.kind().as_str()),
         };
         let allow = match own {
             Ok(()) => true,
@@ -630,7 +529,7 @@ impl Authorizer {
         if iam {
             let prefixed = |glob: &str| format!("{}{glob}", arn.prefix);
             for (pattern, require) in self.routes.entries() {
-                let out = if satisfies(require).is_ok() {
+                let out = if satisfies(require).await.is_ok() {
                     &mut allowed
                 } else {
                     &mut denied
@@ -639,7 +538,7 @@ impl Authorizer {
                     push_unique(out, prefixed(&resource));
                 }
             }
-            if satisfies(&default).is_ok() {
+            if satisfies(&default).await.is_ok() {
                 for method in self.methods.iter() {
                     push_unique(&mut allowed, prefixed(&format!("{method}/*")));
                 }
@@ -664,48 +563,6 @@ impl Authorizer {
             policy: policy_document(allowed, denied),
         })
     }
-}
-
-/// One line per refusal, for CloudWatch: the kind, never the token.
-fn log(method: &str, path: &str, error: &AuthError) {
-    let shown: String = path.chars().filter(|c| !c.is_control()).take(200).collect();
-    eprintln!("refused {method} {shown:?}: {}", error.kind().as_str());
-}
-
-/// The context of an answer: flat string values.
-fn context(token: &CognitoToken) -> Value {
-    json!({
-        "sub": token.sub.clone().unwrap_or_default(),
-        "username": token.username().unwrap_or_default(),
-        "token_use": token.token_use.as_str(),
-        "client_id": token.client().unwrap_or_default(),
-        "groups": token.groups.join(","),
-    })
-}
-
-/// One `Allow` statement and one `Deny` statement (each left out when empty).
-fn policy_document(allowed: Vec<String>, denied: Vec<String>) -> ApiGatewayCustomAuthorizerPolicy {
-    let mut document = ApiGatewayCustomAuthorizerPolicy::default();
-    document.version = Some("2012-10-17".to_owned());
-    for (effect, resources) in [(IamPolicyEffect::Allow, allowed), (IamPolicyEffect::Deny, denied)] {
-        if resources.is_empty() {
-            continue;
-        }
-        let mut statement = IamPolicyStatement::default();
-        statement.action = vec!["execute-api:Invoke".to_owned()];
-        statement.effect = effect;
-        statement.resource = resources;
-        document.statement.push(statement);
-    }
-    document
-}
-
-fn rest_policy(decision: Decision) -> ApiGatewayCustomAuthorizerResponse {
-    let mut response = ApiGatewayCustomAuthorizerResponse::default();
-    response.principal_id = Some(decision.principal);
-    response.policy_document = decision.policy;
-    response.context = decision.context;
-    response
 }
 
 /// Loads the keys (one line per pool on stderr), then serves the Lambda Runtime API

@@ -1,166 +1,60 @@
-//! Route requirements (which groups / scopes, and which pool, a route pattern asks for), how a
+//! How route requirements relate (implication, the default route's requirement), how a
 //! request's method and path are read from its ARN, and the resource ARNs of an IAM policy
 //! answer. The patterns are `cognito_core::route`'s, the one pattern language of the workspace.
 
 use std::fmt;
 
-use cognito_core::PrincipalKind;
 use cognito_core::route::{PatternError, RoutePattern};
+use cognito_core::{PrincipalKind, Requirement};
 
-/// What a route requires beyond a valid token: the kind of principal (a user, or a machine
-/// with client credentials); any of the groups, if some are named; any of the scopes and
-/// every one of the all-of scopes, if some are named; a sign-in at most so many seconds old
-/// and made with one of some authentication contexts (`acr`), if asked; the pool by name
-/// (`None`: the default pool). A token that falls short is denied (API Gateway answers 403).
-///
-/// API Gateway reuses a cached answer for the authorizer's cache TTL: with
-/// `max_auth_age_secs`, an Allow may then serve up to that TTL past the sign-in's age limit,
-/// so set the TTL well below it (or to 0) for such routes.
-///
-/// ```
-/// use cognito_core::PrincipalKind;
-/// use cognito_lambda::Requirement;
-/// let admins = Requirement::any_group(["admin"]);
-/// let readers = Requirement::any_scope(["demo/read"]).in_pool("partners");
-/// let jobs = Requirement::any_user().principal(PrincipalKind::Machine).all_scopes(["jobs/run"]);
-/// let payments = Requirement::any_user().max_auth_age_secs(300).acr_values(["mfa"]);
-/// assert_eq!(admins.groups, ["admin"]);
-/// assert_eq!(readers.pool.as_deref(), Some("partners"));
-/// # let _ = (jobs, payments);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Requirement {
-    /// Any of these groups (`cognito:groups`); empty: no group needed.
-    pub groups: Vec<String>,
-    /// Any of these scopes (`scope`); empty: no scope needed.
-    pub scopes: Vec<String>,
-    /// Every one of these scopes; empty: none needed.
-    pub all_scopes: Vec<String>,
-    /// The kind of principal served (default: any).
-    pub principal: PrincipalKind,
-    /// The maximum age of the sign-in (`auth_time`) in seconds, at least 1; `None`: any age.
-    pub max_auth_age_secs: Option<u64>,
-    /// The accepted authentication contexts (`acr`); empty: any.
-    pub acr_values: Vec<String>,
-    /// The pool whose tokens the route accepts; `None`: the default (first) pool.
-    pub pool: Option<String>,
+/// The pool `requirement` names, `default` standing for none.
+pub(crate) fn pool_or<'a>(requirement: &'a Requirement, default: &'a str) -> &'a str {
+    requirement.pool().unwrap_or(default)
 }
 
-impl Requirement {
-    /// Any valid token of the default pool.
-    pub fn any_user() -> Self {
-        Self::default()
-    }
+/// Whether every token that satisfies `mine` satisfies `other` too (judged conservatively:
+/// `false` when in doubt): the same pool; for groups (and likewise any-of scopes and
+/// `acr_values`) `other` names none, or `mine` names some and all of them are among
+/// `other`'s (any of `mine`'s is then one of `other`'s); `other`'s any-of scopes are also met
+/// when one of them is among `mine`'s all-of scopes; `other`'s all-of scopes are all among
+/// `mine`'s; `other` serves any principal or the same kind as `mine`; `other` sets no sign-in
+/// age or one no stricter than `mine`'s; and `other` runs no custom checks (code cannot be
+/// compared).
+pub(crate) fn implies(mine: &Requirement, other: &Requirement, default_pool: &str) -> bool {
+    let subset = |mine: &[String], theirs: &[String]| {
+        theirs.is_empty() || (!mine.is_empty() && mine.iter().all(|m| theirs.contains(m)))
+    };
+    let any_scope =
+        subset(mine.scopes(), other.scopes()) || mine.all_scopes_required().iter().any(|s| other.scopes().contains(s));
+    let principal = other.principal_kind() == PrincipalKind::Any || other.principal_kind() == mine.principal_kind();
+    let age = match (mine.max_auth_age(), other.max_auth_age()) {
+        (_, None) => true,
+        (Some(mine), Some(theirs)) => mine <= theirs,
+        (None, Some(_)) => false,
+    };
+    pool_or(mine, default_pool) == pool_or(other, default_pool)
+        && subset(mine.groups(), other.groups())
+        && any_scope
+        && other
+            .all_scopes_required()
+            .iter()
+            .all(|s| mine.all_scopes_required().contains(s))
+        && principal
+        && age
+        && subset(mine.acr_values_accepted(), other.acr_values_accepted())
+        && other.check_count() == 0
+}
 
-    /// Membership of at least one of these groups.
-    pub fn any_group(groups: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Self {
-            groups: groups.into_iter().map(Into::into).collect(),
-            ..Self::default()
-        }
-    }
-
-    /// At least one of these scopes.
-    pub fn any_scope(scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Self {
-            scopes: scopes.into_iter().map(Into::into).collect(),
-            ..Self::default()
-        }
-    }
-
-    /// The same requirement, also needing every one of these scopes.
-    #[must_use]
-    pub fn all_scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.all_scopes.extend(scopes.into_iter().map(Into::into));
-        self
-    }
-
-    /// The same requirement, serving only this kind of principal.
-    #[must_use]
-    pub fn principal(mut self, principal: PrincipalKind) -> Self {
-        self.principal = principal;
-        self
-    }
-
-    /// The same requirement, needing a sign-in at most `secs` seconds old (at least 1: 0 is
-    /// refused when the route is added).
-    #[must_use]
-    pub fn max_auth_age_secs(mut self, secs: u64) -> Self {
-        self.max_auth_age_secs = Some(secs);
-        self
-    }
-
-    /// The same requirement, needing a sign-in with one of these authentication contexts.
-    #[must_use]
-    pub fn acr_values(mut self, values: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.acr_values.extend(values.into_iter().map(Into::into));
-        self
-    }
-
-    /// The same requirement as the core's, to validate it.
-    pub(crate) fn to_core(&self) -> cognito_core::Requirement {
-        let core = cognito_core::Requirement::new()
-            .principal(self.principal)
-            .any_group(self.groups.iter().cloned())
-            .any_scope(self.scopes.iter().cloned())
-            .all_scopes(self.all_scopes.iter().cloned())
-            .acr_values(self.acr_values.iter().cloned());
-        match self.max_auth_age_secs {
-            Some(secs) => core.max_auth_age_secs(secs),
-            None => core,
-        }
-    }
-
-    /// The same requirement, for tokens of the pool `name`.
-    #[must_use]
-    pub fn in_pool(mut self, name: impl Into<String>) -> Self {
-        self.pool = Some(name.into());
-        self
-    }
-
-    /// The pool's name, `default` standing for `None`.
-    pub(crate) fn pool_or<'a>(&'a self, default: &'a str) -> &'a str {
-        self.pool.as_deref().unwrap_or(default)
-    }
-
-    /// Whether every token that satisfies `self` satisfies `other` too (judged conservatively:
-    /// `false` when in doubt): the same pool; for groups (and likewise any-of scopes and
-    /// `acr_values`) `other` names none, or `self` names some and all of them are among
-    /// `other`'s (any of `self`'s is then one of `other`'s); `other`'s any-of scopes are also
-    /// met when one of them is among `self`'s all-of scopes; `other`'s all-of scopes are all
-    /// among `self`'s; `other` serves any principal or the same kind as `self`; and `other`
-    /// sets no sign-in age or one no stricter than `self`'s.
-    pub(crate) fn implies(&self, other: &Requirement, default_pool: &str) -> bool {
-        let subset = |mine: &[String], theirs: &[String]| {
-            theirs.is_empty() || (!mine.is_empty() && mine.iter().all(|m| theirs.contains(m)))
-        };
-        let any_scope = subset(&self.scopes, &other.scopes) || self.all_scopes.iter().any(|s| other.scopes.contains(s));
-        let principal = other.principal == PrincipalKind::Any || other.principal == self.principal;
-        let age = match (self.max_auth_age_secs, other.max_auth_age_secs) {
-            (_, None) => true,
-            (Some(mine), Some(theirs)) => mine <= theirs,
-            (None, Some(_)) => false,
-        };
-        self.pool_or(default_pool) == other.pool_or(default_pool)
-            && subset(&self.groups, &other.groups)
-            && any_scope
-            && other.all_scopes.iter().all(|s| self.all_scopes.contains(s))
-            && principal
-            && age
-            && subset(&self.acr_values, &other.acr_values)
-    }
-
-    /// Whether it asks exactly what the default route asks: any valid token of the default pool.
-    pub(crate) fn is_default(&self, default_pool: &str) -> bool {
-        self.groups.is_empty()
-            && self.scopes.is_empty()
-            && self.all_scopes.is_empty()
-            && self.principal == PrincipalKind::Any
-            && self.max_auth_age_secs.is_none()
-            && self.acr_values.is_empty()
-            && self.pool_or(default_pool) == default_pool
-    }
+/// Whether it asks exactly what the default route asks: any valid token of the default pool.
+pub(crate) fn is_default(requirement: &Requirement, default_pool: &str) -> bool {
+    requirement.groups().is_empty()
+        && requirement.scopes().is_empty()
+        && requirement.all_scopes_required().is_empty()
+        && requirement.principal_kind() == PrincipalKind::Any
+        && requirement.max_auth_age().is_none()
+        && requirement.acr_values_accepted().is_empty()
+        && requirement.check_count() == 0
+        && pool_or(requirement, default_pool) == default_pool
 }
 
 /// A route that cannot be added, or an authorizer that cannot answer safely as configured:
@@ -408,39 +302,47 @@ mod tests {
 
     #[test]
     fn implication() {
-        let admin = Requirement::any_group(["admin"]);
-        let staff = Requirement::any_group(["admin", "ops"]);
-        assert!(admin.implies(&staff, "main"));
-        assert!(!staff.implies(&admin, "main"));
-        assert!(admin.implies(&Requirement::any_user(), "main"));
-        assert!(!Requirement::any_user().implies(&admin, "main"));
-        assert!(admin.implies(&admin.clone().in_pool("main"), "main"));
-        assert!(!admin.implies(&admin.clone().in_pool("other"), "main"));
-        assert!(!Requirement::any_scope(["a"]).implies(&Requirement::any_group(["g"]), "main"));
+        let admin = Requirement::new().any_group(["admin"]);
+        let staff = Requirement::new().any_group(["admin", "ops"]);
+        assert!(implies(&admin, &staff, "main"));
+        assert!(!implies(&staff, &admin, "main"));
+        assert!(implies(&admin, &Requirement::new(), "main"));
+        assert!(!implies(&Requirement::new(), &admin, "main"));
+        assert!(implies(&admin, &admin.clone().in_pool("main"), "main"));
+        assert!(!implies(&admin, &admin.clone().in_pool("other"), "main"));
+        assert!(!implies(
+            &Requirement::new().any_scope(["a"]),
+            &Requirement::new().any_group(["g"]),
+            "main"
+        ));
         // All-of scopes.
-        let both = Requirement::any_user().all_scopes(["a", "b"]);
-        assert!(both.implies(&Requirement::any_user().all_scopes(["b"]), "main"));
-        assert!(both.implies(&Requirement::any_scope(["b", "c"]), "main"));
-        assert!(!Requirement::any_user().all_scopes(["b"]).implies(&both, "main"));
-        assert!(!Requirement::any_scope(["a"]).implies(&Requirement::any_user().all_scopes(["a"]), "main"));
+        let both = Requirement::new().all_scopes(["a", "b"]);
+        assert!(implies(&both, &Requirement::new().all_scopes(["b"]), "main"));
+        assert!(implies(&both, &Requirement::new().any_scope(["b", "c"]), "main"));
+        assert!(!implies(&Requirement::new().all_scopes(["b"]), &both, "main"));
+        assert!(!implies(
+            &Requirement::new().any_scope(["a"]),
+            &Requirement::new().all_scopes(["a"]),
+            "main"
+        ));
         // Principals.
-        let machines = Requirement::any_user().principal(PrincipalKind::Machine);
-        let users = Requirement::any_user().principal(PrincipalKind::User);
-        assert!(machines.implies(&Requirement::any_user(), "main"));
-        assert!(machines.implies(&machines, "main"));
-        assert!(!machines.implies(&users, "main"));
-        assert!(!Requirement::any_user().implies(&machines, "main"));
+        let machines = Requirement::new().principal(PrincipalKind::Machine);
+        let users = Requirement::new().principal(PrincipalKind::User);
+        assert!(implies(&machines, &Requirement::new(), "main"));
+        assert!(implies(&machines, &machines, "main"));
+        assert!(!implies(&machines, &users, "main"));
+        assert!(!implies(&Requirement::new(), &machines, "main"));
         // Sign-in age and context.
-        let recent = Requirement::any_user().max_auth_age_secs(60);
-        assert!(recent.implies(&Requirement::any_user().max_auth_age_secs(300), "main"));
-        assert!(!Requirement::any_user().max_auth_age_secs(300).implies(&recent, "main"));
-        assert!(!Requirement::any_user().implies(&recent, "main"));
-        let mfa = Requirement::any_user().acr_values(["mfa"]);
-        assert!(mfa.implies(&Requirement::any_user().acr_values(["mfa", "hw"]), "main"));
-        assert!(!Requirement::any_user().acr_values(["mfa", "hw"]).implies(&mfa, "main"));
-        assert!(!Requirement::any_user().implies(&mfa, "main"));
+        let recent = Requirement::new().max_auth_age_secs(60);
+        assert!(implies(&recent, &Requirement::new().max_auth_age_secs(300), "main"));
+        assert!(!implies(&Requirement::new().max_auth_age_secs(300), &recent, "main"));
+        assert!(!implies(&Requirement::new(), &recent, "main"));
+        let mfa = Requirement::new().acr_values(["mfa"]);
+        assert!(implies(&mfa, &Requirement::new().acr_values(["mfa", "hw"]), "main"));
+        assert!(!implies(&Requirement::new().acr_values(["mfa", "hw"]), &mfa, "main"));
+        assert!(!implies(&Requirement::new(), &mfa, "main"));
         for strict in [both, machines, users, recent, mfa] {
-            assert!(!strict.is_default("main"));
+            assert!(!is_default(&strict, "main"));
         }
     }
 }

@@ -108,8 +108,8 @@ impl Fixture {
             _ => HttpApiResponse::IamPolicy,
         };
         Ok(Authorizer::new(CognitoAuth::new(&self.settings)?)
-            .route("* /admin/*", Requirement::any_group(["admin"]))?
-            .route("GET /scoped", Requirement::any_scope(["demo/read"]))?
+            .route("* /admin/*", Requirement::new().any_group(["admin"]))?
+            .route("GET /scoped", Requirement::new().any_scope(["demo/read"]))?
             .http_api_response(response)?)
     }
 
@@ -352,21 +352,27 @@ async fn the_first_matching_pattern_wins_and_a_table_one_policy_cannot_express_i
     // An open route before a closed one it overlaps: a cached policy would say Allow and
     // Deny for GET /admin/public, and IAM lets the Deny win. Refused, naming both routes.
     let err = Authorizer::new(auth.clone())
-        .route("GET /admin/public", Requirement::any_user())?
-        .route("* /admin/*", Requirement::any_group(["admin"]))
+        .route("GET /admin/public", Requirement::new())?
+        .route("* /admin/*", Requirement::new().any_group(["admin"]))
         .err()
         .ok_or("an open route before a closed one was accepted")?;
     assert_eq!(err.pattern(), "* /admin/*");
     assert!(err.to_string().contains("\"GET /admin/public\""), "{err}");
     // Other pools, other groups, other scopes: none implies the other.
     for (first, second) in [
-        (Requirement::any_group(["admin"]), Requirement::any_group(["ops"])),
         (
-            Requirement::any_group(["admin", "ops"]),
-            Requirement::any_group(["ops"]),
+            Requirement::new().any_group(["admin"]),
+            Requirement::new().any_group(["ops"]),
         ),
-        (Requirement::any_scope(["a"]), Requirement::any_group(["admin"])),
-        (Requirement::any_user(), Requirement::any_scope(["a"])),
+        (
+            Requirement::new().any_group(["admin", "ops"]),
+            Requirement::new().any_group(["ops"]),
+        ),
+        (
+            Requirement::new().any_scope(["a"]),
+            Requirement::new().any_group(["admin"]),
+        ),
+        (Requirement::new(), Requirement::new().any_scope(["a"])),
     ] {
         let refused = Authorizer::new(auth.clone())
             .route("/a/*", first.clone())?
@@ -376,11 +382,11 @@ async fn the_first_matching_pattern_wins_and_a_table_one_policy_cannot_express_i
     }
     // Implied: admins, then any user of the same pool; disjoint routes need nothing.
     let strict_first = Authorizer::new(auth.clone())
-        .route("* /admin/*", Requirement::any_group(["admin"]))?
-        .route("GET /admin/public", Requirement::any_user())?
-        .route("/a/*", Requirement::any_group(["admin"]))?
-        .route("/a/b", Requirement::any_group(["admin", "ops"]).in_pool("main"))?
-        .route("/b", Requirement::any_group(["ops"]))?;
+        .route("* /admin/*", Requirement::new().any_group(["admin"]))?
+        .route("GET /admin/public", Requirement::new())?
+        .route("/a/*", Requirement::new().any_group(["admin"]))?
+        .route("/a/b", Requirement::new().any_group(["admin", "ops"]).in_pool("main"))?
+        .route("/b", Requirement::new().any_group(["ops"]))?;
     let event = shaped(Kind::Token, "GET", "/admin/public", Some(&f.token(&[], "")?))?;
     let strict = strict_first.handle(event).await?;
     assert!(!decision(Kind::Token, &strict, "GET", "/admin/public")?.0);
@@ -393,8 +399,8 @@ async fn a_simple_response_that_names_no_route_is_refused_unless_the_cache_key_h
     let auth = CognitoAuth::new(&f.settings)?;
     // Routes first, then the answer kind.
     let err = Authorizer::new(auth.clone())
-        .route("GET /open", Requirement::any_user().in_pool("main"))?
-        .route("* /admin/*", Requirement::any_group(["admin"]))?
+        .route("GET /open", Requirement::new().in_pool("main"))?
+        .route("* /admin/*", Requirement::new().any_group(["admin"]))?
         .http_api_response(HttpApiResponse::Simple)
         .err()
         .ok_or("a simple response over routes that differ was accepted")?;
@@ -403,18 +409,18 @@ async fn a_simple_response_that_names_no_route_is_refused_unless_the_cache_key_h
     // The answer kind first, then the routes.
     let err = Authorizer::new(auth.clone())
         .http_api_response(HttpApiResponse::Simple)?
-        .route("GET /open", Requirement::any_user())?
-        .route("GET /scoped", Requirement::any_scope(["demo/read"]))
+        .route("GET /open", Requirement::new())?
+        .route("GET /scoped", Requirement::new().any_scope(["demo/read"]))
         .err()
         .ok_or("a route that differs was added to a simple-response authorizer")?;
     assert_eq!(err.pattern(), "GET /scoped");
     // Routes that all require what the default route requires: nothing to confuse.
     Authorizer::new(auth.clone())
-        .route("GET /open", Requirement::any_user())?
+        .route("GET /open", Requirement::new())?
         .http_api_response(HttpApiResponse::Simple)?;
     // Stated: the identity source includes the route (or the cache is off).
     let keyed = Authorizer::new(auth)
-        .route("* /admin/*", Requirement::any_group(["admin"]))?
+        .route("* /admin/*", Requirement::new().any_group(["admin"]))?
         .http_api_response(HttpApiResponse::SimpleCacheKeyIncludesRoute)?;
     let answer = keyed
         .handle(shaped(Kind::HttpApiSimple, "GET", "/admin", Some(&f.token(&[], "")?))?)
@@ -456,18 +462,18 @@ async fn a_route_may_name_another_pool_and_a_missing_pool_is_refused_up_front() 
     let auth = CognitoAuth::new(&f.settings)?;
     assert!(
         Authorizer::new(auth.clone())
-            .route("GET /x", Requirement::any_user().in_pool("moon"))
+            .route("GET /x", Requirement::new().in_pool("moon"))
             .is_err()
     );
     assert!(
         Authorizer::new(auth.clone())
-            .route("GET x", Requirement::any_user())
+            .route("GET x", Requirement::new())
             .is_err()
     );
-    let authorizer = Authorizer::new(auth).route("GET /x", Requirement::any_user().in_pool("main"))?;
+    let authorizer = Authorizer::new(auth).route("GET /x", Requirement::new().in_pool("main"))?;
     // Core's pattern errors come through as route errors naming the pattern.
     let err = Authorizer::new(CognitoAuth::new(&f.settings)?)
-        .route("GET /a?b", Requirement::any_user())
+        .route("GET /a?b", Requirement::new())
         .err()
         .ok_or("a ? in a route was accepted")?;
     assert_eq!(err.pattern(), "GET /a?b");
@@ -517,14 +523,11 @@ async fn principals_all_of_scopes_sign_in_and_revocation() -> TestResult {
     let f = Fixture::new().await?;
     let auth = CognitoAuth::new(&f.settings)?;
     let authorizer = Authorizer::new(auth.clone())
-        .route(
-            "GET /machine",
-            Requirement::any_user().principal(PrincipalKind::Machine),
-        )?
-        .route("GET /people", Requirement::any_user().principal(PrincipalKind::User))?
-        .route("GET /recent", Requirement::any_user().max_auth_age_secs(300))?
-        .route("GET /both", Requirement::any_user().all_scopes(["a", "b"]))?
-        .route("GET /mfa", Requirement::any_user().acr_values(["mfa"]))?;
+        .route("GET /machine", Requirement::new().principal(PrincipalKind::Machine))?
+        .route("GET /people", Requirement::new().principal(PrincipalKind::User))?
+        .route("GET /recent", Requirement::new().max_auth_age_secs(300))?
+        .route("GET /both", Requirement::new().all_scopes(["a", "b"]))?
+        .route("GET /mfa", Requirement::new().acr_values(["mfa"]))?;
     let sign = |changes: Value| -> Result<String, BoxError> {
         let mut claims = access_claims(&f.issuer, CLIENT);
         cognito_testkit::merge_claims(&mut claims, &changes);
@@ -554,18 +557,18 @@ async fn principals_all_of_scopes_sign_in_and_revocation() -> TestResult {
     }
     // Values that cannot work are refused when the route is added.
     let err = Authorizer::new(auth.clone())
-        .route("GET /x", Requirement::any_user().max_auth_age_secs(0))
+        .route("GET /x", Requirement::new().max_auth_age_secs(0))
         .map(|_| ())
         .unwrap_err();
     assert!(err.to_string().contains("max_auth_age_secs"), "{err}");
     // A stricter route before an overlapping laxer one is fine; the other way round is not.
     Authorizer::new(auth.clone())
-        .route("GET /pay/now", Requirement::any_user().max_auth_age_secs(60))?
-        .route("GET /pay/*", Requirement::any_user().max_auth_age_secs(300))?;
+        .route("GET /pay/now", Requirement::new().max_auth_age_secs(60))?
+        .route("GET /pay/*", Requirement::new().max_auth_age_secs(300))?;
     assert!(
         Authorizer::new(auth.clone())
-            .route("GET /pay/*", Requirement::any_user().max_auth_age_secs(300))?
-            .route("GET /pay/now", Requirement::any_user().max_auth_age_secs(60))
+            .route("GET /pay/*", Requirement::new().max_auth_age_secs(300))?
+            .route("GET /pay/now", Requirement::new().max_auth_age_secs(60))
             .is_err()
     );
     // Revoked: unauthorized, whatever the route.

@@ -88,8 +88,8 @@ async fn a_reused_answer_decides_every_demo_route_as_a_fresh_invocation() -> Res
     let users = users(&dev)?;
     let users: Vec<(&str, &str)> = users.iter().map(|(n, t)| (*n, t.as_str())).collect();
     let demo = Authorizer::new(auth)
-        .route("* /admin/*", Requirement::any_group(["admin"]))?
-        .route("GET /scoped", Requirement::any_scope(["demo/read"]))?;
+        .route("* /admin/*", Requirement::new().any_group(["admin"]))?
+        .route("GET /scoped", Requirement::new().any_scope(["demo/read"]))?;
     demo.prefetch().await;
     let checked = check_reuse(
         &demo,
@@ -109,7 +109,7 @@ async fn a_reused_answer_decides_every_demo_route_as_a_fresh_invocation() -> Res
 async fn letter_case_variants_are_denied_fresh_and_are_the_documented_limit_when_reused() -> Result<(), BoxError> {
     let (dev, auth) = two_pools().await?;
     let user = format!("Bearer {}", dev.access_token_for("main", &[], "")?);
-    let demo = Authorizer::new(auth).route("* /admin/*", Requirement::any_group(["admin"]))?;
+    let demo = Authorizer::new(auth).route("* /admin/*", Requirement::new().any_group(["admin"]))?;
     let fresh = demo.handle(event(Kind::Token, "GET", "/Admin", &user)?).await;
     assert_eq!(apply(&fresh, "GET", "/Admin")?, Outcome::Deny);
     let root = demo.handle(event(Kind::Token, "GET", "/", &user)?).await;
@@ -193,10 +193,13 @@ fn plain_requirement(groups: usize, scopes: usize, pool: usize) -> Requirement {
             .map(|(_, n)| (*n).to_owned())
             .collect()
     };
-    let mut require = Requirement::any_group(pick(GROUPS, groups));
-    require.scopes = pick(SCOPES, scopes);
-    require.pool = POOLS[pool].map(str::to_owned);
-    require
+    let require = Requirement::new()
+        .any_group(pick(GROUPS, groups))
+        .any_scope(pick(SCOPES, scopes));
+    match POOLS[pool] {
+        Some(name) => require.in_pool(name),
+        None => require,
+    }
 }
 
 #[test]

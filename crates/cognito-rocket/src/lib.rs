@@ -254,6 +254,7 @@ pub use cognito_core;
 pub use cognito_core::openapi;
 pub use cognito_core::{
     AnyUser, AuthError, CognitoAuth, CognitoSettings, CognitoToken, ConfigError, ErrorKind, Policy, Rejection, Require,
+    RequirementRef,
 };
 
 cognito_core::adapter_types! {
@@ -474,7 +475,10 @@ where
             Ok(auth) => auth,
             Err(rejection) => return fail(req, rejection),
         };
-        match auth.authenticate::<T, P>(&RocketRequest::new(req)).await {
+        match auth
+            .authenticate::<T>(&RocketRequest::new(req), RequirementRef::of::<P>())
+            .await
+        {
             Ok(claims) => Outcome::Success(Auth(claims, PhantomData)),
             Err(rejection) => fail(req, rejection),
         }
@@ -494,7 +498,10 @@ where
             Ok(auth) => auth,
             Err(rejection) => return fail(req, rejection),
         };
-        match auth.authenticate_optional::<T, P>(&RocketRequest::new(req)).await {
+        match auth
+            .authenticate_optional::<T>(&RocketRequest::new(req), RequirementRef::of::<P>())
+            .await
+        {
             Ok(claims) => Outcome::Success(OptionalAuth(claims, PhantomData)),
             Err(rejection) => fail(req, rejection),
         }

@@ -81,7 +81,7 @@ fn percent_encode(message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use cognito_core::{AuthError, CognitoSettings, CognitoToken, ErrorKind, Verifier};
+    use cognito_core::{AuthError, CognitoSettings, CognitoToken, ErrorKind, Require, Verifier};
     use cognito_testkit::{SigningKey, access_claims};
 
     use super::*;
@@ -117,7 +117,9 @@ mod tests {
         ))?;
         let key = SigningKey::generate("k1").map_err(|_| "key generation failed")?;
         let token = key.sign(&access_claims(issuer, "c")).map_err(|_| "signing failed")?;
-        let verdict = Verifier::new(&settings)?.verify::<CognitoToken>(&token).await;
+        let verdict = Verifier::new(&settings)?
+            .verify::<CognitoToken>(&token, Require::NONE)
+            .await;
         let down = Rejection::from(verdict.err().ok_or("a token without reachable keys was accepted")?);
         assert_eq!(code(&down), 14);
         let retry = headers(&down).last().cloned().ok_or("no headers")?;

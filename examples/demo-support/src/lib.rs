@@ -180,7 +180,7 @@ pub async fn named_pool(
     auth.pool(name).ok_or(PoolRefusal::NotFound)?;
     let requirement = Requirement::new().in_pool(name);
     let verified = auth
-        .verify_request(request, &requirement)
+        .authenticate::<Verified>(request, &requirement)
         .await
         .map_err(PoolRefusal::Rejected)?;
     guarded_body(&verified).map_err(PoolRefusal::Rejected)

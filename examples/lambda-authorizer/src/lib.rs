@@ -27,8 +27,8 @@ use cognito_lambda::{Authorizer, HttpApiResponse, Requirement, RouteError};
 /// for [`HttpApiResponse::Simple`]: the demo's routes require different things).
 pub fn authorizer(auth: CognitoAuth, http_api: HttpApiResponse) -> Result<Authorizer, RouteError> {
     Authorizer::new(auth)
-        .route("* /admin/*", Requirement::any_group(["admin"]))?
-        .route("GET /scoped", Requirement::any_scope(["demo/read"]))?
+        .route("* /admin/*", Requirement::new().any_group(["admin"]))?
+        .route("GET /scoped", Requirement::new().any_scope(["demo/read"]))?
         .http_api_response(http_api)
 }
 

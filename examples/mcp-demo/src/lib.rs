@@ -24,7 +24,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use cognito_axum::cognito_core::resource::ResourceSettings;
 use cognito_axum::{
-    CognitoAuth, CognitoLayer, CognitoSettings, ConfigError, Guard, Policy, Rejection, Requirement, Verified,
+    CognitoAuth, CognitoLayer, CognitoSettings, ConfigError, Guard, Policy, Rejection, Requirement, RequirementRef,
+    Verified,
 };
 use cognito_demo_support as demo;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -155,14 +156,21 @@ impl DemoServer {
         Parameters(EchoArgs { text }): Parameters<EchoArgs>,
     ) -> Result<CallToolResult, ErrorData> {
         let token = verified(&parts)?;
-        match self.auth.reuse::<serde_json::Value, McpAdmin>(token).await {
-            Some(Ok(_)) => Ok(CallToolResult::success(vec![ContentBlock::text(text)])),
-            // A refusal: `<kind>: <message>`, e.g. `forbidden_scope: The token carries none of ...`.
-            Some(Err(rejection)) => Err(forbidden(&rejection)),
-            None => Err(ErrorData::internal_error(
+        let requirement = RequirementRef::of::<McpAdmin>();
+        if self
+            .auth
+            .pool_for(requirement)
+            .is_ok_and(|pool| pool.pool() != token.pool())
+        {
+            return Err(ErrorData::internal_error(
                 "the token was verified by another pool than the tool's",
                 None,
-            )),
+            ));
+        }
+        match self.auth.authorize::<Verified>(token, requirement).await {
+            Ok(_) => Ok(CallToolResult::success(vec![ContentBlock::text(text)])),
+            // A refusal: `<kind>: <message>`, e.g. `forbidden_scope: The token carries none of ...`.
+            Err(rejection) => Err(forbidden(&rejection)),
         }
     }
 }

@@ -80,12 +80,16 @@ pub(crate) fn settings_yaml(extra: &str, pools: &[(&str, serde_json::Value)]) ->
 
 /// The kind a verification failed with, or `None` if it passed.
 pub(crate) async fn kind_of(verifier: &Verifier, token: &str) -> Option<ErrorKind> {
-    verifier.verify::<CognitoToken>(token).await.err().map(|e| e.kind())
+    verifier
+        .verify::<CognitoToken>(token, Require::NONE)
+        .await
+        .err()
+        .map(|e| e.kind())
 }
 
 pub(crate) async fn kind_with(verifier: &Verifier, token: &str, require: Require<'_>) -> Option<ErrorKind> {
     verifier
-        .verify_with::<CognitoToken>(token, require)
+        .verify::<CognitoToken>(token, require)
         .await
         .err()
         .map(|e: AuthError| e.kind())

@@ -208,7 +208,7 @@ impl Context<'_> {
             ),
             (Step::Client, _) => {
                 let (name, id) = self.client_claim();
-                let clients = self.verifier.map_or_else(String::new, |v| list(&v.0.clients));
+                let clients = self.verifier.map_or_else(String::new, |v| list(&v.inner.clients));
                 format!(" Its {name} is {}; the pool's app clients: {clients}.", shown(id))
             }
             (Step::Time, _) => format!(" {}", self.times()),
@@ -231,7 +231,7 @@ impl Context<'_> {
     }
 
     fn token_uses(&self) -> &'static str {
-        match self.verifier.map(|v| v.0.token_use) {
+        match self.verifier.map(|v| v.inner.token_use) {
             Some(TokenUse::Access) => "access tokens only",
             Some(TokenUse::Id) => "ID tokens only",
             _ => "access and ID tokens",

@@ -6,8 +6,10 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::Verifier;
 use super::explain::{Recorder, Step};
-use super::{Inner, Prechecked, Verifier};
+use super::pipeline::Prechecked;
+use super::verifier::Inner;
 use crate::error::{AuthError, ConfigError, ErrorKind};
 use crate::issuer::{OidcClaims, OidcIssuer, OidcRules};
 use crate::jwks::JwksCache;
@@ -42,8 +44,8 @@ impl Verifier {
             (None, None) => (Err("has no key source".to_owned()), "jwks_url"),
         };
         let cache = cache.map_err(|p| ConfigError::invalid(Some(&oidc.name), field, p))?;
-        Ok(Verifier(
-            Arc::new(Inner {
+        Ok(Verifier {
+            inner: Arc::new(Inner {
                 pool: oidc.name.clone(),
                 issuers: vec![(oidc.issuer.clone(), cache)],
                 clients: Vec::new(),
@@ -64,9 +66,9 @@ impl Verifier {
                 resource_metadata: None,
                 oidc: Some(oidc.rules()),
             }),
-            Arc::from([]),
-            Revocations::in_memory(std::time::Duration::from_secs(settings.leeway_seconds)),
-        ))
+            checks: Arc::from([]),
+            revocations: Revocations::in_memory(std::time::Duration::from_secs(settings.leeway_seconds)),
+        })
     }
 
     /// Steps 2-4 for an OpenID Connect issuer's token: its own parse of the claims (`aud` may
@@ -78,7 +80,7 @@ impl Verifier {
         parsed: &'t Token<'_>,
         rec: &mut impl Recorder,
     ) -> Result<Prechecked<'t>, AuthError> {
-        let inner = &*self.0;
+        let inner = &*self.inner;
         let header = parsed.header()?;
         let typ = crate::issuer::header_typ(parsed.header_json())?;
         let claims = OidcClaims::parse(parsed.payload())?;

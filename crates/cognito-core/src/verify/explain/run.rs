@@ -15,7 +15,8 @@ use crate::policy::Require;
 use crate::settings::{CognitoSettings, JwksSettings};
 use crate::time::unix_now;
 use crate::token::{self, Token};
-use crate::verify::{Claims, Keys, Needs, Verifier};
+use crate::verify::Verifier;
+use crate::verify::pipeline::{Keys, Needs};
 
 /// The recorder of an explanation.
 #[derive(Default)]
@@ -57,24 +58,24 @@ impl Verifier {
 
     /// [`Verifier::explain`] with the route's requirements (its groups and scopes).
     pub async fn explain_with(&self, token: &str, require: Require<'_>) -> Explanation {
-        self.explain_needs(None, token, require.into()).await
+        self.explain_needs(None, token, Needs::of(require)).await
     }
 
     /// Explains a header value (`Bearer <token>` with the default settings) as
     /// [`Verifier::authenticate`] would judge it: the header check runs too.
     pub async fn explain_header(&self, value: &str, require: Require<'_>) -> Explanation {
-        self.explain_needs(Some(value), value, require.into()).await
+        self.explain_needs(Some(value), value, Needs::of(require)).await
     }
 
     /// The issuers this pool trusts, in order (an `iss` must equal one of them).
     pub fn issuers(&self) -> impl Iterator<Item = &str> {
-        self.0.issuers.iter().map(|(issuer, _)| issuer.as_str())
+        self.inner.issuers.iter().map(|(issuer, _)| issuer.as_str())
     }
 
     async fn explain_needs(&self, header: Option<&str>, input: &str, needs: Needs<'_>) -> Explanation {
         let mut trace = Trace::default();
         let (token, result) = self.traced(header, input, needs, &mut trace).await;
-        let inner = &*self.0;
+        let inner = &*self.inner;
         let keys = trace.cache.as_ref().and_then(|cache| {
             let loaded = cache.loaded()?;
             Some(KeySetReport {
@@ -141,7 +142,7 @@ impl Verifier {
         let token = match header {
             Some(_) => {
                 trace.enter(Step::Header);
-                match token::from_header([input.as_bytes()], &self.0.sources.header_prefix, usize::MAX) {
+                match token::from_header([input.as_bytes()], &self.inner.sources.header_prefix, usize::MAX) {
                     Ok(token) => token,
                     Err(e) => return (None, Err(e)),
                 }
@@ -149,12 +150,11 @@ impl Verifier {
             None => input,
         };
         trace.enter(Step::Size);
-        if let Err(e) = token::check_size(token, self.0.sources.max_token_bytes) {
+        if let Err(e) = token::check_size(token, self.inner.sources.max_token_bytes) {
             return (Some(token), Err(e));
         }
-        let wants_verified = !self.1.is_empty() || !needs.checks().is_empty();
         let result = self
-            .verify_full::<Claims<IgnoredAny>>(token, needs, Keys::MayFetch, wants_verified, trace)
+            .verify_full::<IgnoredAny>(token, needs, Keys::MayFetch, trace)
             .await;
         (Some(token), result.map(|_| ()))
     }
