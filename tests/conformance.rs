@@ -23,8 +23,8 @@ use std::time::Duration;
 use cognito_core::CognitoSettings;
 use cognito_testkit::alb::{ALB_ARN, AlbKey, AlbKeyServer, AlbReply, alb_claims};
 use cognito_testkit::{
-    JwksServer, Reply, SigningKey, access_claims, b64, client_credentials_claims, id_claims, jwks, merge_claims, now,
-    unique_id,
+    EcKey, EdKey, JwksServer, Reply, SigningKey, access_claims, b64, client_credentials_claims, id_claims, jwk_set,
+    jwks, merge_claims, now, oidc_access_claims, unique_id,
 };
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{Value, json};
@@ -34,6 +34,9 @@ use support::{BoxError, FRAMEWORKS, Framework, spawn_demo, wait_until_up};
 
 const CLIENT: &str = "client-a";
 const US_CLIENT: &str = "client-us";
+/// The named OpenID Connect issuer `partners` and the audience it is accepted for.
+const OIDC_ISSUER: &str = "https://partners.example";
+const OIDC_API: &str = "https://api.example.com";
 /// The app client the load balancer names in its tokens.
 const ALB_CLIENT: &str = "alb-client";
 /// The identity provider behind the load balancer.
@@ -133,6 +136,9 @@ struct Mint {
     alb_keys: AlbKeyServer,
     /// The key server of `App::AlbDown`, answering 500.
     alb_down: AlbKeyServer,
+    /// The issuer `partners`'s P-256 and Ed25519 keys.
+    oidc_ec: EcKey,
+    oidc_ed: EdKey,
 }
 
 impl Mint {
@@ -142,6 +148,13 @@ impl Mint {
     }
 
     /// An ordinary access token of the pool `main`.
+    /// The claims of an access token of the issuer `partners`, with these set over them.
+    fn oidc_claims(&self, changes: Value) -> Value {
+        let mut claims = oidc_access_claims(OIDC_ISSUER, OIDC_API, "read");
+        merge_claims(&mut claims, &changes);
+        claims
+    }
+
     fn access(&self) -> Result<String, BoxError> {
         Ok(self.main_key.sign(&self.claims())?)
     }
@@ -377,6 +390,13 @@ fn cases() -> Vec<Case> {
         }, Error("expired")),
         case("tenant_missing_token", Standard, "/tenant", none, Error("missing_token")),
         case("tenant_without_tenants_is_404", RawToken, "/tenant", |m| x_token(m.access()?), Status(404, "not_found")),
+        // A named OpenID Connect issuer beside the pools: its own algorithms and claims rules.
+        case("issuer_es256", Standard, "/pools/partners", |m| bearer(m.oidc_ec.sign(&m.oidc_claims(json!({})))?), Success(|b| b["client_id"] == "machine-client" && b["token_use"].is_null())),
+        case("issuer_eddsa_audience_array", Standard, "/pools/partners", |m| bearer(m.oidc_ed.sign(&m.oidc_claims(json!({"aud": ["other", OIDC_API]})))?), Success(|b| b["sub"] == "machine-client")),
+        case("issuer_wrong_audience", Standard, "/pools/partners", |m| bearer(m.oidc_ec.sign(&m.oidc_claims(json!({"aud": "https://elsewhere.example"})))?), Error("wrong_client")),
+        case("issuer_rejects_a_pools_token", Standard, "/pools/partners", |m| bearer(m.access()?), Error("wrong_issuer")),
+        case("issuer_key_of_another_type", Standard, "/pools/partners", |m| bearer(m.oidc_ec.sign_with_header(&json!({"alg": "ES256", "kid": "oidc-ed"}), &m.oidc_claims(json!({})))?), Error("invalid_jwk")),
+        case("pool_rejects_an_issuers_es256_token", Standard, "/", |m| bearer(m.oidc_ec.sign(&m.oidc_claims(json!({})))?), Error("unsupported_alg")),
         // Load-balancer user claims (`x-amzn-oidc-data`).
         case("alb_valid_padded_token", Standard, "/alb", |m| oidc_data(m.alb()?), Success(|b| {
             b == &json!({"sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "email": "alice@example.com", "signer": ALB_ARN})
@@ -819,6 +839,8 @@ async fn pools() -> Result<(Vec<JwksServer>, [CognitoSettings; 5], Mint), BoxErr
     let main = JwksServer::start(json!({ "keys": [main_key.jwk(), small] })).await?;
     let us = JwksServer::start(jwks(&[&us_key])).await?;
     let down = JwksServer::start(jwks(&[&down_key])).await?;
+    let (oidc_ec, oidc_ed) = (EcKey::generate_p256("oidc-ec")?, EdKey::generate("oidc-ed")?);
+    let oidc = JwksServer::start(jwk_set([oidc_ec.jwk(), oidc_ed.jwk()])).await?;
     down.set_reply(Reply::Status(500));
     let pool = |name: &str, id: &str, client: &str, server: &JwksServer| {
         format!(
@@ -828,10 +850,11 @@ async fn pools() -> Result<(Vec<JwksServer>, [CognitoSettings; 5], Mint), BoxErr
         )
     };
     let pools = format!(
-        "userpools:\n{}{}{}",
+        "userpools:\n{}{}{}issuers:\n  partners:\n    issuer: {OIDC_ISSUER}\n    audience: [{OIDC_API}]\n    jwks_url: {}\n    algorithms: [RS256, ES256, EdDSA]\n",
         pool("main", "pool_main", CLIENT, &main),
         pool("us", "pool_us", US_CLIENT, &us),
-        pool("down", "pool_down", CLIENT, &down)
+        pool("down", "pool_down", CLIENT, &down),
+        oidc.jwks_url("partners")
     );
     let alb_key = AlbKey::generate()?;
     let alb_keys = AlbKeyServer::start(&[&alb_key]).await?;
@@ -880,9 +903,11 @@ async fn pools() -> Result<(Vec<JwksServer>, [CognitoSettings; 5], Mint), BoxErr
         alb_stranger: AlbKey::generate()?,
         alb_keys,
         alb_down,
+        oidc_ec,
+        oidc_ed,
     };
     Ok((
-        vec![main, us, down],
+        vec![main, us, down, oidc],
         [
             settings,
             raw_settings,

@@ -25,9 +25,13 @@ use crate::error::{AuthError, ErrorKind};
 use crate::fetch::{Document, Fetcher, Gate, Location, http_client};
 use crate::health::SourceHealth;
 use crate::jose::{Algorithm, jwk_set_keys};
+use crate::jws::{JoseKeys, JwsAlgorithm, VerifyingKey};
 use crate::key_report::{KeyReport, inspect_jwks};
 use crate::observe::SourceObserver;
 use crate::settings::{JwksSettings, KeySource};
+
+#[path = "jwks_discovery.rs"]
+mod discovery;
 
 const MIN_RSA_BITS: usize = 2048;
 const MAX_RSA_BITS: usize = 8192;
@@ -63,6 +67,8 @@ enum KeyEntry {
 /// A parsed JWKS: kid -> key.
 pub(crate) struct KeySet {
     keys: HashMap<String, KeyEntry>,
+    /// The same keys for an OpenID Connect issuer's algorithms (RS*, ES*, EdDSA).
+    jose: JoseKeys,
     /// Each key as the rules judged it, in document order (for explanations).
     report: Vec<KeyReport>,
 }
@@ -93,6 +99,7 @@ impl KeySet {
         }
         Ok(KeySet {
             keys: set,
+            jose: JoseKeys::parse(doc),
             report: inspect_jwks(doc)?,
         })
     }
@@ -143,6 +150,11 @@ impl KeySet {
             .find(|(a, _)| *a == alg)
             .map(|(_, k)| k)
             .ok_or_else(|| ErrorKind::InvalidJwk.into())
+    }
+
+    /// The key step of an OpenID Connect issuer's token (see [`JoseKeys::key`]).
+    pub(crate) fn jose_key(&self, kid: &str, alg: JwsAlgorithm) -> Result<&VerifyingKey, AuthError> {
+        self.jose.key(kid, alg)
     }
 }
 
@@ -276,6 +288,9 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);
 struct Remote {
     fetcher: Fetcher,
     location: Location,
+    /// For OpenID Connect discovery: `location` is the discovery document, whose `jwks_uri`
+    /// then gives the keys.
+    discovery: Option<discovery::Discovery>,
 }
 
 impl JwksCache {
@@ -322,6 +337,7 @@ impl JwksCache {
         let remote = Remote {
             fetcher: Fetcher::new(WHAT, Document::Json, tuning, observer),
             location,
+            discovery: None,
         };
         Ok(Self::new(Some(remote), tuning.clone()))
     }
@@ -567,7 +583,10 @@ impl JwksCache {
     /// One fetch with the total deadline; the result replaces the keys only on success.
     /// Callers hold the flight.
     async fn fetch(&self, remote: &Remote) {
-        let (body, attempt) = remote.fetcher.get(&remote.location).await;
+        let (body, attempt) = match &remote.discovery {
+            None => remote.fetcher.get(&remote.location).await,
+            Some(discovery) => discovery.fetch_keys(remote).await,
+        };
         let previous = self.loaded();
         let keys = body.and_then(|body| KeySet::parse(&body.unwrap_or_default()));
         match keys {

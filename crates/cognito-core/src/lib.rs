@@ -98,8 +98,10 @@ mod error;
 mod fetch;
 mod guard;
 mod health;
+pub mod issuer;
 mod jose;
 mod jwks;
+mod jws;
 mod key_report;
 mod observe;
 #[cfg(feature = "openapi")]

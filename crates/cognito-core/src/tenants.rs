@@ -137,6 +137,8 @@ pub(crate) struct Tenants {
     revocations: Revocations,
     /// Counts the answers to issuers no tenant has.
     observer: PoolObserver,
+    /// The names of the configured pools and issuers, which no tenant may take.
+    reserved: Vec<String>,
 }
 
 impl std::fmt::Debug for Tenants {
@@ -161,7 +163,7 @@ impl Tenants {
         };
         let finder = match &tenants.file {
             Some(path) => {
-                let table = read_table(path, settings)?;
+                let table = read_table(path, settings, &reserved_names(settings))?;
                 Finder::File {
                     path: path.clone(),
                     table: RwLock::new(Arc::new(table)),
@@ -211,6 +213,7 @@ impl Tenants {
             checks: Vec::new(),
             revocations,
             observer: PoolObserver::new(UNKNOWN_TENANT_LABEL),
+            reserved: reserved_names(settings),
         }
     }
 
@@ -236,6 +239,7 @@ impl Tenants {
             revocations,
         );
         tenants.checks = self.checks.clone();
+        tenants.reserved = self.reserved.clone();
         tenants
     }
 
@@ -285,7 +289,7 @@ impl Tenants {
         match &*self.finder {
             Finder::File { path, table } => {
                 // A small local file, read at most once a second: read in place.
-                match read_table(path, &self.base) {
+                match read_table(path, &self.base, &self.reserved) {
                     Ok(fresh) => {
                         let fresh = Arc::new(fresh);
                         if let Ok(mut table) = table.write() {
@@ -448,11 +452,19 @@ fn remove(live: &mut Live, name: &str) {
 fn base_settings(settings: &CognitoSettings) -> CognitoSettings {
     CognitoSettings {
         userpools: Vec::new(),
+        issuers: Vec::new(),
         alb: None,
         resource: None,
         tenants: None,
         ..settings.clone()
     }
+}
+
+/// The names a tenant may not have: the configured pools' and issuers' (a name picks one
+/// verifier, and labels its metrics).
+fn reserved_names(settings: &CognitoSettings) -> Vec<String> {
+    let pools = settings.userpools.iter().map(|p| p.name.clone());
+    pools.chain(settings.issuers.iter().map(|i| i.name.clone())).collect()
 }
 
 /// The issuers `pool` trusts, validated as a configured pool's are.
@@ -469,7 +481,7 @@ fn issuers_of(pool: &UserPool, base: &CognitoSettings) -> Result<Vec<String>, Co
 }
 
 /// Reads and validates the tenants file: each of its pools' issuers, with the pool.
-fn read_table(path: &Path, settings: &CognitoSettings) -> Result<Table, ConfigError> {
+fn read_table(path: &Path, settings: &CognitoSettings, reserved: &[String]) -> Result<Table, ConfigError> {
     #[derive(Deserialize)]
     struct File(#[serde(with = "crate::settings::pools")] Vec<UserPool>);
 
@@ -487,11 +499,11 @@ fn read_table(path: &Path, settings: &CognitoSettings) -> Result<Table, ConfigEr
         .0;
     let mut table = Table::new();
     for pool in pools {
-        if settings.userpools.iter().any(|p| p.name == pool.name) {
+        if reserved.contains(&pool.name) {
             return Err(ConfigError::invalid(
                 Some(&pool.name),
                 field,
-                "a tenant has the name of a pool of the settings",
+                "a tenant has the name of a pool or issuer of the settings",
             ));
         }
         let pool = Arc::new(pool);

@@ -5,6 +5,22 @@
 
 use reqwest::Url;
 
+/// Whether keys fetched from `url` could be swapped by anyone on the network path: plain
+/// `http` to a host that is not loopback (`127.0.0.0/8`, `::1`, `localhost`: emulators, tests).
+/// Such a URL is refused at load unless the settings allow insecure key URLs.
+pub(crate) fn is_insecure_key_url(url: &Url) -> bool {
+    url.scheme() == "http" && !crate::settings::is_loopback(url)
+}
+
+/// The one wording of why an insecure key URL ([`is_insecure_key_url`]) is refused.
+pub(crate) fn insecure_key_url_problem(what: &str, url: &Url) -> String {
+    format!(
+        "the {what} {} is plain http on a host that is not loopback; use https \
+         (or set allow_insecure_jwks_url: true on a network you trust end to end)",
+        redact(url.as_str())
+    )
+}
+
 /// What stands in for `{kid}` while a key URL template is parsed (a UUID, as kids are).
 const KID_SAMPLE: &str = "00000000-0000-0000-0000-000000000000";
 

@@ -10,6 +10,9 @@
 //!   [`jwks`], [`JwksServer`] and [`Reply`]: full control, for tests of expiry, rotation,
 //!   forged signatures or a JWKS outage.
 //!
+//! - [`EcKey`], [`EdKey`], [`jwk_set`] and [`oidc_access_claims`]: ES256, ES384 and EdDSA keys
+//!   and JWT access tokens of an OpenID Connect issuer that is not Cognito.
+//!
 //! - [`alb`]: ES256 keys, `x-amzn-oidc-data` tokens as an Application Load Balancer sends
 //!   them, and a per-kid PEM key server, for services behind a load balancer.
 //!
@@ -50,6 +53,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alb;
+mod oidc;
 mod server;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -62,6 +66,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
+pub use oidc::{EcKey, EdKey, jwk_set, oidc_access_claims};
 pub use server::{JwksServer, Reply};
 
 /// Unpadded base64url, as JWS uses it.

@@ -177,12 +177,13 @@ pub async fn named_pool(
     name: &str,
     request: &(impl RequestView + ?Sized),
 ) -> Result<Value, PoolRefusal> {
-    let verifier = auth.pool(name).ok_or(PoolRefusal::NotFound)?;
-    let token: CognitoToken = verifier
-        .authenticate(request, Require::NONE)
+    auth.pool(name).ok_or(PoolRefusal::NotFound)?;
+    let requirement = Requirement::new().in_pool(name);
+    let verified = auth
+        .authenticate::<Verified>(request, &requirement)
         .await
-        .map_err(|e| PoolRefusal::Rejected(e.into()))?;
-    Ok(user_body(&token).to_value())
+        .map_err(PoolRefusal::Rejected)?;
+    guarded_body(&verified).map_err(PoolRefusal::Rejected)
 }
 
 /// The body of `/tenant`: the tenant that issued the token, and its subject.
@@ -251,7 +252,28 @@ pub fn layer_guard(auth: &CognitoAuth) -> Guard {
 
 /// The body of `/guarded/{rest}` from the layer's verified token: as `/`.
 pub fn guarded_body(verified: &Verified) -> Result<Value, Rejection> {
+    if verified.claim("token_use").is_none() {
+        return Ok(issuer_body(verified));
+    }
     Ok(user_body(&verified.deserialize::<CognitoToken>()?).to_value())
+}
+
+/// The user body of an OpenID Connect issuer's token (no `token_use`: not Cognito's):
+/// `client_id` is `client_id`, else `azp`, else the first `aud`; no groups, no user name.
+fn issuer_body(verified: &Verified) -> Value {
+    let text = |name| verified.claim(name).and_then(Value::as_str);
+    let first_aud = match verified.claim("aud") {
+        Some(Value::Array(all)) => all.first().and_then(Value::as_str),
+        Some(aud) => aud.as_str(),
+        None => None,
+    };
+    json!({
+        "client_id": text("client_id").or_else(|| text("azp")).or(first_aud),
+        "groups": [],
+        "sub": verified.sub(),
+        "token_use": null,
+        "username": text("username"),
+    })
 }
 
 /// `/pools/{name}` behind the layer: the layer verified the token for that pool already.

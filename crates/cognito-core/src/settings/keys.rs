@@ -75,17 +75,12 @@ impl UserPool {
             if let KeySource::Url(text) = source
                 && !insecure_ok
                 && let Ok(url) = Url::parse(text)
-                && url.scheme() == "http"
-                && !is_loopback(&url)
+                && crate::url_rules::is_insecure_key_url(&url)
             {
                 return Err(ConfigError::invalid(
                     Some(&self.name),
                     field,
-                    format!(
-                        "the JWKS URL {} is plain http on a host that is not loopback; use https \
-                         (or set allow_insecure_jwks_url: true on a network you trust end to end)",
-                        crate::url_rules::redact(url.as_str())
-                    ),
+                    crate::url_rules::insecure_key_url_problem("JWKS URL", &url),
                 ));
             }
         }

@@ -101,6 +101,10 @@ pub struct CognitoSettings {
     /// settings: a map from pool name to pool, kept in document order.
     #[serde(with = "pool::pools")]
     pub userpools: Vec<UserPool>,
+    /// OpenID Connect issuers beside the pools, each chosen by its name as a pool is (default:
+    /// none). In settings: a map from name to issuer; see [`crate::issuer::OidcIssuer`].
+    #[serde(with = "crate::issuer::map", skip_serializing_if = "Vec::is_empty")]
+    pub issuers: Vec<crate::issuer::OidcIssuer>,
     /// Allows a plain `http://` JWKS URL on a host that is not loopback (default `false`).
     ///
     /// Keys fetched over plain HTTP can be replaced by anyone on the network path, who can then
@@ -139,6 +143,7 @@ impl Default for CognitoSettings {
             jwks: JwksSettings::default(),
             token_cache: TokenCacheSettings::default(),
             userpools: Vec::new(),
+            issuers: Vec::new(),
             allow_insecure_jwks_url: false,
             alb: None,
             resource: None,

@@ -35,6 +35,7 @@ impl CognitoSettings {
                 pool.checked_key_sources(env.as_deref(), self.allow_insecure_jwks_url)?,
             ));
         }
+        crate::issuer::validate_issuers(&self.issuers, self.pool_names(), self.allow_insecure_jwks_url)?;
         let header_ok = !self.jwt_header_name.is_empty() && self.jwt_header_name.bytes().all(is_tchar);
         if !header_ok {
             return Err(ConfigError::invalid(

@@ -15,6 +15,7 @@ use crate::check::{self, Checker};
 use crate::error::{AuthError, ErrorKind};
 use crate::jose::Algorithm;
 use crate::jwks::{JwksCache, Loaded, Miss};
+use crate::jws::JwsAlgorithm;
 use crate::policy::{Require, Requirement, RequirementRef};
 use crate::source::RequestView;
 use crate::time::{Times, unix_now};
@@ -58,11 +59,11 @@ pub(super) enum Keys {
 
 /// What steps 2-4 found: enough to fetch the key and check the signature.
 pub(super) struct Prechecked<'t> {
-    alg: Algorithm,
-    kid: token::Str<'t>,
+    pub(super) alg: JwsAlgorithm,
+    pub(super) kid: token::Str<'t>,
     /// The index of the token's issuer in `Inner::issuers`.
     pub(super) issuer: usize,
-    cache: &'t Arc<JwksCache>,
+    pub(super) cache: &'t Arc<JwksCache>,
     pub(super) claims: ClaimsView<'t>,
 }
 
@@ -322,6 +323,9 @@ impl Verifier {
 
     /// Steps 2-4: parse, header policy, and the claims that need no key.
     fn precheck<'t>(&'t self, parsed: &'t Token<'_>, rec: &mut impl Recorder) -> Result<Prechecked<'t>, AuthError> {
+        if let Some(rules) = &self.inner.oidc {
+            return self.precheck_oidc(rules, parsed, rec);
+        }
         let header = parsed.header()?;
         let claims = parsed.claims()?;
         rec.enter(Step::Algorithm);
@@ -331,6 +335,7 @@ impl Verifier {
             .and_then(Algorithm::from_jose)
             .filter(|a| self.inner.algorithms.contains(a))
             .ok_or(ErrorKind::UnsupportedAlg)?;
+        let alg = JwsAlgorithm::from_jose(alg.as_str()).ok_or(ErrorKind::UnsupportedAlg)?;
         let kid = header.kid.ok_or(ErrorKind::UnknownKid)?;
         let (issuer, cache) = self.check_claims(&claims, rec)?;
         Ok(Prechecked {
@@ -399,10 +404,20 @@ impl Verifier {
         keys: &Loaded,
         rec: &mut impl Recorder,
     ) -> Result<(), AuthError> {
-        let key = keys.keys.key(&checked.kid, checked.alg)?;
-        rec.enter(Step::Signature);
-        key.verify_sig(parsed.signing_input.as_bytes(), &parsed.signature()?)
-            .map_err(|_| AuthError::from(ErrorKind::BadSignature))?;
+        let verified = if self.inner.oidc.is_some() {
+            let key = keys.keys.jose_key(&checked.kid, checked.alg)?;
+            rec.enter(Step::Signature);
+            key.verify(parsed.signing_input.as_bytes(), &parsed.signature()?)
+        } else {
+            let alg = checked.alg.rsa().ok_or(ErrorKind::UnsupportedAlg)?;
+            let key = keys.keys.key(&checked.kid, alg)?;
+            rec.enter(Step::Signature);
+            key.verify_sig(parsed.signing_input.as_bytes(), &parsed.signature()?)
+                .is_ok()
+        };
+        if !verified {
+            return Err(ErrorKind::BadSignature.into());
+        }
         self.remember(token, parsed, checked, keys);
         Ok(())
     }

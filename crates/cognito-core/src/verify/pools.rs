@@ -113,6 +113,12 @@ impl CognitoAuth {
         let verifiers = resolved
             .iter()
             .map(|(pool, sources)| Verifier::from_pool(settings, pool, sources, client))
+            .chain(
+                settings
+                    .issuers
+                    .iter()
+                    .map(|oidc| Verifier::from_issuer(settings, oidc, client)),
+            )
             .collect::<Result<Vec<_>, _>>()?
             .into_iter();
         // One revocation store for every pool: a revocation holds wherever the token goes.

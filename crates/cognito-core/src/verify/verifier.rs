@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::check::{AsyncCheck, Check, Checker};
 use crate::error::{AuthError, ConfigError};
 use crate::health::PoolHealth;
+use crate::issuer::OidcRules;
 use crate::jose::Algorithm;
 use crate::jwks::JwksCache;
 use crate::observe::{self, PoolObserver};
@@ -61,6 +62,8 @@ pub(super) struct Inner {
     /// The protected-resource metadata URL every 401 / 403 challenge names, when the settings
     /// have `resource:`.
     pub(super) resource_metadata: Option<Arc<str>>,
+    /// An OpenID Connect issuer's rules, which replace the pool's header and claims rules.
+    pub(super) oidc: Option<OidcRules>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -83,10 +86,11 @@ impl Verifier {
     /// A verifier for the pool named `name` (the settings are validated).
     pub fn for_pool(settings: &CognitoSettings, name: &str) -> Result<Self, ConfigError> {
         let resolved = settings.resolve()?;
-        let (pool, sources) = resolved
-            .iter()
-            .find(|(pool, _)| pool.name == name)
-            .ok_or_else(|| ConfigError::unknown_pool(name))?;
+        let Some((pool, sources)) = resolved.iter().find(|(pool, _)| pool.name == name) else {
+            // A named OpenID Connect issuer is chosen as a pool is.
+            let oidc = settings.issuers.iter().find(|i| i.name == name);
+            return Self::from_issuer(settings, oidc.ok_or_else(|| ConfigError::unknown_pool(name))?, None);
+        };
         warn_keys_url_override([*pool]);
         Self::from_pool(settings, pool, sources, None)
     }
@@ -147,6 +151,7 @@ impl Verifier {
                 token_cache: TokenCache::new(&settings.token_cache),
                 observer: PoolObserver::new(&pool.name),
                 resource_metadata: resource.as_ref().map(ProtectedResource::metadata_url_shared),
+                oidc: None,
             }),
             checks: Arc::from([]),
             revocations: Revocations::in_memory(std::time::Duration::from_secs(settings.leeway_seconds)),
