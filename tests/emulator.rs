@@ -9,82 +9,13 @@
 //!
 //! Run: `COGNITO_LOCAL_URL=http://127.0.0.1:9229 cargo test -p cognito-conformance --test emulator -- --ignored`
 
+mod cognito_api;
 mod support;
 
+use cognito_api::CognitoApi;
 use cognito_core::CognitoSettings;
 use serde_json::{Value, json};
 use support::{BoxError, FRAMEWORKS, spawn_demo, wait_until_up};
-
-struct Emulator {
-    url: String,
-    client: reqwest::Client,
-}
-
-impl Emulator {
-    /// One call of the Cognito Identity Provider JSON API.
-    async fn call(&self, action: &str, body: Value) -> Result<Value, BoxError> {
-        let response = self
-            .client
-            .post(&self.url)
-            .header("Content-Type", "application/x-amz-json-1.1")
-            .header("X-Amz-Target", format!("AWSCognitoIdentityProviderService.{action}"))
-            .body(body.to_string())
-            .send()
-            .await?;
-        let status = response.status();
-        let text = response.text().await?;
-        if !status.is_success() {
-            return Err(format!("{action}: {status} {text}").into());
-        }
-        Ok(serde_json::from_str(&text)?)
-    }
-
-    /// A pool with an app client, an `admin` group and a signed-in member: (pool id, client id,
-    /// ID token, access token).
-    async fn pool_with_user(&self, name: &str) -> Result<(String, String, String, String), BoxError> {
-        let pool = self.call("CreateUserPool", json!({"PoolName": name})).await?;
-        let pool_id = pool["UserPool"]["Id"].as_str().ok_or("no pool id")?.to_owned();
-        let client = self
-            .call(
-                "CreateUserPoolClient",
-                json!({"UserPoolId": pool_id, "ClientName": "app"}),
-            )
-            .await?;
-        let client_id = client["UserPoolClient"]["ClientId"]
-            .as_str()
-            .ok_or("no client id")?
-            .to_owned();
-        self.call("CreateGroup", json!({"UserPoolId": pool_id, "GroupName": "admin"}))
-            .await?;
-        let user = "alice@example.com";
-        self.call(
-            "AdminCreateUser",
-            json!({"UserPoolId": pool_id, "Username": user, "TemporaryPassword": "Temp-Passw0rd!", "MessageAction": "SUPPRESS"}),
-        )
-        .await?;
-        self.call(
-            "AdminSetUserPassword",
-            json!({"UserPoolId": pool_id, "Username": user, "Password": "Real-Passw0rd!", "Permanent": true}),
-        )
-        .await?;
-        self.call(
-            "AdminAddUserToGroup",
-            json!({"UserPoolId": pool_id, "Username": user, "GroupName": "admin"}),
-        )
-        .await?;
-        let auth = self
-            .call(
-                "InitiateAuth",
-                json!({"ClientId": client_id, "AuthFlow": "USER_PASSWORD_AUTH",
-                       "AuthParameters": {"USERNAME": user, "PASSWORD": "Real-Passw0rd!"}}),
-            )
-            .await?;
-        let tokens = &auth["AuthenticationResult"];
-        let id = tokens["IdToken"].as_str().ok_or("no ID token")?.to_owned();
-        let access = tokens["AccessToken"].as_str().ok_or("no access token")?.to_owned();
-        Ok((pool_id, client_id, id, access))
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs cognito-local on 127.0.0.1 (COGNITO_LOCAL_URL); .ci/run starts it"]
@@ -93,12 +24,16 @@ async fn the_demos_accept_cognito_local_tokens_and_reject_another_pools() -> Res
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .build()?;
-    let emulator = Emulator {
+    let emulator = CognitoApi {
         url: url.trim_end_matches('/').to_owned() + "/",
         client: client.clone(),
+        credential_scope: None,
     };
-    let (pool_id, client_id, id_token, access_token) = emulator.pool_with_user("cognito-rs").await?;
-    let (_, _, other_id_token, other_access_token) = emulator.pool_with_user("another").await?;
+    let user = "alice@example.com";
+    let mine = emulator.pool_with_user("cognito-rs", user).await?;
+    let other = emulator.pool_with_user("another", user).await?;
+    let (pool_id, client_id, id_token, access_token) = (mine.pool_id, mine.client_id, mine.id_token, mine.access_token);
+    let (other_id_token, other_access_token) = (other.id_token, other.access_token);
 
     let base = url.trim_end_matches('/');
     let settings = CognitoSettings::from_yaml_str(&format!(

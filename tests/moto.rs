@@ -16,99 +16,15 @@
 //!
 //! Run: `MOTO_URL=http://127.0.0.1:5000 cargo test -p cognito-conformance --test moto -- --ignored`
 
+mod cognito_api;
 mod support;
 
+use cognito_api::{CognitoApi, SignIn};
 use cognito_core::CognitoSettings;
 use serde_json::{Value, json};
 use support::{BoxError, FRAMEWORKS, spawn_demo, wait_until_up};
 
 const REGION: &str = "us-east-1";
-
-struct Moto {
-    url: String,
-    client: reqwest::Client,
-}
-
-/// A pool's ids and one sign-in's tokens.
-struct SignIn {
-    pool_id: String,
-    client_id: String,
-    id_token: String,
-    access_token: String,
-}
-
-impl Moto {
-    /// One call of the Cognito Identity Provider JSON API. moto's server picks the service from
-    /// the credential scope of the `Authorization` header (it checks no signature).
-    async fn call(&self, action: &str, body: Value) -> Result<Value, BoxError> {
-        let response = self
-            .client
-            .post(&self.url)
-            .header("Content-Type", "application/x-amz-json-1.1")
-            .header("X-Amz-Target", format!("AWSCognitoIdentityProviderService.{action}"))
-            .header(
-                "Authorization",
-                format!("AWS4-HMAC-SHA256 Credential=test/20260101/{REGION}/cognito-idp/aws4_request, SignedHeaders=host, Signature=0"),
-            )
-            .body(body.to_string())
-            .send()
-            .await?;
-        let status = response.status();
-        let text = response.text().await?;
-        if !status.is_success() {
-            return Err(format!("{action}: {status} {text}").into());
-        }
-        Ok(serde_json::from_str(&text)?)
-    }
-
-    /// A pool with an app client, an `admin` group and a signed-in member.
-    async fn pool_with_user(&self, name: &str) -> Result<SignIn, BoxError> {
-        let pool = self.call("CreateUserPool", json!({"PoolName": name})).await?;
-        let pool_id = pool["UserPool"]["Id"].as_str().ok_or("no pool id")?.to_owned();
-        let client = self
-            .call(
-                "CreateUserPoolClient",
-                json!({"UserPoolId": pool_id, "ClientName": "app"}),
-            )
-            .await?;
-        let client_id = client["UserPoolClient"]["ClientId"]
-            .as_str()
-            .ok_or("no client id")?
-            .to_owned();
-        self.call("CreateGroup", json!({"UserPoolId": pool_id, "GroupName": "admin"}))
-            .await?;
-        let user = "alice";
-        self.call(
-            "AdminCreateUser",
-            json!({"UserPoolId": pool_id, "Username": user, "TemporaryPassword": "Temp-Passw0rd!", "MessageAction": "SUPPRESS"}),
-        )
-        .await?;
-        self.call(
-            "AdminSetUserPassword",
-            json!({"UserPoolId": pool_id, "Username": user, "Password": "Real-Passw0rd!", "Permanent": true}),
-        )
-        .await?;
-        self.call(
-            "AdminAddUserToGroup",
-            json!({"UserPoolId": pool_id, "Username": user, "GroupName": "admin"}),
-        )
-        .await?;
-        let auth = self
-            .call(
-                "InitiateAuth",
-                json!({"ClientId": client_id, "AuthFlow": "USER_PASSWORD_AUTH",
-                       "AuthParameters": {"USERNAME": user, "PASSWORD": "Real-Passw0rd!"}}),
-            )
-            .await?;
-        let tokens = &auth["AuthenticationResult"];
-        Ok(SignIn {
-            pool_id,
-            client_id,
-            id_token: tokens["IdToken"].as_str().ok_or("no ID token")?.to_owned(),
-            access_token: tokens["AccessToken"].as_str().ok_or("no access token")?.to_owned(),
-        })
-    }
-}
 
 /// A claim of a token's payload, read without verifying (the test needs the session's id).
 fn claim(token: &str, name: &str) -> Result<String, BoxError> {
@@ -127,12 +43,13 @@ async fn the_demos_accept_moto_tokens_and_revoke_a_sign_in() -> Result<(), BoxEr
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .build()?;
-    let moto = Moto {
+    let moto = CognitoApi {
         url: format!("{base}/"),
         client: client.clone(),
+        credential_scope: Some(REGION),
     };
-    let mine = moto.pool_with_user("cognito-rs").await?;
-    let other = moto.pool_with_user("another").await?;
+    let mine = moto.pool_with_user("cognito-rs", "alice").await?;
+    let other = moto.pool_with_user("another", "alice").await?;
     let session = claim(&mine.access_token, "origin_jti")?;
     assert_eq!(
         claim(&mine.id_token, "origin_jti")?,
@@ -227,12 +144,13 @@ async fn tenants_signed_up_while_the_demos_run_are_served_without_a_restart() ->
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .build()?;
-    let moto = Moto {
+    let moto = CognitoApi {
         url: format!("{base}/"),
         client: client.clone(),
+        credential_scope: Some(REGION),
     };
-    let main = moto.pool_with_user("main").await?;
-    let first = moto.pool_with_user("tenant-one").await?;
+    let main = moto.pool_with_user("main", "alice").await?;
+    let first = moto.pool_with_user("tenant-one", "alice").await?;
     let file = std::env::temp_dir().join(format!("cognito-moto-tenants-{}.yaml", std::process::id()));
     std::fs::write(&file, tenant_yaml("one", &base, &first))?;
     let settings = CognitoSettings::from_yaml_str(&format!(
@@ -262,8 +180,8 @@ async fn tenants_signed_up_while_the_demos_run_are_served_without_a_restart() ->
     };
 
     // Two tenants sign up while the demos run: each gets a pool, and the file learns them.
-    let second = moto.pool_with_user("tenant-two").await?;
-    let third = moto.pool_with_user("tenant-three").await?;
+    let second = moto.pool_with_user("tenant-two", "alice").await?;
+    let third = moto.pool_with_user("tenant-three", "alice").await?;
     for (name, addr) in &demos {
         let (status, body) = tenant(*addr, first.access_token.clone()).await?;
         assert_eq!((status, &body["tenant"]), (200, &json!("one")), "{name}: {body}");

@@ -298,23 +298,6 @@ fn inputs(req: &HttpRequest) -> Result<Inputs, AuthRejection> {
     Ok((auth, req.clone(), verified))
 }
 
-/// The claims of a token [`CognitoMiddleware`] verified for this request, if it did so for
-/// `P`'s pool: no second verification.
-async fn reuse<T: DeserializeOwned, P: Policy>(
-    auth: &CognitoAuth,
-    verified: Option<&Verified>,
-) -> Option<Result<T, Rejection>> {
-    let verified = verified?;
-    let requirement = RequirementRef::of::<P>();
-    if auth
-        .pool_for(requirement)
-        .is_ok_and(|pool| pool.pool() != verified.pool())
-    {
-        return None;
-    }
-    Some(auth.authorize(verified, requirement).await)
-}
-
 impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for Auth<T, P> {
     type Error = AuthRejection;
     type Future = Verification<Self>;
@@ -323,7 +306,10 @@ impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for Auth<T, P> {
         let inputs = inputs(req);
         Box::pin(async move {
             let (auth, req, verified) = inputs?;
-            if let Some(answer) = reuse::<T, P>(&auth, verified.as_ref()).await {
+            if let Some(answer) = auth
+                .authorize_layered(verified.as_ref(), RequirementRef::of::<P>())
+                .await
+            {
                 return answer.map(|c| Auth(c, PhantomData)).map_err(AuthRejection);
             }
             let claims = auth
@@ -342,7 +328,10 @@ impl<T: DeserializeOwned + 'static, P: Policy> FromRequest for OptionalAuth<T, P
         let inputs = inputs(req);
         Box::pin(async move {
             let (auth, req, verified) = inputs?;
-            if let Some(answer) = reuse::<T, P>(&auth, verified.as_ref()).await {
+            if let Some(answer) = auth
+                .authorize_layered(verified.as_ref(), RequirementRef::of::<P>())
+                .await
+            {
                 return answer
                     .map(|c| OptionalAuth(Some(c), PhantomData))
                     .map_err(AuthRejection);

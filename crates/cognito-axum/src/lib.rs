@@ -246,20 +246,6 @@ impl IntoResponse for AuthRejection {
     }
 }
 
-/// The claims of a token the [`CognitoLayer`] verified for this request, if it did so for
-/// `P`'s pool: no second verification.
-async fn reuse<T: DeserializeOwned, P: Policy>(parts: &Parts, auth: &CognitoAuth) -> Option<Result<T, Rejection>> {
-    let verified = parts.extensions.get::<Verified>()?;
-    let requirement = RequirementRef::of::<P>();
-    if auth
-        .pool_for(requirement)
-        .is_ok_and(|pool| pool.pool() != verified.pool())
-    {
-        return None;
-    }
-    Some(auth.authorize(verified, requirement).await)
-}
-
 impl<S, T, P> FromRequestParts<S> for Auth<T, P>
 where
     CognitoAuth: FromRef<S>,
@@ -271,7 +257,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
         let auth = CognitoAuth::from_ref(state);
-        if let Some(answer) = reuse::<T, P>(parts, &auth).await {
+        if let Some(answer) = auth
+            .authorize_layered(parts.extensions.get::<Verified>(), RequirementRef::of::<P>())
+            .await
+        {
             return answer.map(|c| Auth(c, PhantomData)).map_err(AuthRejection);
         }
         let claims = auth.authenticate::<T>(&*parts, RequirementRef::of::<P>()).await;
@@ -290,7 +279,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, AuthRejection> {
         let auth = CognitoAuth::from_ref(state);
-        if let Some(answer) = reuse::<T, P>(parts, &auth).await {
+        if let Some(answer) = auth
+            .authorize_layered(parts.extensions.get::<Verified>(), RequirementRef::of::<P>())
+            .await
+        {
             return answer.map(|c| Some(Auth(c, PhantomData))).map_err(AuthRejection);
         }
         let claims = auth

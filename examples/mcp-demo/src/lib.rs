@@ -156,18 +156,13 @@ impl DemoServer {
         Parameters(EchoArgs { text }): Parameters<EchoArgs>,
     ) -> Result<CallToolResult, ErrorData> {
         let token = verified(&parts)?;
-        let requirement = RequirementRef::of::<McpAdmin>();
-        if self
+        let answer = self
             .auth
-            .pool_for(requirement)
-            .is_ok_and(|pool| pool.pool() != token.pool())
+            .authorize_layered::<Verified>(Some(token), RequirementRef::of::<McpAdmin>())
+            .await;
+        match answer
+            .ok_or_else(|| ErrorData::internal_error("the token was verified by another pool than the tool's", None))?
         {
-            return Err(ErrorData::internal_error(
-                "the token was verified by another pool than the tool's",
-                None,
-            ));
-        }
-        match self.auth.authorize::<Verified>(token, requirement).await {
             Ok(_) => Ok(CallToolResult::success(vec![ContentBlock::text(text)])),
             // A refusal: `<kind>: <message>`, e.g. `forbidden_scope: The token carries none of ...`.
             Err(rejection) => Err(forbidden(&rejection)),

@@ -282,6 +282,27 @@ impl CognitoAuth {
         Ok(verifier.verify_core(token, needs, Keys::MayFetch).await?)
     }
 
+    /// What an extractor answers from the token the router-wide layer verified for this
+    /// request (`verified`, from the request's extensions), with no second verification:
+    /// `None` when the layer verified none, or verified it for another pool than the one
+    /// `requirement` names (the extractor then verifies the request itself); else
+    /// [`CognitoAuth::authorize`]'s answer. What every adapter's extractor does first.
+    pub async fn authorize_layered<'a, T: ClaimsType>(
+        &'a self,
+        verified: Option<&Verified>,
+        requirement: impl Into<RequirementRef<'a>>,
+    ) -> Option<Result<T, Rejection>> {
+        let verified = verified?;
+        let requirement = requirement.into();
+        if self
+            .pool_for(requirement)
+            .is_ok_and(|pool| pool.pool() != verified.pool())
+        {
+            return None;
+        }
+        Some(self.authorize(verified, requirement).await)
+    }
+
     /// Authorizes a token already verified (the [`Verified`] the router-wide layer leaves in a
     /// request, or one [`CognitoAuth::verify`] gave) against `requirement`, with no second
     /// verification: see [`Verifier::authorize`]. A token of another pool than the one
