@@ -110,6 +110,16 @@ pub(crate) struct Sources {
 }
 
 impl Sources {
+    /// The sources of `settings`: `token_sources`, the header's name and scheme, the size cap.
+    pub(crate) fn of(settings: &crate::settings::CognitoSettings) -> Self {
+        Sources {
+            order: settings.token_sources.clone(),
+            header_name: settings.jwt_header_name.to_ascii_lowercase(),
+            header_prefix: settings.jwt_header_prefix.clone(),
+            max_token_bytes: settings.max_token_bytes,
+        }
+    }
+
     /// Where the token is: the first source that holds one answers (its problem too: a
     /// present but broken token never falls through to the next source); `missing_token` when
     /// none does. A cookie or query token is read decoded, as the frameworks read it.

@@ -4,7 +4,6 @@
 //! metrics, health) is the pool's own pipeline in the parent module.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use super::Verifier;
 use super::explain::{Recorder, Step};
@@ -17,7 +16,6 @@ use crate::observe::PoolObserver;
 use crate::revocation::Revocations;
 use crate::settings::{CognitoSettings, TokenUse};
 use crate::source::Sources;
-use crate::time::{Times, unix_now};
 use crate::token::Token;
 use crate::token_cache::TokenCache;
 
@@ -54,12 +52,7 @@ impl Verifier {
                 check_expiration: settings.check_expiration,
                 leeway: settings.leeway_seconds as f64,
                 algorithms: Vec::new(),
-                sources: Sources {
-                    order: settings.token_sources.clone(),
-                    header_name: settings.jwt_header_name.to_ascii_lowercase(),
-                    header_prefix: settings.jwt_header_prefix.clone(),
-                    max_token_bytes: settings.max_token_bytes,
-                },
+                sources: Sources::of(settings),
                 header_name: settings.jwt_header_name.clone(),
                 token_cache: TokenCache::new(&settings.token_cache),
                 observer: PoolObserver::new(&oidc.name),
@@ -93,12 +86,7 @@ impl Verifier {
         rec.enter(Step::Client);
         rules.check_claims(claims.iss.as_deref(), claims.aud.iter())?;
         rec.enter(Step::Time);
-        let times = Times {
-            exp: claims.exp,
-            nbf: claims.nbf,
-            iat: claims.iat,
-        };
-        times.check(unix_now(SystemTime::now())?, inner.leeway, inner.check_expiration)?;
+        self.check_times(claims.exp, claims.nbf, claims.iat)?;
         Ok(Prechecked {
             alg,
             kid,

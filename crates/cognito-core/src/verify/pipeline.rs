@@ -386,13 +386,14 @@ impl Verifier {
             ));
         }
         rec.enter(Step::Time);
-        let times = Times {
-            exp: c.exp,
-            nbf: c.nbf,
-            iat: c.iat,
-        };
-        times.check(unix_now(SystemTime::now())?, inner.leeway, inner.check_expiration)?;
+        self.check_times(c.exp, c.nbf, c.iat)?;
         Ok((index, cache))
+    }
+
+    /// The time rule (`crate::time`) on a token's times, now, with this pool's leeway.
+    pub(super) fn check_times(&self, exp: Option<f64>, nbf: Option<f64>, iat: Option<f64>) -> Result<(), AuthError> {
+        let inner = &*self.inner;
+        Times { exp, nbf, iat }.check(unix_now(SystemTime::now())?, inner.leeway, inner.check_expiration)
     }
 
     /// Steps 5-6 once the keys are at hand; a verified token is remembered.

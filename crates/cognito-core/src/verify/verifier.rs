@@ -141,12 +141,7 @@ impl Verifier {
                 check_expiration: settings.check_expiration,
                 leeway: settings.leeway_seconds as f64,
                 algorithms: settings.algorithms.clone(),
-                sources: Sources {
-                    order: settings.token_sources.clone(),
-                    header_name: settings.jwt_header_name.to_ascii_lowercase(),
-                    header_prefix: settings.jwt_header_prefix.clone(),
-                    max_token_bytes: settings.max_token_bytes,
-                },
+                sources: Sources::of(settings),
                 header_name: settings.jwt_header_name.clone(),
                 token_cache: TokenCache::new(&settings.token_cache),
                 observer: PoolObserver::new(&pool.name),
