@@ -308,6 +308,13 @@ impl Tenants {
             }
             Finder::Resolver(resolver) => {
                 match tokio::time::timeout(deadline, resolver.resolve(issuer.to_owned())).await {
+                    Ok(Ok(Some(pool))) if self.reserved.contains(&pool.name) => {
+                        tracing::warn!(
+                            tenant = pool.name.as_str(),
+                            "the tenant resolver answered a pool named as a pool or issuer of the settings"
+                        );
+                        Err(lookup_failed())
+                    }
                     Ok(Ok(Some(pool))) => {
                         let pool = Arc::new(pool);
                         match issuers_of(&pool, &self.base) {

@@ -160,6 +160,16 @@ async fn a_slow_or_failing_resolver_is_answered_unavailable_and_a_wrong_pool_ref
         async move { Ok::<_, String>(Some(other)) }
     });
     assert_eq!(tenant_of(&wrong, &token).await, Err(Some(ErrorKind::WrongIssuer)));
+
+    // A tenant may not take a configured pool's name (it would share its label and health).
+    let mut named_main = UserPool::new("main", "local", "local_acme", [DevIssuer::CLIENT_ID]);
+    named_main.issuer = Some(dev.pool_issuer("acme"));
+    named_main.jwks_url = Some(dev.jwks_url());
+    let clash = CognitoAuth::new(&settings)?.with_tenant_resolver(move |_: String| {
+        let pool = named_main.clone();
+        async move { Ok::<_, String>(Some(pool)) }
+    });
+    assert_eq!(tenant_of(&clash, &token).await, Err(Some(ErrorKind::JwksUnavailable)));
     Ok(())
 }
 
