@@ -35,19 +35,25 @@ fn claim(token: &str, name: &str) -> Result<String, BoxError> {
     Ok(claims[name].as_str().ok_or_else(|| format!("no {name}"))?.to_owned())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs moto's server on 127.0.0.1 (MOTO_URL); .ci/run starts it"]
-async fn the_demos_accept_moto_tokens_and_revoke_a_sign_in() -> Result<(), BoxError> {
+/// moto's server from `MOTO_URL`: its base URL, an HTTP client, and its Cognito API.
+fn moto() -> Result<(String, reqwest::Client, CognitoApi), BoxError> {
     let url = std::env::var("MOTO_URL").map_err(|_| "MOTO_URL is not set")?;
     let base = url.trim_end_matches('/').to_owned();
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .build()?;
-    let moto = CognitoApi {
+    let api = CognitoApi {
         url: format!("{base}/"),
         client: client.clone(),
         credential_scope: Some(REGION),
     };
+    Ok((base, client, api))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto's server on 127.0.0.1 (MOTO_URL); .ci/run starts it"]
+async fn the_demos_accept_moto_tokens_and_revoke_a_sign_in() -> Result<(), BoxError> {
+    let (base, client, moto) = moto()?;
     let mine = moto.pool_with_user("cognito-rs", "alice").await?;
     let other = moto.pool_with_user("another", "alice").await?;
     let session = claim(&mine.access_token, "origin_jti")?;
@@ -139,16 +145,7 @@ fn tenant_yaml(name: &str, base: &str, sign_in: &SignIn) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs moto's server on 127.0.0.1 (MOTO_URL); .ci/run starts it"]
 async fn tenants_signed_up_while_the_demos_run_are_served_without_a_restart() -> Result<(), BoxError> {
-    let url = std::env::var("MOTO_URL").map_err(|_| "MOTO_URL is not set")?;
-    let base = url.trim_end_matches('/').to_owned();
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()?;
-    let moto = CognitoApi {
-        url: format!("{base}/"),
-        client: client.clone(),
-        credential_scope: Some(REGION),
-    };
+    let (base, client, moto) = moto()?;
     let main = moto.pool_with_user("main", "alice").await?;
     let first = moto.pool_with_user("tenant-one", "alice").await?;
     let file = std::env::temp_dir().join(format!("cognito-moto-tenants-{}.yaml", std::process::id()));
