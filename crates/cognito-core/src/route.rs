@@ -75,7 +75,25 @@ pub struct RoutePattern {
     text: String,
     /// Upper case; `None`: any method.
     method: Option<String>,
-    path: String,
+    /// The path globs it covers (see [`RoutePattern::globs`]), read once.
+    globs: Vec<Glob>,
+}
+
+/// A path glob, and where its first `*` is (its length if none): the literal head that
+/// decides most requests with one comparison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Glob {
+    text: String,
+    literal: usize,
+}
+
+impl Glob {
+    fn new(text: &str) -> Self {
+        Glob {
+            text: text.to_owned(),
+            literal: text.find('*').unwrap_or(text.len()),
+        }
+    }
 }
 
 impl RoutePattern {
@@ -105,7 +123,11 @@ impl RoutePattern {
         Ok(Self {
             text: trimmed.to_owned(),
             method,
-            path: path.to_owned(),
+            // A path ending in `/*` also covers the path without it.
+            globs: std::iter::once(path)
+                .chain(path.strip_suffix("/*").filter(|base| !base.is_empty()))
+                .map(Glob::new)
+                .collect(),
         })
     }
 
@@ -128,8 +150,7 @@ impl RoutePattern {
 
     /// The path globs it covers: its path, and for a path ending in `/*` the path without it.
     pub fn globs(&self) -> impl Iterator<Item = &str> {
-        let base = self.path.strip_suffix("/*").filter(|base| !base.is_empty());
-        std::iter::once(self.path.as_str()).chain(base)
+        self.globs.iter().map(|glob| glob.text.as_str())
     }
 
     fn method_matches(&self, method: &str) -> bool {
@@ -145,7 +166,11 @@ impl RoutePattern {
     }
 
     fn matches_as(&self, method: &str, path: &str, fold_case: bool) -> bool {
-        self.method_matches(method) && self.globs().any(|glob| glob_matches(glob, path, fold_case))
+        self.method_matches(method)
+            && self
+                .globs
+                .iter()
+                .any(|glob| glob_matches_from(&glob.text, glob.literal, path, fold_case))
     }
 
     /// Whether some request matches both patterns.
@@ -202,6 +227,10 @@ impl<T> RouteTable<T> {
 
     /// As [`RouteTable::find`], with the entry's position.
     pub fn index(&self, method: &str, path: &str) -> Result<Option<usize>, AmbiguousPath> {
+        // No entry: every reading of every path selects the default.
+        if self.entries.is_empty() {
+            return Ok(None);
+        }
         let first = |path: &str, fold_case: bool| {
             self.entries
                 .iter()
@@ -353,9 +382,33 @@ fn strip_trailing_dots(path: &str) -> String {
         .join("/")
 }
 
-/// A route glob: [`wildcard_matches`] without `?`, ASCII case folded when `fold_case`.
+/// [`glob_matches_from`], finding the literal head itself.
+#[cfg(test)]
 fn glob_matches(pattern: &str, text: &str, fold_case: bool) -> bool {
-    wildcard(pattern, text, fold_case, false)
+    glob_matches_from(pattern, pattern.find('*').unwrap_or(pattern.len()), text, fold_case)
+}
+
+/// A route glob whose first `*` is at `literal` (its length if none): [`wildcard_matches`]
+/// without `?`, ASCII case folded when `fold_case`.
+fn glob_matches_from(pattern: &str, literal: usize, text: &str, fold_case: bool) -> bool {
+    // Route globs are mostly literal up to a final `*`: their literal head decides most
+    // requests with one comparison, before the matcher steps through the rest.
+    let (pattern, text) = (pattern.as_bytes(), text.as_bytes());
+    let Some(head) = text.get(..literal) else {
+        return false;
+    };
+    let same = if fold_case {
+        head.eq_ignore_ascii_case(&pattern[..literal])
+    } else {
+        head == &pattern[..literal]
+    };
+    if !same {
+        return false;
+    }
+    if literal == pattern.len() {
+        return text.len() == literal;
+    }
+    wildcard_bytes(&pattern[literal..], &text[literal..], fold_case, false)
 }
 
 /// The one wildcard matcher: `*` matches any run of characters (`/` included), `?` any one
@@ -369,13 +422,12 @@ fn glob_matches(pattern: &str, text: &str, fold_case: bool) -> bool {
 /// assert!(!wildcard_matches("a?c", "abc", false));
 /// ```
 pub fn wildcard_matches(pattern: &str, text: &str, one_char: bool) -> bool {
-    wildcard(pattern, text, false, one_char)
+    wildcard_bytes(pattern.as_bytes(), text.as_bytes(), false, one_char)
 }
 
 /// Greedy with one backtrack point: at most pattern length times text length steps, never
 /// exponential.
-fn wildcard(pattern: &str, text: &str, fold_case: bool, one_char: bool) -> bool {
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+fn wildcard_bytes(p: &[u8], t: &[u8], fold_case: bool, one_char: bool) -> bool {
     let same = |a: u8, b: u8| if fold_case { a.eq_ignore_ascii_case(&b) } else { a == b };
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
@@ -469,6 +521,28 @@ mod tests {
         }
         let text = "a".repeat(5_000);
         assert!(!glob_matches(&format!("{}b", "*a".repeat(50)), &text, false));
+    }
+
+    #[test]
+    fn the_literal_head_decides_as_the_matcher_would() {
+        let patterns = [
+            "/admin", "/admin/*", "/Admin/*", "*", "/*", "/a*", "/a*b", "/é/*", "/é", "/x/*/y", "/", "",
+        ];
+        let texts = [
+            "/admin", "/ADMIN", "/admin/", "/admin/x", "/adm", "/a", "/ab", "/aXb", "/é", "/É", "/é/z", "/x/1/y", "/",
+            "", "/x",
+        ];
+        for pattern in patterns {
+            for text in texts {
+                for fold_case in [false, true] {
+                    assert_eq!(
+                        glob_matches(pattern, text, fold_case),
+                        wildcard_bytes(pattern.as_bytes(), text.as_bytes(), fold_case, false),
+                        "{pattern} {text} {fold_case}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -31,7 +31,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::revocation::TokenIds;
 use crate::settings::TokenCacheSettings;
-use crate::token::Facts;
+use crate::token::{Facts, OwnedFacts};
 use crate::verified::Verified;
 
 /// Shards (each its own lock) once the cache is large enough to split.
@@ -64,10 +64,8 @@ pub(crate) struct Entry {
     /// cannot hold them (a number out of range in a claim nobody read); hits then parse the
     /// text.
     pub verified: Option<Verified>,
-    /// `cognito:groups`.
-    pub groups: Box<[Box<str>]>,
-    /// `scope`.
-    pub scope: Option<Box<str>>,
+    /// What authorization reads (groups, scope, principal, sign-in), shared with `verified`.
+    pub facts: Arc<OwnedFacts>,
     /// `exp`: the entry ends at `exp + leeway`.
     pub exp: f64,
     /// `nbf`, `iat`: re-checked on every hit (a clock may step back).
@@ -76,11 +74,6 @@ pub(crate) struct Entry {
     /// `sub` and the session (`origin_jti`, else `jti`): revocation is asked on every hit.
     pub sub: Option<Box<str>>,
     pub session: Option<Box<str>>,
-    /// Whether it is a machine's (client-credentials) token.
-    pub machine: bool,
-    /// `auth_time` and `acr`, for a route's sign-in requirements.
-    pub auth_time: Option<f64>,
-    pub acr: Option<Box<str>>,
     /// Which of the verifier's issuers (and so which JWKS cache) verified it.
     pub issuer: usize,
     /// The serial number of the key set that verified it: the entry ends when that JWKS cache
@@ -103,13 +96,7 @@ impl Entry {
 
     /// What authorization reads of it.
     pub(crate) fn facts(&self) -> Facts<'_, Box<str>> {
-        Facts {
-            groups: &self.groups,
-            scope: self.scope.as_deref(),
-            machine: self.machine,
-            auth_time: self.auth_time,
-            acr: self.acr.as_deref(),
-        }
+        self.facts.facts()
     }
 
     /// What revocation reads of it.
@@ -123,15 +110,18 @@ impl Entry {
         let text = |s: &str| s.len() + ALLOC_OVERHEAD;
         ENTRY_OVERHEAD
             + text(&self.token)
+            + size_of::<OwnedFacts>()
+            + ALLOC_OVERHEAD
             + self
+                .facts
                 .groups
                 .iter()
                 .map(|g| size_of::<Box<str>>() + text(g))
                 .sum::<usize>()
-            + self.scope.as_deref().map_or(0, text)
+            + self.facts.scope.as_deref().map_or(0, text)
+            + self.facts.acr.as_deref().map_or(0, text)
             + self.sub.as_deref().map_or(0, text)
             + self.session.as_deref().map_or(0, text)
-            + self.acr.as_deref().map_or(0, text)
             + self.verified.as_ref().map_or(0, |v| {
                 ALLOC_OVERHEAD + text(v.pool()) + value_bytes(v.header()) + value_bytes(v.claims())
             })
@@ -340,16 +330,12 @@ mod tests {
         Entry {
             token: token.into(),
             verified: None,
-            groups: Box::new([]),
-            scope: None,
+            facts: Arc::default(),
             exp: 0.0,
             nbf: None,
             iat: None,
             sub: None,
             session: None,
-            machine: false,
-            auth_time: None,
-            acr: None,
             issuer: 0,
             key_serial: 0,
             keys_loaded_at: Instant::now(),
@@ -402,12 +388,22 @@ mod tests {
             .collect();
         let claims = serde_json::Value::Object(members);
         let mut one = entry("x");
-        one.verified = Some(Verified::new("p", serde_json::Value::Null, claims.clone()));
+        one.verified = Some(Verified::new(
+            "p",
+            serde_json::Value::Null,
+            claims.clone(),
+            Arc::default(),
+        ));
         let weight = one.charge();
         assert!(weight > 500 * 2 * size_of::<serde_json::Value>(), "{weight}");
         for i in 0..200 {
             let mut e = entry(&format!("header.{}.sig-{i:040}", "p".repeat(8000)));
-            e.verified = Some(Verified::new("p", serde_json::Value::Null, claims.clone()));
+            e.verified = Some(Verified::new(
+                "p",
+                serde_json::Value::Null,
+                claims.clone(),
+                Arc::default(),
+            ));
             cache.insert(e);
             let (entries, bytes) = cache.size();
             assert!(bytes <= max_bytes, "{bytes} > {max_bytes} with {entries} entries");

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{AuthError, ErrorKind};
-use crate::token::{Facts, Principal};
+use crate::token::{Facts, OwnedFacts, Principal};
 
 /// A verified token: its pool, its JOSE header and its claims, as JSON. Cheap to clone.
 ///
@@ -22,14 +22,18 @@ struct Inner {
     pool: Box<str>,
     header: Value,
     claims: Value,
+    /// What authorization reads, as the verification read it (shared with the token-cache
+    /// entry that holds this token): authorizing it again reads no JSON.
+    facts: Arc<OwnedFacts>,
 }
 
 impl Verified {
-    pub(crate) fn new(pool: &str, header: Value, claims: Value) -> Self {
+    pub(crate) fn new(pool: &str, header: Value, claims: Value, facts: Arc<OwnedFacts>) -> Self {
         Verified(Arc::new(Inner {
             pool: pool.into(),
             header,
             claims,
+            facts,
         }))
     }
 
@@ -60,15 +64,13 @@ impl Verified {
 
     /// The groups of `cognito:groups`.
     pub fn groups(&self) -> Vec<&str> {
-        self.claim("cognito:groups")
-            .and_then(Value::as_array)
-            .map(|groups| groups.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default()
+        self.0.facts.groups.iter().map(|g| &**g).collect()
     }
 
-    /// The scopes of `scope`.
+    /// The scopes the token grants, as requirements read them: `scope` (or, for an OpenID
+    /// Connect issuer's token without one, `scp`).
     pub fn scopes(&self) -> impl Iterator<Item = &str> + Clone {
-        crate::token::split_scopes(self.claim("scope").and_then(Value::as_str))
+        crate::token::split_scopes(self.0.facts.scope.as_deref())
     }
 
     /// Who the token speaks for: an app client of its own ([`Principal::Machine`], a
@@ -93,15 +95,9 @@ impl Verified {
         }
     }
 
-    /// What authorization reads of it (the groups are the caller's, from [`Verified::groups`]).
-    pub(crate) fn facts<'a>(&'a self, groups: &'a [&'a str]) -> Facts<'a, &'a str> {
-        Facts {
-            groups,
-            scope: self.claim("scope").and_then(Value::as_str),
-            machine: matches!(self.principal(), Principal::Machine { .. }),
-            auth_time: self.claim("auth_time").and_then(Value::as_f64),
-            acr: self.claim("acr").and_then(Value::as_str),
-        }
+    /// What authorization reads of it.
+    pub(crate) fn facts(&self) -> Facts<'_, Box<str>> {
+        self.0.facts.facts()
     }
 
     /// The claims as the caller's type; a type they do not fit is `malformed`, as for a

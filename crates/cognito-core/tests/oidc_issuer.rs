@@ -138,6 +138,17 @@ async fn the_issuers_claims_rules() -> Result<(), BoxError> {
     let scp = f.ed.sign(&claims(json!({"scope": null, "scp": ["read", "admin"]})))?;
     let admin = Require::NONE.any_scope(&["admin"]);
     assert_eq!(kind(&f.auth, "partners", &scp, admin).await, None);
+    // And again when the token is authorized after its verification (what an extractor does
+    // with the token a router-wide layer verified): the same scopes, from `scp`.
+    let partners = f.auth.pool("partners").ok_or("no issuer named partners")?;
+    let verified: cognito_core::Verified = partners.verify(&scp, Require::NONE).await?;
+    assert_eq!(verified.scopes().collect::<Vec<_>>(), ["read", "admin"]);
+    let authorized = partners.authorize::<Value>(&verified, admin).await;
+    assert!(authorized.is_ok(), "{authorized:?}");
+    let missing = partners
+        .authorize::<Value>(&verified, Require::NONE.any_scope(&["write"]))
+        .await;
+    assert!(missing.is_err(), "{missing:?}");
     Ok(())
 }
 

@@ -17,7 +17,7 @@ mod tests;
 pub(crate) use claims::{ClaimsView, JoseHeader};
 pub(crate) use json::{Skipped, Str};
 pub use principal::Principal;
-pub(crate) use principal::{Facts, is_machine, split_scopes};
+pub(crate) use principal::{Facts, OwnedFacts, is_machine, split_scopes};
 
 /// The header step: the token out of the configured header's values (all occurrences, in
 /// order).

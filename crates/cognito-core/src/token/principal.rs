@@ -45,3 +45,41 @@ pub(crate) struct Facts<'a, G> {
     pub auth_time: Option<f64>,
     pub acr: Option<&'a str>,
 }
+
+impl<G: std::ops::Deref<Target = str>> Facts<'_, G> {
+    /// The same facts, owned: kept by a token-cache entry and the [`crate::Verified`] it
+    /// hands out (one copy, shared), so authorizing a remembered token reads no JSON.
+    pub(crate) fn to_owned(&self) -> OwnedFacts {
+        OwnedFacts {
+            groups: self.groups.iter().map(|g| Box::from(&**g)).collect(),
+            scope: self.scope.map(Box::from),
+            machine: self.machine,
+            auth_time: self.auth_time,
+            acr: self.acr.map(Box::from),
+        }
+    }
+}
+
+/// [`Facts`], owned (see [`Facts::to_owned`]): read once, from the claims as the verification
+/// read them (so an OpenID Connect token's `scp` is its scope here too).
+#[derive(Debug, Default)]
+pub(crate) struct OwnedFacts {
+    pub groups: Box<[Box<str>]>,
+    pub scope: Option<Box<str>>,
+    pub machine: bool,
+    pub auth_time: Option<f64>,
+    pub acr: Option<Box<str>>,
+}
+
+impl OwnedFacts {
+    /// Borrowed, as authorization reads them.
+    pub(crate) fn facts(&self) -> Facts<'_, Box<str>> {
+        Facts {
+            groups: &self.groups,
+            scope: self.scope.as_deref(),
+            machine: self.machine,
+            auth_time: self.auth_time,
+            acr: self.acr.as_deref(),
+        }
+    }
+}

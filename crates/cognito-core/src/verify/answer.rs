@@ -2,10 +2,12 @@
 //! itself. Each answer is made from whatever the pipeline has at hand when it ends, so a
 //! token-cache hit that needs no [`Verified`] parses nothing.
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 
 use crate::error::AuthError;
-use crate::token;
+use crate::token::{self, ClaimsView, OwnedFacts};
 use crate::token_cache::Entry;
 use crate::verified::{Verified, misfit};
 
@@ -24,11 +26,13 @@ pub struct Material<'a>(pub(super) Source<'a>);
 
 /// The kinds of [`Material`].
 pub(super) enum Source<'a> {
-    /// A full verification: the decoded header and payload, and the pool's name.
+    /// A full verification: the decoded header and payload, the claims as the checks read
+    /// them, and the pool's name.
     Decoded {
         pool: &'a str,
         header: &'a [u8],
         payload: &'a [u8],
+        claims: &'a ClaimsView<'a>,
     },
     /// A token-cache hit, and the token (its entry may not hold a parsed [`Verified`]).
     Hit {
@@ -62,13 +66,18 @@ pub(super) mod sealed {
     impl Sealed for Verified {
         fn answer(material: Material<'_>) -> Result<Self, AuthError> {
             match material.0 {
-                Source::Decoded { pool, header, payload } => verified(pool, header, payload),
+                Source::Decoded {
+                    pool,
+                    header,
+                    payload,
+                    claims,
+                } => verified(pool, header, payload, &Arc::new(claims.facts().to_owned())),
                 // The one the entry holds (shared, not copied), else parsed again.
                 Source::Hit { token, entry, pool } => match &entry.verified {
                     Some(verified) => Ok(verified.clone()),
                     None => {
                         let parsed = token::Token::decode(token)?;
-                        verified(pool, parsed.header_json(), parsed.payload())
+                        verified(pool, parsed.header_json(), parsed.payload(), &entry.facts)
                     }
                 },
                 Source::Verified(verified) => Ok(verified),
@@ -77,11 +86,17 @@ pub(super) mod sealed {
     }
 }
 
-/// A [`Verified`] of `pool` from a decoded header and payload.
-pub(crate) fn verified(pool: &str, header: &[u8], payload: &[u8]) -> Result<Verified, AuthError> {
+/// A [`Verified`] of `pool` from a decoded header and payload, and what authorization reads
+/// of its claims.
+pub(crate) fn verified(
+    pool: &str,
+    header: &[u8],
+    payload: &[u8],
+    facts: &Arc<OwnedFacts>,
+) -> Result<Verified, AuthError> {
     let header = token::parse_json(header).map_err(|_| misfit())?;
     let claims = token::parse_json(payload).map_err(|_| misfit())?;
-    Ok(Verified::new(pool, header, claims))
+    Ok(Verified::new(pool, header, claims, Arc::clone(facts)))
 }
 
 /// The claims type for a cached verification, as at the end of the full path.

@@ -59,17 +59,14 @@ impl Verifier {
         }
         // Parsed once here, at the token's second verification, so an entry's size is known
         // when it is charged to the cache's byte bound.
-        let verified = answer::verified(&self.inner.pool, parsed.header_json(), parsed.payload()).ok();
+        let facts = Arc::new(c.facts().to_owned());
+        let verified = answer::verified(&self.inner.pool, parsed.header_json(), parsed.payload(), &facts).ok();
         cache.insert(Entry {
             token: token.into(),
             verified,
-            groups: c.groups.iter().map(|g| Box::from(&**g)).collect(),
-            scope: c.scope.as_deref().map(Box::from),
+            facts,
             sub: c.sub.as_deref().map(Box::from),
             session: c.origin_jti.as_deref().or(c.jti.as_deref()).map(Box::from),
-            machine: c.is_machine(),
-            auth_time: c.auth_time,
-            acr: c.acr.as_deref().map(Box::from),
             exp,
             nbf: c.nbf,
             iat: c.iat,

@@ -181,8 +181,7 @@ impl Verifier {
                 "The token was verified for another pool.",
             ));
         }
-        let groups = verified.groups();
-        needs.authorize(&verified.facts(&groups))?;
+        needs.authorize(&verified.facts())?;
         check::run(needs.checks().iter(), verified).await?;
         T::answer(Material(Source::Verified(verified.clone())))
     }
@@ -308,6 +307,7 @@ impl Verifier {
             pool: &self.inner.pool,
             header: parsed.header_json(),
             payload: parsed.payload(),
+            claims: &checked.claims,
         });
         if !self.has_checks(&needs) {
             return T::answer(material);

@@ -293,14 +293,16 @@ impl CognitoAuth {
         requirement: impl Into<RequirementRef<'a>>,
     ) -> Option<Result<T, Rejection>> {
         let verified = verified?;
-        let requirement = requirement.into();
-        if self
-            .pool_for(requirement)
-            .is_ok_and(|pool| pool.pool() != verified.pool())
+        let served = self.serve(requirement.into());
+        if let Ok((Target::Pool(pool), _)) = &served
+            && pool.pool() != verified.pool()
         {
             return None;
         }
-        Some(self.authorize(verified, requirement).await)
+        Some(match served {
+            Ok((target, needs)) => self.authorize_served(verified, target, needs).await,
+            Err(rejection) => Err(rejection),
+        })
     }
 
     /// Authorizes a token already verified (the [`Verified`] the router-wide layer leaves in a
@@ -314,6 +316,16 @@ impl CognitoAuth {
         requirement: impl Into<RequirementRef<'a>>,
     ) -> Result<T, Rejection> {
         let (target, needs) = self.serve(requirement.into())?;
+        self.authorize_served(verified, target, needs).await
+    }
+
+    /// [`CognitoAuth::authorize`] once the requirement's target and needs are known.
+    async fn authorize_served<'a, T: ClaimsType>(
+        &'a self,
+        verified: &Verified,
+        target: Target<'a>,
+        needs: Needs<'a>,
+    ) -> Result<T, Rejection> {
         let verifier = match target {
             Target::Pool(verifier) => Routed::Pool(verifier),
             // The tenant whose pool trusts the verified token's issuer (a token of a
