@@ -193,7 +193,7 @@ pub use cognito_core::{
     AnyUser, AuthError, CognitoAuth, CognitoSettings, CognitoToken, ConfigError, ErrorKind, Guard, Mode, Policy,
     Rejection, Require, Requirement, RequirementRef, Verified,
 };
-pub use middleware::{CognitoMiddleware, CognitoMiddlewareService};
+pub use middleware::{CognitoMiddleware, CognitoMiddlewareFuture, CognitoMiddlewareService};
 
 cognito_core::adapter_types! {
     krate: cognito_actix,

@@ -1,14 +1,16 @@
 //! [`CognitoMiddleware`]: router-wide protection for an `App` or a `scope`, through `wrap`.
 
-use std::future::{Future, Ready, ready};
+use std::future::{Future, Ready};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker, ready};
 
 use actix_web::HttpMessage as _;
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use cognito_core::{CognitoAuth, Guard, Requirement, Verified};
+use cognito_core::{CognitoAuth, Guard, Rejection, Requirement, Verified};
+use pin_project_lite::pin_project;
 
 use crate::{ActixRequest, AuthRejection};
 
@@ -93,7 +95,7 @@ where
     type Future = Ready<Result<Self::Transform, ()>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(CognitoMiddlewareService {
+        std::future::ready(Ok(CognitoMiddlewareService {
             service: Rc::new(service),
             guard: Arc::clone(&self.guard),
         }))
@@ -114,7 +116,75 @@ impl<S> std::fmt::Debug for CognitoMiddlewareService<S> {
     }
 }
 
-type Answer<B> = Pin<Box<dyn Future<Output = Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error>>>>;
+/// A verification under way: it owns the request, and gives it back with the verdict.
+type Verification = Pin<Box<dyn Future<Output = (ServiceRequest, Result<Option<Verified>, Rejection>)>>>;
+
+pin_project! {
+    /// The future of a [`CognitoMiddlewareService`]: the wrapped services' response, or the
+    /// refusal.
+    ///
+    /// Most verifications need no waiting (the key is known, or the token was seen before):
+    /// those are done within `call`, which then calls the wrapped services at once, with no
+    /// second future around theirs. One that must wait (a key fetch, an asynchronous check)
+    /// goes on in this future.
+    pub struct CognitoMiddlewareFuture<S>
+    where
+        S: Service<ServiceRequest>,
+    {
+        #[pin]
+        state: State<S, S::Future>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    #[project_replace = StateOwned]
+    enum State<S, F> {
+        // The verification waits; then the wrapped services are called (or the refusal answered).
+        Verifying { verification: Verification, service: Rc<S> },
+        // The wrapped services answer.
+        Calling { #[pin] future: F },
+        // The answer is known: a refusal, or the protected-resource metadata.
+        Answered { response: ServiceResponse<BoxBody> },
+        // Answered already: like a fused future, it never completes again.
+        Done,
+    }
+}
+
+impl<S: Service<ServiceRequest>> std::fmt::Debug for CognitoMiddlewareFuture<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CognitoMiddlewareFuture").finish_non_exhaustive()
+    }
+}
+
+/// After the verdict: the wrapped services called with the request (and the [`Verified`]
+/// token in its extensions), or the refusal.
+fn proceed<S, B>(
+    service: &S,
+    request: ServiceRequest,
+    verdict: Result<Option<Verified>, Rejection>,
+) -> State<S, S::Future>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    match verdict {
+        Ok(verified) => {
+            if let Some(verified) = verified {
+                request.extensions_mut().insert::<Verified>(verified);
+            }
+            State::Calling {
+                future: service.call(request),
+            }
+        }
+        Err(rejection) => {
+            let (request, _) = request.into_parts();
+            let error = actix_web::Error::from(AuthRejection(rejection));
+            State::Answered {
+                response: ServiceResponse::from_err(error, request),
+            }
+        }
+    }
+}
 
 impl<S, B> Service<ServiceRequest> for CognitoMiddlewareService<S>
 where
@@ -123,7 +193,7 @@ where
 {
     type Response = ServiceResponse<EitherBody<B, BoxBody>>;
     type Error = actix_web::Error;
-    type Future = Answer<B>;
+    type Future = CognitoMiddlewareFuture<S>;
 
     forward_ready!(service);
 
@@ -137,12 +207,13 @@ where
         {
             let response = crate::metadata_response(resource.document());
             let (request, _) = request.into_parts();
-            let answer = ServiceResponse::new(request, response).map_into_right_body();
-            return Box::pin(std::future::ready(Ok(answer)));
+            let response = ServiceResponse::new(request, response);
+            return CognitoMiddlewareFuture {
+                state: State::Answered { response },
+            };
         }
-        let service = Rc::clone(&self.service);
         let guard = Arc::clone(&self.guard);
-        Box::pin(async move {
+        let mut verification: Verification = Box::pin(async move {
             let verdict = guard
                 .verify(
                     request.method().as_str(),
@@ -150,19 +221,50 @@ where
                     &ActixRequest(request.request()),
                 )
                 .await;
-            match verdict {
-                Ok(verified) => {
-                    if let Some(verified) = verified {
-                        request.extensions_mut().insert::<Verified>(verified);
+            (request, verdict)
+        });
+        // Polled once here, without a waker: if it must wait, it goes on in the future, whose
+        // first poll registers the caller's waker (a future re-checks its state on each poll,
+        // so nothing that happened in between is missed).
+        let state = match verification.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready((request, verdict)) => proceed(&*self.service, request, verdict),
+            Poll::Pending => State::Verifying {
+                verification,
+                service: Rc::clone(&self.service),
+            },
+        };
+        CognitoMiddlewareFuture { state }
+    }
+}
+
+impl<S, B> Future for CognitoMiddlewareFuture<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Output = Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            match state.as_mut().project() {
+                StateProj::Calling { future } => {
+                    let response = ready!(future.poll(cx));
+                    state.set(State::Done);
+                    return Poll::Ready(response.map(ServiceResponse::map_into_left_body));
+                }
+                StateProj::Verifying { verification, .. } => {
+                    let (request, verdict) = ready!(verification.as_mut().poll(cx));
+                    if let StateOwned::Verifying { service, .. } = state.as_mut().project_replace(State::Done) {
+                        state.set(proceed(&*service, request, verdict));
                     }
-                    Ok(service.call(request).await?.map_into_left_body())
                 }
-                Err(rejection) => {
-                    let (request, _) = request.into_parts();
-                    let error = actix_web::Error::from(AuthRejection(rejection));
-                    Ok(ServiceResponse::from_err(error, request).map_into_right_body())
+                StateProj::Answered { .. } => {
+                    if let StateOwned::Answered { response } = state.as_mut().project_replace(State::Done) {
+                        return Poll::Ready(Ok(response.map_into_right_body()));
+                    }
                 }
+                StateProj::Done => return Poll::Pending,
             }
-        })
+        }
     }
 }

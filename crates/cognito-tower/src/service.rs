@@ -3,20 +3,19 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker, ready};
 
-use cognito_core::{Guard, Verified};
+use cognito_core::{Guard, Rejection, Verified};
+use http::request::Parts;
 use http::{Request, Response};
 use http_body_util::Either;
+use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::response::{RefusalBody, metadata_response, refusal};
 
 /// The response body of a [`CognitoService`]: the inner service's, or a refusal's.
 pub type CognitoBody<B> = Either<B, RefusalBody>;
-
-/// The future of a [`CognitoService`].
-pub type CognitoFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<CognitoBody<B>>, E>> + Send>>;
 
 /// The service of a [`CognitoLayer`](crate::CognitoLayer): verifies the request's token once,
 /// stores the [`Verified`] token in the request's extensions and calls the inner service, or
@@ -33,15 +32,83 @@ impl<S> CognitoService<S> {
     }
 }
 
+/// A verification under way: it owns the request's head, and gives it back with the verdict.
+type Verification = Pin<Box<dyn Future<Output = (Parts, Result<Option<Verified>, Rejection>)> + Send>>;
+
+pin_project! {
+    /// The future of a [`CognitoService`]: the inner service's response, or the refusal.
+    ///
+    /// Most verifications need no waiting (the key is known, or the token was seen before):
+    /// those are done within [`Service::call`], which then calls the inner service at once, so
+    /// the request pays for no clone of it and no second future around its own. One that must
+    /// wait (a key fetch, an asynchronous check) goes on in this future, with a clone of the
+    /// inner service, as tower's contract for a deferred call asks.
+    pub struct CognitoFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: State<S, S::Future, ReqBody>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    #[project_replace = StateOwned]
+    enum State<S, F, ReqBody> {
+        // The verification waits; then the inner service is called (or the refusal answered).
+        Verifying { verification: Verification, body: ReqBody, inner: S },
+        // The inner service answers.
+        Calling { #[pin] future: F },
+        // The answer is known: a refusal, or the protected-resource metadata.
+        Answered { response: Response<RefusalBody> },
+        // Answered already: like a fused future, it never completes again.
+        Done,
+    }
+}
+
+impl<S, ReqBody> std::fmt::Debug for CognitoFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CognitoFuture").finish_non_exhaustive()
+    }
+}
+
+/// After the verdict: the inner service called with the request (and the [`Verified`] token in
+/// its extensions), or the refusal.
+fn proceed<S, ReqBody>(
+    inner: &mut S,
+    mut parts: Parts,
+    body: ReqBody,
+    verdict: Result<Option<Verified>, Rejection>,
+) -> State<S, S::Future, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    match verdict {
+        Ok(verified) => {
+            if let Some(verified) = verified {
+                parts.extensions.insert::<Verified>(verified);
+            }
+            State::Calling {
+                future: inner.call(Request::from_parts(parts, body)),
+            }
+        }
+        Err(rejection) => State::Answered {
+            response: refusal(parts.version, &parts.headers, rejection),
+        },
+    }
+}
+
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CognitoService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    ReqBody: Send + 'static,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
 {
     type Response = Response<CognitoBody<ResBody>>;
     type Error = S::Error;
-    type Future = CognitoFuture<ResBody, S::Error>;
+    type Future = CognitoFuture<S, ReqBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -53,29 +120,65 @@ where
             && let Some(resource) = self.guard.auth().resource()
             && resource.serves(request.uri().path())
         {
-            // Only the document's response is held by the future (the inner service's body and
-            // error types need not be `Send`).
             let response = metadata_response(resource);
-            return Box::pin(async move { Ok(response.map(Either::Right)) });
+            return CognitoFuture {
+                state: State::Answered { response },
+            };
         }
-        // The clone that was polled ready serves this request; a fresh clone stays behind.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        // The verification borrows the head only: a body need not be `Sync`.
+        let (parts, body) = request.into_parts();
         let guard = Arc::clone(&self.guard);
-        Box::pin(async move {
-            // The verification borrows the parts only: a body need not be `Sync`.
-            let (mut parts, body) = request.into_parts();
+        let mut verification: Verification = Box::pin(async move {
             let verdict = guard.verify(parts.method.as_str(), parts.uri.path(), &parts).await;
-            match verdict {
-                Ok(verified) => {
-                    if let Some(verified) = verified {
-                        parts.extensions.insert::<Verified>(verified);
-                    }
-                    let response = inner.call(Request::from_parts(parts, body)).await?;
-                    Ok(response.map(Either::Left))
+            (parts, verdict)
+        });
+        // Polled once here, without a waker: if it must wait, it goes on in the future, whose
+        // first poll registers the caller's waker (a future re-checks its state on each poll,
+        // so nothing that happened in between is missed).
+        let state = match verification.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready((parts, verdict)) => proceed(&mut self.inner, parts, body, verdict),
+            Poll::Pending => {
+                // The clone that was polled ready serves this request; a fresh clone stays.
+                let clone = self.inner.clone();
+                State::Verifying {
+                    verification,
+                    body,
+                    inner: std::mem::replace(&mut self.inner, clone),
                 }
-                Err(rejection) => Ok(refusal(parts.version, &parts.headers, rejection).map(Either::Right)),
             }
-        })
+        };
+        CognitoFuture { state }
+    }
+}
+
+impl<S, ReqBody, ResBody> Future for CognitoFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Output = Result<Response<CognitoBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            match state.as_mut().project() {
+                StateProj::Calling { future } => {
+                    let response = ready!(future.poll(cx));
+                    state.set(State::Done);
+                    return Poll::Ready(response.map(|r| r.map(Either::Left)));
+                }
+                StateProj::Verifying { verification, .. } => {
+                    let (parts, verdict) = ready!(verification.as_mut().poll(cx));
+                    if let StateOwned::Verifying { body, mut inner, .. } = state.as_mut().project_replace(State::Done) {
+                        state.set(proceed(&mut inner, parts, body, verdict));
+                    }
+                }
+                StateProj::Answered { .. } => {
+                    if let StateOwned::Answered { response } = state.as_mut().project_replace(State::Done) {
+                        return Poll::Ready(Ok(response.map(Either::Right)));
+                    }
+                }
+                StateProj::Done => return Poll::Pending,
+            }
+        }
     }
 }
