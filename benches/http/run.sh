@@ -1,36 +1,50 @@
 #!/usr/bin/env bash
 # HTTP benchmarks (a fixed token vs /health, distinct tokens vs the RSA floor, against the
 # peers, the router-wide layer vs the extractor, the metrics recorder on vs off, the tonic
-# demo's authenticated Check vs an open one, and memory under a flood of distinct tokens; see
-# BENCHMARKS.md): the three demo servers, the tonic demo (h2load, HTTP/2), the floor server
-# (examples/axum-demo/examples/rsa_floor.rs: axum answering with one RSA check of the token and
-# nothing else, the measured limit for a distinct token on this stack) and two peers
-# (fastapi-cognito on uvicorn, aws-jwt-verify on node:http), all on
-# 127.0.0.1, one wrk thread, 64 connections, server pinned to one core and wrk to the other. The figure that counts is
-# requests per second of SERVER CPU time (utime + stime of the server process from
-# /proc/<pid>/stat, every thread included); wall-clock req/s and p99 are printed too.
+# demo's authenticated Check vs an open one, memory under a flood of distinct tokens, and
+# instructions per request; see BENCHMARKS.md): the three demo servers, the tonic demo (h2load,
+# HTTP/2), two floor servers (examples/axum-demo/examples/rsa_floor.rs on axum and
+# examples/rocket-demo/examples/rocket_floor.rs on rocket: each answering with one RSA check of
+# the token and nothing else, the measured limit for a distinct token on that stack) and two
+# peers (fastapi-cognito on uvicorn, aws-jwt-verify on node:http), all on 127.0.0.1, one wrk
+# thread, 64 connections, server pinned to one core and wrk to the other. The figure that
+# counts is requests per second of SERVER CPU time (utime + stime of the server process from
+# /proc/<pid>/stat, every thread included); wall-clock req/s and p99 are printed too. The
+# servers take turns, ROUNDS times over, so a slow minute of the machine falls on every server
+# alike; each row is the median of its rounds, with their range.
+#
+# Instructions per request (valgrind callgrind, which the machine's noise does not move): each
+# demo runs under callgrind, warmed up, and each route gets INSTRUCTION_REQUESTS requests
+# (h2load over HTTP/1.1, 4 connections) between a zeroing and a dump of the counters, routes
+# interleaved, three times; the median per request is printed. User space only: callgrind does
+# not see the kernel.
 #
 # Usage (from anywhere):  bash benches/http/run.sh
-# Knobs (env): DURATION (s per scenario, default 10), DISTINCT (tokens, default 10000),
-# MEMORY_TOKENS (default 100000), MEMORY_REQUESTS (default 1000000; 0 skips the memory run),
-# SERVER_CPU / WRK_CPU (default 0 / 1), SERVERS (default "floor axum actix rocket tonic fastapi node"),
-# BASE_PORT (default 18080).
+# Knobs (env): DURATION (s per scenario, default 10), ROUNDS (default 3), DISTINCT (tokens,
+# default 10000), MEMORY_TOKENS (default 100000), MEMORY_REQUESTS (default 1000000; 0 skips the
+# memory run), INSTRUCTION_REQUESTS (default 2000; 0 skips the instruction counts),
+# SERVER_CPU / WRK_CPU (default 0 / 1), SERVERS (default "floor axum actix rocket_floor rocket
+# tonic fastapi node"), BASE_PORT (default 18080), CARGO_TARGET_DIR (default target/).
 #
-# Installs what it needs: wrk and h2load (Debian, apt-get), fastapi-cognito + uvicorn (pip, in a venv),
-# aws-jwt-verify (npm), all under benches/http/.work (git-ignored). Builds the demos and the
-# token minter in release. Prints one markdown table at the end (also in .work/results.md).
+# Installs what it needs: wrk and h2load (Debian, apt-get), valgrind (Debian, for the
+# instruction counts), fastapi-cognito + uvicorn (pip, in a venv), aws-jwt-verify (npm), all
+# under benches/http/.work (git-ignored). Builds the demos, the floors and the token minter in
+# release. Prints the tables at the end (also in .work/results.md).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 WORK="$HERE/.work"
 DURATION="${DURATION:-10}"
+ROUNDS="${ROUNDS:-3}"
+INSTRUCTION_REQUESTS="${INSTRUCTION_REQUESTS:-2000}"
 DISTINCT="${DISTINCT:-10000}"
 MEMORY_TOKENS="${MEMORY_TOKENS:-100000}"
 MEMORY_REQUESTS="${MEMORY_REQUESTS:-1000000}"
 SERVER_CPU="${SERVER_CPU:-0}"
 WRK_CPU="${WRK_CPU:-1}"
-SERVERS="${SERVERS:-floor axum actix rocket tonic fastapi node}"
+SERVERS="${SERVERS:-floor axum actix rocket_floor rocket tonic fastapi node}"
 BASE_PORT="${BASE_PORT:-18080}"
 JWKS_PORT="$BASE_PORT"
 APP_PORT="$((BASE_PORT + 1))"
@@ -49,6 +63,10 @@ if ! command -v h2load >/dev/null; then
   log "installing h2load (Debian nghttp2-client)"
   apt-get update -qq && apt-get install -y -qq nghttp2-client >/dev/null
 fi
+if [ "$INSTRUCTION_REQUESTS" -gt 0 ] && ! command -v callgrind_control >/dev/null; then
+  log "installing valgrind (Debian)"
+  apt-get update -qq && apt-get install -y -qq valgrind >/dev/null
+fi
 if [ ! -x "$WORK/venv/bin/uvicorn" ] || ! "$WORK/venv/bin/python" -c 'import fastapi_cognito' 2>/dev/null; then
   log "installing fastapi-cognito and uvicorn (pip, venv)"
   python3 -m venv "$WORK/venv"
@@ -63,7 +81,8 @@ fi
 log "building the demos and the token minter (release)"
 cargo build -q --release -p cognito-axum-demo -p cognito-actix-demo -p cognito-rocket-demo -p cognito-tonic-demo
 cargo build -q --release -p cognito-tonic-demo --example open
-cargo build -q --release -p cognito-axum-demo --example rsa_floor
+cargo build -q --release -p cognito-axum-demo --example rsa_floor --example layer_cost
+cargo build -q --release -p cognito-rocket-demo --example rocket_floor
 cargo build -q --release -p cognito-testkit --example mint_tokens
 TOKENS_DIR="$WORK/tokens"
 need_tokens="$MEMORY_TOKENS"
@@ -72,7 +91,7 @@ need_tokens="$MEMORY_TOKENS"
 if [ ! -f "$TOKENS_DIR/tokens.txt" ] || [ "$(wc -l <"$TOKENS_DIR/tokens.txt")" -lt "$need_tokens" ] \
   || [ -n "$(find "$TOKENS_DIR/tokens.txt" -mmin +360)" ]; then
   log "minting $need_tokens tokens"
-  "$ROOT/target/release/examples/mint_tokens" "$TOKENS_DIR" "$need_tokens" >&2
+  "$TARGET/release/examples/mint_tokens" "$TOKENS_DIR" "$need_tokens" >&2
 fi
 # shellcheck disable=SC1091
 . "$TOKENS_DIR/pool.env"
@@ -102,8 +121,8 @@ trap cleanup EXIT
 python3 -m http.server --bind 127.0.0.1 --directory "$TOKENS_DIR" "$JWKS_PORT" >"$WORK/jwks-server.log" 2>&1 &
 PIDS+=("$!")
 
-wait_up() { # url
-  for _ in $(seq 1 200); do
+wait_up() { # url (60 s: a server under valgrind starts slowly)
+  for _ in $(seq 1 600); do
     curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
     sleep 0.1
   done
@@ -120,28 +139,36 @@ grpc_status() { # url [token] -> the grpc-status of one Check (trailers)
     "${auth[@]}" --data-binary @"$WORK/grpc-check.bin" "$1" | tr -d '\r' | awk -F': ' 'tolower($1) == "grpc-status" { s = $2 } END { print s }'
 }
 wait_port() {
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 600); do
     (echo >"/dev/tcp/127.0.0.1/$APP_PORT") 2>/dev/null && return 0
     sleep 0.1
   done
   log "not up: port $APP_PORT"; return 1
 }
 
+# WRAP: a command the Rust servers run under (valgrind, for the instruction counts).
+WRAP=()
 start_server() { # name [settings file] [env assignments...] -> sets SERVER_PID
   local name="$1" settings="${2:-$WORK/settings.yaml}" bind="127.0.0.1:$APP_PORT"
   local extra=("${@:3}")
   case "$name" in
     axum | actix | rocket)
       env "${extra[@]}" COGNITO_SETTINGS="$settings" BIND="$bind" \
-        taskset -c "$SERVER_CPU" "$ROOT/target/release/cognito-$name-demo" >"$WORK/$name.log" 2>&1 &
+        taskset -c "$SERVER_CPU" ${WRAP[@]+"${WRAP[@]}"} "$TARGET/release/cognito-$name-demo" >"$WORK/$name.log" 2>&1 &
       ;;
-    floor)
+    axum_layers)
+      COGNITO_SETTINGS="$settings" BIND="$bind" \
+        taskset -c "$SERVER_CPU" ${WRAP[@]+"${WRAP[@]}"} "$TARGET/release/examples/layer_cost" >"$WORK/$name.log" 2>&1 &
+      ;;
+    floor | rocket_floor)
+      local bin="$TARGET/release/examples/rsa_floor"
+      [ "$name" = rocket_floor ] && bin="$TARGET/release/examples/rocket_floor"
       FLOOR_JWKS="$TOKENS_DIR/jwks.json" BIND="$bind" \
-        taskset -c "$SERVER_CPU" "$ROOT/target/release/examples/rsa_floor" >"$WORK/$name.log" 2>&1 &
+        taskset -c "$SERVER_CPU" ${WRAP[@]+"${WRAP[@]}"} "$bin" >"$WORK/$name.log" 2>&1 &
       ;;
     tonic | tonic_open)
-      local bin="$ROOT/target/release/cognito-tonic-demo"
-      [ "$name" = tonic_open ] && bin="$ROOT/target/release/examples/open"
+      local bin="$TARGET/release/cognito-tonic-demo"
+      [ "$name" = tonic_open ] && bin="$TARGET/release/examples/open"
       COGNITO_SETTINGS="$settings" BIND="$bind" taskset -c "$SERVER_CPU" "$bin" >"$WORK/$name.log" 2>&1 &
       SERVER_PID="$!"
       PIDS+=("$SERVER_PID")
@@ -174,8 +201,9 @@ start_server() { # name [settings file] [env assignments...] -> sets SERVER_PID
   PIDS+=("$SERVER_PID")
   wait_up "http://$bind/health"
   # Check that the server accepts our token before measuring anything.
-  local status
-  status="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "http://$bind/")"
+  local status path=/
+  [ "$name" = axum_layers ] && path=/e/
+  status="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "http://$bind$path")"
   [ "$status" = 200 ] || { log "$name refused the token ($status)"; return 1; }
 }
 
@@ -196,9 +224,10 @@ to_ms() { # wrk latency like 1.23ms / 456.00us / 1.20s
     else print v }'
 }
 
-# run_wrk name scenario [wrk args...] -> appends "name scenario requests rps p99ms cpu_s per_cpu_s errors"
+# run_wrk name scenario [wrk args...] -> appends "name scenario requests rps p99ms cpu_s per_cpu_s errors round"
 RESULTS="$WORK/results.tsv"
 : >"$RESULTS"
+ROUND=1
 run_wrk() {
   local name="$1" scenario="$2"; shift 2
   local before after out requests rps p99 cpu errors
@@ -214,7 +243,7 @@ run_wrk() {
   cpu="$(awk -v a="$before" -v b="$after" -v t="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / t }')"
   local per_cpu
   per_cpu="$(awk -v r="$requests" -v c="$cpu" 'BEGIN { if (c > 0) printf "%d", r / c; else print "n/a" }')"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$scenario" "$requests" "$rps" "$p99" "$cpu" "$per_cpu" "$errors" >>"$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$scenario" "$requests" "$rps" "$p99" "$cpu" "$per_cpu" "$errors" "$ROUND" >>"$RESULTS"
   log "$name $scenario: $requests requests, $rps req/s, p99 ${p99} ms, server CPU ${cpu} s, $per_cpu req/CPU-s, non-2xx $errors"
 }
 
@@ -232,14 +261,15 @@ run_h2load() {
   errors="$(echo "$out" | awk '/^requests:/ { print $10 + $12 }')"
   cpu="$(awk -v a="$before" -v b="$after" -v t="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / t }')"
   per_cpu="$(awk -v r="$requests" -v c="$cpu" 'BEGIN { if (c > 0) printf "%d", r / c; else print "n/a" }')"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$scenario" "$requests" "$rps" "-" "$cpu" "$per_cpu" "$errors" >>"$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$scenario" "$requests" "$rps" "-" "$cpu" "$per_cpu" "$errors" "$ROUND" >>"$RESULTS"
   log "$name $scenario: $requests requests, $rps req/s, server CPU ${cpu} s, $per_cpu req/CPU-s, failed $errors"
 }
 
 URL="http://127.0.0.1:$APP_PORT"
 GRPC_ARGS=(-d "$WORK/grpc-check.bin" -H 'content-type: application/grpc' -H 'te: trailers' "$URL/grpc.health.v1.Health/Check")
-for name in $SERVERS; do
-  log "server: $name"
+one_server() { # name: every scenario of one server, once
+  local name="$1"
+  log "server: $name (round $ROUND of $ROUNDS)"
   if [ "$name" = tonic ]; then
     # Authenticated Check (a fixed token: cache hits) against the same server and layer with
     # every method public.
@@ -249,21 +279,23 @@ for name in $SERVERS; do
     start_server tonic_open
     run_h2load tonic check_open "${GRPC_ARGS[@]}"
     stop_server
-    continue
+    return
   fi
   start_server "$name"
   run_wrk "$name" health "$URL/health"
   case "$name" in
-    floor | axum | actix | rocket)
+    floor | rocket_floor | axum | actix | rocket)
       # /health carrying a token's header: what moving and parsing the 1.2 KB costs alone.
       run_wrk "$name" health_token -H "Authorization: Bearer $TOKEN" "$URL/health"
       ;;
   esac
-  if [ "$name" = floor ]; then
-    TOKENS_FILE="$TOKENS_DIR/tokens.txt" TOKENS_LIMIT="$DISTINCT" run_wrk "$name" distinct -s "$HERE/distinct.lua" "$URL/"
-    stop_server
-    continue
-  fi
+  case "$name" in
+    floor | rocket_floor)
+      TOKENS_FILE="$TOKENS_DIR/tokens.txt" TOKENS_LIMIT="$DISTINCT" run_wrk "$name" distinct -s "$HERE/distinct.lua" "$URL/"
+      stop_server
+      return
+      ;;
+  esac
   run_wrk "$name" repeated -H "Authorization: Bearer $TOKEN" "$URL/"
   case "$name" in
     axum | actix)
@@ -283,7 +315,12 @@ for name in $SERVERS; do
   esac
   TOKENS_FILE="$TOKENS_DIR/tokens.txt" TOKENS_LIMIT="$DISTINCT" run_wrk "$name" distinct -s "$HERE/distinct.lua" "$URL/"
   stop_server
-done
+}
+if [ "$DURATION" -gt 0 ]; then
+  for ROUND in $(seq 1 "$ROUNDS"); do
+    for name in $SERVERS; do one_server "$name"; done
+  done
+fi
 
 # ---- memory after MEMORY_REQUESTS requests over MEMORY_TOKENS distinct tokens ---------------
 MEMORY="$WORK/memory.tsv"
@@ -311,73 +348,65 @@ if [ "$MEMORY_REQUESTS" -gt 0 ]; then
   done
 fi
 
-# ---- the table -----------------------------------------------------------------------------
+# ---- instructions per request (valgrind callgrind) -----------------------------------------
+INSTRUCTIONS="$WORK/instructions.tsv"
+: >"$INSTRUCTIONS"
+# count_instructions name scenario url [h2load args...] -> appends "name scenario round instructions/request"
+count_instructions() {
+  local name="$1" scenario="$2" url="$3"; shift 3
+  local dumps before out ok total
+  callgrind_control -z "$SERVER_PID" >/dev/null 2>&1
+  out="$(taskset -c "$WRK_CPU" h2load --h1 -t1 -c4 -n "$INSTRUCTION_REQUESTS" "$@" "$url")"
+  ok="$(echo "$out" | awk '/^status codes:/ { print $3 }')"
+  [ "$ok" = "$INSTRUCTION_REQUESTS" ] || { log "$name $scenario: $ok of $INSTRUCTION_REQUESTS requests answered 2xx"; return 1; }
+  before="$(find "$WORK/callgrind" -name "$name.out.*" | wc -l)"
+  callgrind_control -d "$SERVER_PID" >/dev/null 2>&1
+  for _ in $(seq 1 100); do
+    dumps="$(find "$WORK/callgrind" -name "$name.out.*" | wc -l)"
+    [ "$dumps" -gt "$before" ] && break
+    sleep 0.1
+  done
+  total="$(awk '/^(summary|totals):/ { print $2; exit }' "$WORK/callgrind/$name.out.$dumps")"
+  printf '%s\t%s\t%s\t%s\n' "$name" "$scenario" "$ROUND" "$((total / INSTRUCTION_REQUESTS))" >>"$INSTRUCTIONS"
+  log "$name $scenario: $((total / INSTRUCTION_REQUESTS)) instructions per request (round $ROUND)"
+}
+if [ "$INSTRUCTION_REQUESTS" -gt 0 ]; then
+  rm -rf "$WORK/callgrind" && mkdir -p "$WORK/callgrind"
+  for name in floor axum axum_layers actix rocket_floor rocket; do
+    # axum_layers (examples/axum-demo/examples/layer_cost.rs) runs with axum.
+    case " $SERVERS " in *" ${name%_layers} "*) ;; *) continue ;; esac
+    log "instructions: $name"
+    WRAP=(valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind/$name.out" --dump-line=no --compress-strings=no)
+    start_server "$name"
+    WRAP=()
+    # Warm-up: the key set, the token cache, the allocator's pools, every route once over.
+    ROUND=0
+    # Every request carries the token; on a floor, `/` is its one RSA check.
+    routes=(health_token "$URL/health")
+    case "$name" in
+      floor | rocket_floor) routes+=(verify "$URL/") ;;
+      axum | actix) routes+=(repeated "$URL/" layered "$URL/layer/") ;;
+      # One handler at three paths of one length: extractor, a do-nothing layer, the layer.
+      axum_layers) routes+=(repeated "$URL/e/" noop "$URL/n/" layered "$URL/l/") ;;
+      rocket) routes+=(repeated "$URL/") ;;
+    esac
+    for ((i = 0; i < ${#routes[@]}; i += 2)); do
+      taskset -c "$WRK_CPU" h2load --h1 -t1 -c4 -n 500 -H "Authorization: Bearer $TOKEN" "${routes[i + 1]}" >/dev/null
+    done
+    for ROUND in 1 2 3; do
+      for ((i = 0; i < ${#routes[@]}; i += 2)); do
+        count_instructions "$name" "${routes[i]}" "${routes[i + 1]}" -H "Authorization: Bearer $TOKEN"
+      done
+    done
+    stop_server
+  done
+fi
+
+# ---- the tables ----------------------------------------------------------------------------
 FLOOR="$(taskset -c "$SERVER_CPU" openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { printf "%d", $NF }' || true)"
 {
   echo "HTTP, $(date -u '+%Y-%m-%d %H:%M UTC') (end of run), load average then: $(cut -d' ' -f1-3 /proc/loadavg); wrk -t1 -c64 -d${DURATION}s," \
-    "server on CPU $SERVER_CPU, wrk on CPU $WRK_CPU; RSA floor (openssl speed rsa2048 verify/s, CPU $SERVER_CPU): ${FLOOR:-n/a}"
+    "$ROUNDS rounds, server on CPU $SERVER_CPU, wrk on CPU $WRK_CPU; RSA floor (openssl speed rsa2048 verify/s, CPU $SERVER_CPU): ${FLOOR:-n/a}"
   echo
-  awk -F'\t' -v floor="${FLOOR:-0}" '
-    { key = $1 "/" $2; req[key] = $3; rps[key] = $4; p99[key] = $5; cpu[key] = $6; per[key] = $7; err[key] = $8
-      if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
-    END {
-      print "| server | scenario | requests | req/s (wall) | p99 ms | server CPU s | req per server CPU-s | x own /health | x RSA floor | x aws-jwt-verify | x fastapi-cognito | non-2xx |"
-      print "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-      split("health health_token repeated layered repeated_nometrics distinct check check_open", scen, " ")
-      # distinct: the Rust demos run with token_cache.enabled: false, so every request verifies.
-      for (i = 1; i <= n; i++) for (j = 1; j <= 8; j++) {
-        s = order[i]; k = s "/" scen[j]; if (!(k in req)) continue
-        h = per[s "/health"]; nd = per["node/" scen[j]]; fa = per["fastapi/" scen[j]]
-        own = (scen[j] != "health" && h > 0) ? sprintf("%.2f", per[k] / h) : "-"
-        fl = (scen[j] != "health" && floor > 0) ? sprintf("%.2f", per[k] / floor) : "-"
-        xn = (scen[j] != "health" && nd > 0) ? sprintf("%.2f", per[k] / nd) : "-"
-        xf = (scen[j] != "health" && fa > 0) ? sprintf("%.1f", per[k] / fa) : "-"
-        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s, scen[j], req[k], rps[k], p99[k], cpu[k], per[k], own, fl, xn, xf, err[k]
-      }
-    }' "$RESULTS"
-  # The targets: each demo against its own limit for a distinct token (one RSA verification
-  # plus its own cost of a request: 1 / (1/floor + 1/health), per server CPU-s), a fixed token
-  # against its own /health, the layer against the extractor, the recorder on against off,
-  # and the authenticated gRPC Check against an open one.
-  echo
-  python3 - "$RESULTS" "${FLOOR:-0}" <<'PY'
-import sys
-rows = {}
-for line in open(sys.argv[1]):
-    name, scen, *_, per, _err = line.rstrip("\n").split("\t")
-    try:
-        rows[(name, scen)] = float(per)
-    except ValueError:
-        pass
-floor = float(sys.argv[2])
-def ratio(a, b, goal):
-    if a is None or not b:
-        return "-"
-    r = a / b
-    return f"{r:.2f} {'(met)' if r >= goal else '(missed)'}"
-# The floor server's distinct row is the same limit measured: one RSA check per request and
-# nothing else, on the demos' stack; "/ floor server" compares each demo with it.
-measured = rows.get(("floor", "distinct"))
-print("| demo | limit: 1/(1/floor + 1/health) | distinct / limit (>= 0.90) | distinct / floor server | fixed / health (>= 0.85) | fixed / health with token | layer / extractor (>= 0.95) | recorder on / off (>= 0.95) |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-for name in ("floor", "axum", "actix", "rocket"):
-    health = rows.get((name, "health"))
-    if not health:
-        continue
-    limit = 1 / (1 / floor + 1 / health) if floor else None
-    get = lambda s: rows.get((name, s))
-    plain = lambda a, b: f"{a / b:.2f}" if a and b else "-"
-    print(f"| {name} | {int(limit) if limit else '-'} | {ratio(get('distinct'), limit, 0.9)} | {plain(get('distinct'), measured)} "
-          f"| {ratio(get('repeated'), health, 0.85)} | {plain(get('repeated'), get('health_token'))} "
-          f"| {ratio(get('layered'), get('repeated'), 0.95)} | {ratio(get('repeated'), get('repeated_nometrics'), 0.95)} |")
-check, open_ = rows.get(("tonic", "check")), rows.get(("tonic", "check_open"))
-if check:
-    print(f"\ntonic: authenticated Check / open Check (>= 0.90): {ratio(check, open_, 0.9)}")
-PY
-  if [ -s "$MEMORY" ]; then
-    echo
-    echo "| server | requests over $MEMORY_TOKENS distinct tokens (token cache on: every one a miss) | RSS MB after | peak RSS MB | req per server CPU-s | x RSA floor |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-    awk -F'\t' -v floor="${FLOOR:-0}" '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, (floor > 0 ? sprintf("%.2f", $5 / floor) : "-") }' "$MEMORY"
-  fi
+  python3 "$HERE/tables.py" "$RESULTS" "${FLOOR:-0}" "$MEMORY" "$INSTRUCTIONS" "$MEMORY_TOKENS"
 } | tee "$WORK/results.md"
