@@ -77,6 +77,9 @@ pub struct RoutePattern {
     method: Option<String>,
     /// The path globs it covers (see [`RoutePattern::globs`]), read once.
     globs: Vec<Glob>,
+    /// The shortest literal head of its globs: no shorter path can match (a table scan
+    /// passes most entries on this alone).
+    shortest: usize,
 }
 
 /// A path glob, and where its first `*` is (its length if none): the literal head that
@@ -120,14 +123,16 @@ impl RoutePattern {
         if path.contains(['?', '#']) {
             return Err(error("the path cannot hold ? or # (the query is not part of a route)"));
         }
+        // A path ending in `/*` also covers the path without it.
+        let globs: Vec<Glob> = std::iter::once(path)
+            .chain(path.strip_suffix("/*").filter(|base| !base.is_empty()))
+            .map(Glob::new)
+            .collect();
         Ok(Self {
             text: trimmed.to_owned(),
             method,
-            // A path ending in `/*` also covers the path without it.
-            globs: std::iter::once(path)
-                .chain(path.strip_suffix("/*").filter(|base| !base.is_empty()))
-                .map(Glob::new)
-                .collect(),
+            shortest: globs.iter().map(|glob| glob.literal).min().unwrap_or(0),
+            globs,
         })
     }
 
@@ -234,7 +239,7 @@ impl<T> RouteTable<T> {
         let first = |path: &str, fold_case: bool| {
             self.entries
                 .iter()
-                .position(|(pattern, _)| pattern.matches_as(method, path, fold_case))
+                .position(|(pattern, _)| path.len() >= pattern.shortest && pattern.matches_as(method, path, fold_case))
         };
         let chosen = first(path, false);
         match needs_second_reading(path) {
@@ -543,6 +548,33 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_table_finds_the_first_match_whatever_the_lengths() -> Result<(), PatternError> {
+        let mut table = RouteTable::new();
+        for (i, pattern) in ["/layer/health", "GET /admin/*", "/a*", "*", "/"]
+            .into_iter()
+            .enumerate()
+        {
+            table.push(pattern, i)?;
+        }
+        for (path, expected) in [
+            ("/layer/health", 0),
+            ("/layer/", 3),
+            ("/admin", 1),
+            ("/admin/x", 1),
+            ("/ab", 2),
+            ("/", 3),
+            ("", 3),
+        ] {
+            assert_eq!(table.find("GET", path), Ok(Some(&expected)), "{path}");
+        }
+        assert_eq!(table.find("POST", "/admin"), Ok(Some(&2)));
+        let mut literal = RouteTable::new();
+        literal.push("/layer/health", ())?;
+        assert_eq!(literal.find("GET", "/layer/"), Ok(None));
+        Ok(())
     }
 
     #[test]

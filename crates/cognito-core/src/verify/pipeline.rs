@@ -269,10 +269,14 @@ impl Verifier {
             if !self.has_checks(&needs) {
                 return T::answer(material);
             }
-            return self.conclude(needs, Verified::answer(material)?).await;
+            return Box::pin(self.conclude(needs, Verified::answer(material)?)).await;
         }
         let started = self.inner.observer.start();
-        let full = self.verify_full(token, needs, keys, ());
+        // Boxed: its state (the parse, the key lookup, the checks) would otherwise make every
+        // verification's future, hits included, several times the size it needs, moved and
+        // allocated as such by every caller; a miss costs an RSA check, beside which the
+        // allocation is nothing.
+        let full = Box::pin(self.verify_full(token, needs, keys, ()));
         let result = tracing::Instrument::instrument(full, self.span()).await;
         self.inner.observer.timed(started);
         result

@@ -198,7 +198,8 @@ impl CognitoAuth {
     async fn verifier_for<'a>(&'a self, target: Target<'a>, token: &str) -> Result<Routed<'a>, Rejection> {
         match target {
             Target::Pool(verifier) => Ok(Routed::Pool(verifier)),
-            Target::Tenants(tenants) => match tenants.verifier_for_token(token).await {
+            // Boxed: a tenant lookup's state would otherwise be carried by every verification.
+            Target::Tenants(tenants) => match Box::pin(tenants.verifier_for_token(token)).await {
                 Ok(verifier) => Ok(Routed::Tenant(verifier)),
                 Err(e) => Err(self.default_pool().challenge(e).into()),
             },
