@@ -62,7 +62,7 @@ impl Verified {
         self.claim("sub").and_then(Value::as_str)
     }
 
-    /// The groups of `cognito:groups`.
+    /// The groups of `cognito:groups`, as requirements read them.
     pub fn groups(&self) -> Vec<&str> {
         self.0.facts.groups.iter().map(|g| &**g).collect()
     }

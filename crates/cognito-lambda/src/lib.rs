@@ -131,7 +131,7 @@ pub use cognito_core::Requirement;
 pub use cognito_core::route::PatternError;
 pub use routes::RouteError;
 use routes::{
-    AMBIGUOUS_SHAPES, Arn, METHODS, iam_matches, implies, is_default, pattern_resources, pool_or, push_unique,
+    AMBIGUOUS_SHAPES, Arn, METHODS, Resources, iam_matches, implies, is_default, pool_or, push_unique, push_unique_id,
 };
 
 /// A request's token as one pool judged it: verified, with its claims read.
@@ -185,6 +185,8 @@ pub struct Authorizer {
     routes: Arc<RouteTable<Requirement>>,
     /// [`METHODS`] and every method a route names (upper case): what an IAM answer covers.
     methods: Arc<[String]>,
+    /// The IAM resources of `routes` and `methods`, worked out when they change.
+    resources: Arc<Resources>,
     http_api: HttpApiResponse,
 }
 
@@ -213,10 +215,13 @@ impl Authorizer {
     /// An authorizer over `auth` with no route requirements yet: every route needs any
     /// valid token of the default pool.
     pub fn new(auth: CognitoAuth) -> Self {
+        let routes = RouteTable::new();
+        let methods: Vec<String> = METHODS.iter().map(|m| (*m).to_owned()).collect();
         Self {
             auth,
-            routes: Arc::new(RouteTable::new()),
-            methods: METHODS.iter().map(|m| (*m).to_owned()).collect(),
+            resources: Arc::new(Resources::new(&routes, &methods)),
+            routes: Arc::new(routes),
+            methods: methods.into(),
             http_api: HttpApiResponse::default(),
         }
     }
@@ -317,6 +322,7 @@ impl Authorizer {
         for method in parsed.methods().unwrap_or_default() {
             push_unique(&mut methods, method.to_owned());
         }
+        self.resources = Arc::new(Resources::new(&routes, &methods));
         self.routes = Arc::new(routes);
         self.methods = methods.into();
         Ok(self)
@@ -535,28 +541,30 @@ impl Authorizer {
                 false
             }
         };
-        let mut allowed = Vec::new();
-        let mut denied = Vec::new();
+        let (mut allowed, mut denied) = (Vec::new(), Vec::new());
         if iam {
-            let prefixed = |glob: &str| format!("{}{glob}", arn.prefix);
-            for (pattern, require) in self.routes.entries() {
+            let resources = &*self.resources;
+            let (mut allow_ids, mut deny_ids) = (Vec::new(), Vec::new());
+            for ((_, require), ids) in self.routes.entries().iter().zip(resources.routes()) {
                 let out = if satisfies(require).await.is_ok() {
-                    &mut allowed
+                    &mut allow_ids
                 } else {
-                    &mut denied
+                    &mut deny_ids
                 };
-                for resource in pattern_resources(pattern, &self.methods) {
-                    push_unique(out, prefixed(&resource));
+                for &id in ids {
+                    push_unique_id(out, id);
                 }
             }
             if satisfies(&default).await.is_ok() {
-                for method in self.methods.iter() {
-                    push_unique(&mut allowed, prefixed(&format!("{method}/*")));
+                for &id in resources.default_route() {
+                    push_unique_id(&mut allow_ids, id);
                 }
             }
-            for shape in AMBIGUOUS_SHAPES {
-                push_unique(&mut denied, prefixed(shape));
+            for &id in resources.ambiguous() {
+                push_unique_id(&mut deny_ids, id);
             }
+            allowed = resources.arns(arn.prefix, &allow_ids);
+            denied = resources.arns(arn.prefix, &deny_ids);
             // What the table's statements cannot say (a letter-case variant of a route, say):
             // this exact request is denied, also when the answer is reused for it.
             if !allow {

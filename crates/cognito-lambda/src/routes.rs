@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use cognito_core::route::{PatternError, RoutePattern};
+use cognito_core::route::{PatternError, RoutePattern, RouteTable};
 use cognito_core::{PrincipalKind, Requirement};
 
 /// The pool `requirement` names, `default` standing for none.
@@ -196,6 +196,87 @@ fn slash_globs(glob: &str, out: &mut Vec<String>) {
     }
 }
 
+/// The resource globs (after the ARN's `<api>/<stage>/` prefix) an IAM answer lists, worked
+/// out once per route table: each route's, the default route's (`<METHOD>/*` for every method)
+/// and the ambiguous shapes, as indices into one list of distinct globs. An answer then picks
+/// indices, and writes each glob it lists once, after the prefix: building them anew for every
+/// invocation (a `format!` and a string comparison per resource) was a third of its cost.
+#[derive(Debug, Default)]
+pub(crate) struct Resources {
+    globs: Vec<String>,
+    routes: Vec<Vec<usize>>,
+    default: Vec<usize>,
+    ambiguous: Vec<usize>,
+}
+
+impl Resources {
+    /// The resources of `routes` (their patterns, in order) and of these methods.
+    pub(crate) fn new<T>(routes: &RouteTable<T>, methods: &[String]) -> Self {
+        let mut resources = Resources::default();
+        for (pattern, _) in routes.entries() {
+            let ids = pattern_resources(pattern, methods)
+                .into_iter()
+                .map(|glob| resources.id(glob))
+                .collect();
+            resources.routes.push(ids);
+        }
+        for method in methods {
+            let id = resources.id(format!("{method}/*"));
+            push_unique_id(&mut resources.default, id);
+        }
+        for shape in AMBIGUOUS_SHAPES {
+            let id = resources.id(shape.to_owned());
+            push_unique_id(&mut resources.ambiguous, id);
+        }
+        resources
+    }
+
+    fn id(&mut self, glob: String) -> usize {
+        match self.globs.iter().position(|known| *known == glob) {
+            Some(id) => id,
+            None => {
+                self.globs.push(glob);
+                self.globs.len() - 1
+            }
+        }
+    }
+
+    /// The resources of each route, in the table's order.
+    pub(crate) fn routes(&self) -> &[Vec<usize>] {
+        &self.routes
+    }
+
+    /// The default route's: `<METHOD>/*` for every method.
+    pub(crate) fn default_route(&self) -> &[usize] {
+        &self.default
+    }
+
+    /// The request shapes denied to everyone ([`AMBIGUOUS_SHAPES`]).
+    pub(crate) fn ambiguous(&self) -> &[usize] {
+        &self.ambiguous
+    }
+
+    /// The ARNs of these resources under `prefix`, in their order.
+    pub(crate) fn arns(&self, prefix: &str, ids: &[usize]) -> Vec<String> {
+        ids.iter()
+            .filter_map(|&id| self.globs.get(id))
+            .map(|glob| {
+                let mut arn = String::with_capacity(prefix.len() + glob.len());
+                arn.push_str(prefix);
+                arn.push_str(glob);
+                arn
+            })
+            .collect()
+    }
+}
+
+/// Adds a resource (by index) unless listed already.
+pub(crate) fn push_unique_id(out: &mut Vec<usize>, id: usize) {
+    if !out.contains(&id) {
+        out.push(id);
+    }
+}
+
 pub(crate) fn push_unique(out: &mut Vec<String>, item: String) {
     if !out.contains(&item) {
         out.push(item);
@@ -256,6 +337,32 @@ mod tests {
         assert_eq!(pattern_resources(&p("POST *"), &methods), ["POST/*"]);
         assert_eq!(pattern_resources(&p("POST */x"), &methods), ["POST/*/x", "POST/x"]);
         assert_eq!(pattern_resources(&p("POST *x"), &methods), ["POST/*x"]);
+    }
+
+    #[test]
+    fn a_tables_resources_are_each_routes_own_under_the_prefix() -> Result<(), PatternError> {
+        let methods: Vec<String> = METHODS.iter().map(|m| (*m).to_owned()).collect();
+        let mut table = RouteTable::new();
+        let patterns = ["GET /admin/*", "* /x", "POST *", "GET /admin", "/reports/*/pdf"];
+        for pattern in patterns {
+            table.push(pattern, ())?;
+        }
+        let resources = Resources::new(&table, &methods);
+        let prefix = "arn:aws:execute-api:eu-west-1:123:api/prod/";
+        for (i, (pattern, _)) in table.entries().iter().enumerate() {
+            let expected: Vec<String> = pattern_resources(pattern, &methods)
+                .iter()
+                .map(|glob| format!("{prefix}{glob}"))
+                .collect();
+            assert_eq!(resources.arns(prefix, &resources.routes()[i]), expected, "{pattern}");
+        }
+        let default: Vec<String> = METHODS.iter().map(|m| format!("{prefix}{m}/*")).collect();
+        assert_eq!(resources.arns(prefix, resources.default_route()), default);
+        let ambiguous: Vec<String> = AMBIGUOUS_SHAPES.iter().map(|s| format!("{prefix}{s}")).collect();
+        assert_eq!(resources.arns(prefix, resources.ambiguous()), ambiguous);
+        // A glob two routes share is one resource ("GET/admin" of the first and the fourth).
+        assert_eq!(resources.routes()[3][0], resources.routes()[0][1]);
+        Ok(())
     }
 
     #[test]
