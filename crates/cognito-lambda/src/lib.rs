@@ -131,7 +131,7 @@ pub use cognito_core::Requirement;
 pub use cognito_core::route::PatternError;
 pub use routes::RouteError;
 use routes::{
-    AMBIGUOUS_SHAPES, Arn, METHODS, Resources, iam_matches, implies, is_default, pool_or, push_unique, push_unique_id,
+    AMBIGUOUS_SHAPES, Arn, METHODS, Routes, iam_matches, implies, is_default, pool_or, push_unique, push_unique_id,
 };
 
 /// A request's token as one pool judged it: verified, with its claims read.
@@ -182,18 +182,17 @@ pub enum HttpApiResponse {
 #[derive(Clone)]
 pub struct Authorizer {
     auth: CognitoAuth,
-    routes: Arc<RouteTable<Requirement>>,
+    /// The route table, with the IAM resources of its routes (built together: see [`Routes`]).
+    routes: Arc<Routes>,
     /// [`METHODS`] and every method a route names (upper case): what an IAM answer covers.
     methods: Arc<[String]>,
-    /// The IAM resources of `routes` and `methods`, worked out when they change.
-    resources: Arc<Resources>,
     http_api: HttpApiResponse,
 }
 
 impl fmt::Debug for Authorizer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Authorizer")
-            .field("routes", &self.routes.entries().len())
+            .field("routes", &self.routes.table.entries().len())
             .field("http_api", &self.http_api)
             .finish_non_exhaustive()
     }
@@ -219,8 +218,7 @@ impl Authorizer {
         let methods: Vec<String> = METHODS.iter().map(|m| (*m).to_owned()).collect();
         Self {
             auth,
-            resources: Arc::new(Resources::new(&routes, &methods)),
-            routes: Arc::new(routes),
+            routes: Arc::new(Routes::new(routes, &methods)),
             methods: methods.into(),
             http_api: HttpApiResponse::default(),
         }
@@ -299,7 +297,7 @@ impl Authorizer {
         // to a route's Deny exactly when first-match picks that route (denied) anyway, and
         // which first-match uses only when no route matches, when no route statement matches
         // either.
-        for (earlier, earlier_require) in self.routes.entries() {
+        for (earlier, earlier_require) in self.routes.table.entries() {
             if earlier.overlaps(&parsed) && !implies(earlier_require, &require, default_pool) {
                 return Err(RouteError::new(
                     pattern,
@@ -316,14 +314,13 @@ impl Authorizer {
         if self.http_api == HttpApiResponse::Simple && !is_default(&require, default_pool) {
             return Err(simple_response_refusal(pattern));
         }
-        let mut routes = (*self.routes).clone();
+        let mut routes = self.routes.table.clone();
         routes.push(pattern, require)?;
         let mut methods = self.methods.to_vec();
         for method in parsed.methods().unwrap_or_default() {
             push_unique(&mut methods, method.to_owned());
         }
-        self.resources = Arc::new(Resources::new(&routes, &methods));
-        self.routes = Arc::new(routes);
+        self.routes = Arc::new(Routes::new(routes, &methods));
         self.methods = methods.into();
         Ok(self)
     }
@@ -337,6 +334,7 @@ impl Authorizer {
             let default_pool = self.auth.default_pool().pool();
             if let Some((pattern, _)) = self
                 .routes
+                .table
                 .entries()
                 .iter()
                 .find(|(_, require)| !is_default(require, default_pool))
@@ -463,7 +461,7 @@ impl Authorizer {
         })?;
         let (method, path) = (arn.method, arn.path.as_str());
         let default_pool = self.auth.default_pool().pool();
-        let found = self.routes.find(method, path);
+        let found = self.routes.table.find(method, path);
         let own_pool = match found {
             Ok(Some(require)) => pool_or(require, default_pool),
             _ => default_pool,
@@ -471,7 +469,7 @@ impl Authorizer {
         // Each pool the table uses, once, the request's own first. A token belongs to one
         // pool; in the others it fails on its issuer, before any key is fetched.
         let mut pools = vec![own_pool, default_pool];
-        for (_, require) in self.routes.entries() {
+        for (_, require) in self.routes.table.entries() {
             pools.push(pool_or(require, default_pool));
         }
         let mut verified: Vec<(&str, PoolAnswer)> = Vec::new();
@@ -543,9 +541,9 @@ impl Authorizer {
         };
         let (mut allowed, mut denied) = (Vec::new(), Vec::new());
         if iam {
-            let resources = &*self.resources;
+            let resources = &self.routes.resources;
             let (mut allow_ids, mut deny_ids) = (Vec::new(), Vec::new());
-            for ((_, require), ids) in self.routes.entries().iter().zip(resources.routes()) {
+            for ((_, require), ids) in self.routes.table.entries().iter().zip(resources.routes()) {
                 let out = if satisfies(require).await.is_ok() {
                     &mut allow_ids
                 } else {

@@ -270,6 +270,24 @@ impl Resources {
     }
 }
 
+/// The route table and its routes' IAM resources, only ever built together, so an answer
+/// that pairs each route with its resources cannot pair it with another route's (a route left
+/// out of the Deny statement would fall to the default route's Allow).
+#[derive(Debug)]
+pub(crate) struct Routes {
+    pub table: RouteTable<Requirement>,
+    pub resources: Resources,
+}
+
+impl Routes {
+    pub(crate) fn new(table: RouteTable<Requirement>, methods: &[String]) -> Self {
+        Routes {
+            resources: Resources::new(&table, methods),
+            table,
+        }
+    }
+}
+
 /// Adds a resource (by index) unless listed already.
 pub(crate) fn push_unique_id(out: &mut Vec<usize>, id: usize) {
     if !out.contains(&id) {
