@@ -82,6 +82,7 @@ log "building the demos and the token minter (release)"
 cargo build -q --release -p cognito-axum-demo -p cognito-actix-demo -p cognito-rocket-demo -p cognito-tonic-demo
 cargo build -q --release -p cognito-tonic-demo --example open
 cargo build -q --release -p cognito-axum-demo --example rsa_floor --example layer_cost
+cargo build -q --release -p cognito-actix-demo --example middleware_cost
 cargo build -q --release -p cognito-rocket-demo --example rocket_floor
 cargo build -q --release -p cognito-testkit --example mint_tokens
 TOKENS_DIR="$WORK/tokens"
@@ -159,9 +160,11 @@ start_server() { # name [settings file] [env assignments...] -> sets SERVER_PID
       env "${extra[@]}" COGNITO_SETTINGS="$settings" BIND="$bind" \
         taskset -c "$SERVER_CPU" ${WRAP[@]+"${WRAP[@]}"} "$TARGET/release/cognito-$name-demo" >"$WORK/$name.log" 2>&1 &
       ;;
-    axum_layers)
+    axum_layers | actix_layers)
+      local bin="$TARGET/release/examples/layer_cost"
+      [ "$name" = actix_layers ] && bin="$TARGET/release/examples/middleware_cost"
       COGNITO_SETTINGS="$settings" BIND="$bind" \
-        taskset -c "$SERVER_CPU" ${WRAP[@]+"${WRAP[@]}"} "$TARGET/release/examples/layer_cost" >"$WORK/$name.log" 2>&1 &
+        taskset -c "$SERVER_CPU" ${WRAP[@]+"${WRAP[@]}"} "$bin" >"$WORK/$name.log" 2>&1 &
       ;;
     floor | rocket_floor)
       local bin="$TARGET/release/examples/rsa_floor"
@@ -205,7 +208,7 @@ start_server() { # name [settings file] [env assignments...] -> sets SERVER_PID
   wait_up "http://$bind/health"
   # Check that the server accepts our token before measuring anything.
   local status path=/
-  [ "$name" = axum_layers ] && path=/e/
+  case "$name" in *_layers) path=/e/ ;; esac
   status="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "http://$bind$path")"
   [ "$status" = 200 ] || { log "$name refused the token ($status)"; return 1; }
 }
@@ -375,8 +378,9 @@ count_instructions() {
 }
 if [ "$INSTRUCTION_REQUESTS" -gt 0 ]; then
   rm -rf "$WORK/callgrind" && mkdir -p "$WORK/callgrind"
-  for name in floor axum axum_layers actix rocket_floor rocket; do
-    # axum_layers (examples/axum-demo/examples/layer_cost.rs) runs with axum.
+  for name in floor axum axum_layers actix actix_layers rocket_floor rocket; do
+    # axum_layers (examples/axum-demo/examples/layer_cost.rs) runs with axum, actix_layers
+    # (examples/actix-demo/examples/middleware_cost.rs) with actix.
     case " $SERVERS " in *" ${name%_layers} "*) ;; *) continue ;; esac
     log "instructions: $name"
     WRAP=(valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind/$name.out" --dump-line=no --compress-strings=no)
@@ -390,7 +394,7 @@ if [ "$INSTRUCTION_REQUESTS" -gt 0 ]; then
       floor | rocket_floor) routes+=(verify "$URL/") ;;
       axum | actix) routes+=(repeated "$URL/" layered "$URL/layer/") ;;
       # One handler at three paths of one length: extractor, a do-nothing layer, the layer.
-      axum_layers) routes+=(repeated "$URL/e/" noop "$URL/n/" layered "$URL/l/") ;;
+      axum_layers | actix_layers) routes+=(repeated "$URL/e/" noop "$URL/n/" layered "$URL/l/") ;;
       rocket) routes+=(repeated "$URL/") ;;
     esac
     for ((i = 0; i < ${#routes[@]}; i += 2)); do

@@ -123,10 +123,11 @@ pin_project! {
     /// The future of a [`CognitoMiddlewareService`]: the wrapped services' response, or the
     /// refusal.
     ///
-    /// Most verifications need no waiting (the key is known, or the token was seen before):
+    /// Most verifications need no waiting (the token was seen before, or its key is known):
     /// those are done within `call`, which then calls the wrapped services at once, with no
-    /// second future around theirs. One that must wait (a key fetch, an asynchronous check)
-    /// goes on in this future.
+    /// second future around theirs (a token seen before sets up no future at all: see
+    /// [`Guard::verify_now`]). One that must wait (a key fetch, an asynchronous check) goes on
+    /// in this future.
     pub struct CognitoMiddlewareFuture<S>
     where
         S: Service<ServiceRequest>,
@@ -210,6 +211,17 @@ where
             let response = ServiceResponse::new(request, response);
             return CognitoMiddlewareFuture {
                 state: State::Answered { response },
+            };
+        }
+        // Most verdicts need no waiting: the wrapped services are called at once.
+        let now = self.guard.verify_now(
+            request.method().as_str(),
+            request.path(),
+            &ActixRequest(request.request()),
+        );
+        if let Some(verdict) = now {
+            return CognitoMiddlewareFuture {
+                state: proceed(&*self.service, request, verdict),
             };
         }
         let guard = Arc::clone(&self.guard);

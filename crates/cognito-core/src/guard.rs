@@ -151,19 +151,50 @@ impl Guard {
         path: &str,
         request: &(impl RequestView + ?Sized),
     ) -> Result<Option<Verified>, Rejection> {
-        if let Some(error) = &self.broken {
-            return Err(Rejection::Misconfigured(error.to_string()));
-        }
-        let rule = self
-            .routes
-            .find(method, path)
-            .map_err(|_| Rejection::AmbiguousPath)?
-            .unwrap_or(&self.default);
-        match rule {
+        match self.rule(method, path)? {
             Rule::Public => Ok(None),
             Rule::Verify(Mode::Required, requirement) => self.auth.authenticate(request, requirement).await.map(Some),
             Rule::Verify(Mode::Optional, requirement) => self.auth.authenticate_optional(request, requirement).await,
         }
+    }
+
+    /// [`Guard::verify`]'s answer when it can be had without waiting, which is the usual
+    /// case: a public path, no token, or a token verified before (remembered by the token
+    /// cache), with the built-in revocation store and no custom checks. Else `None`, and
+    /// nothing has been done that shows (no answer counted, no key fetched): call
+    /// [`Guard::verify`]. Adapters use it to answer without setting up a future.
+    pub fn verify_now(
+        &self,
+        method: &str,
+        path: &str,
+        request: &(impl RequestView + ?Sized),
+    ) -> Option<Result<Option<Verified>, Rejection>> {
+        let (mode, requirement) = match self.rule(method, path) {
+            Ok(Rule::Public) => return Some(Ok(None)),
+            Ok(Rule::Verify(mode, requirement)) => (mode, requirement),
+            Err(e) => return Some(Err(e)),
+        };
+        let answer = self
+            .auth
+            .authenticate_now(request, requirement, *mode == Mode::Optional)?;
+        Some(answer.and_then(|verified| match (mode, verified) {
+            (Mode::Required, None) => Err(Rejection::Misconfigured(
+                "a required verification answered without a token".to_owned(),
+            )),
+            (_, verified) => Ok(verified),
+        }))
+    }
+
+    /// The rule of a request, or its refusal (a broken pattern, an ambiguous path).
+    fn rule(&self, method: &str, path: &str) -> Result<&Rule, Rejection> {
+        if let Some(error) = &self.broken {
+            return Err(Rejection::Misconfigured(error.to_string()));
+        }
+        Ok(self
+            .routes
+            .find(method, path)
+            .map_err(|_| Rejection::AmbiguousPath)?
+            .unwrap_or(&self.default))
     }
 }
 

@@ -370,10 +370,26 @@ impl Revocations {
 
     /// `revoked` if `token` is.
     pub(crate) async fn check(&self, token: TokenIds<'_>) -> Result<(), AuthError> {
-        match self.is_revoked(token).await? {
-            true => Err(ErrorKind::Revoked.into()),
-            false => Ok(()),
-        }
+        refuse_revoked(self.is_revoked(token).await?)
+    }
+
+    /// [`Revocations::check`] without waiting: the built-in store's answer, or `None` (nothing
+    /// asked) when an external store is installed.
+    pub(crate) fn check_now(&self, token: TokenIds<'_>) -> Option<Result<(), AuthError>> {
+        self.memory().map(|store| refuse_revoked(store.is_revoked(&token)))
+    }
+
+    /// Whether [`Revocations::check_now`] answers.
+    pub(crate) fn answers_now(&self) -> bool {
+        self.memory().is_some()
+    }
+}
+
+/// A revoked token's refusal.
+fn refuse_revoked(revoked: bool) -> Result<(), AuthError> {
+    match revoked {
+        true => Err(ErrorKind::Revoked.into()),
+        false => Ok(()),
     }
 }
 

@@ -38,9 +38,10 @@ type Verification = Pin<Box<dyn Future<Output = (Parts, Result<Option<Verified>,
 pin_project! {
     /// The future of a [`CognitoService`]: the inner service's response, or the refusal.
     ///
-    /// Most verifications need no waiting (the key is known, or the token was seen before):
+    /// Most verifications need no waiting (the token was seen before, or its key is known):
     /// those are done within [`Service::call`], which then calls the inner service at once, so
-    /// the request pays for no clone of it and no second future around its own. One that must
+    /// the request pays for no clone of it and no second future around its own. A token seen
+    /// before is answered without any future at all ([`Guard::verify_now`]). One that must
     /// wait (a key fetch, an asynchronous check) goes on in this future, with a clone of the
     /// inner service, as tower's contract for a deferred call asks.
     pub struct CognitoFuture<S, ReqBody>
@@ -80,8 +81,7 @@ where
 /// its extensions), or the refusal.
 fn proceed<S, ReqBody>(
     inner: &mut S,
-    mut parts: Parts,
-    body: ReqBody,
+    mut request: Request<ReqBody>,
     verdict: Result<Option<Verified>, Rejection>,
 ) -> State<S, S::Future, ReqBody>
 where
@@ -90,14 +90,14 @@ where
     match verdict {
         Ok(verified) => {
             if let Some(verified) = verified {
-                parts.extensions.insert::<Verified>(verified);
+                request.extensions_mut().insert::<Verified>(verified);
             }
             State::Calling {
-                future: inner.call(Request::from_parts(parts, body)),
+                future: inner.call(request),
             }
         }
         Err(rejection) => State::Answered {
-            response: refusal(parts.version, &parts.headers, rejection),
+            response: refusal(request.version(), request.headers(), rejection),
         },
     }
 }
@@ -125,6 +125,15 @@ where
                 state: State::Answered { response },
             };
         }
+        // Most verdicts need no waiting: the inner service is called at once.
+        let now = self
+            .guard
+            .verify_now(request.method().as_str(), request.uri().path(), &request);
+        if let Some(verdict) = now {
+            return CognitoFuture {
+                state: proceed(&mut self.inner, request, verdict),
+            };
+        }
         // The verification borrows the head only: a body need not be `Sync`.
         let (parts, body) = request.into_parts();
         let guard = Arc::clone(&self.guard);
@@ -136,7 +145,7 @@ where
         // first poll registers the caller's waker (a future re-checks its state on each poll,
         // so nothing that happened in between is missed).
         let state = match verification.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready((parts, verdict)) => proceed(&mut self.inner, parts, body, verdict),
+            Poll::Ready((parts, verdict)) => proceed(&mut self.inner, Request::from_parts(parts, body), verdict),
             Poll::Pending => {
                 // The clone that was polled ready serves this request; a fresh clone stays.
                 let clone = self.inner.clone();
@@ -169,7 +178,7 @@ where
                 StateProj::Verifying { verification, .. } => {
                     let (parts, verdict) = ready!(verification.as_mut().poll(cx));
                     if let StateOwned::Verifying { body, mut inner, .. } = state.as_mut().project_replace(State::Done) {
-                        state.set(proceed(&mut inner, parts, body, verdict));
+                        state.set(proceed(&mut inner, Request::from_parts(parts, body), verdict));
                     }
                 }
                 StateProj::Answered { .. } => {

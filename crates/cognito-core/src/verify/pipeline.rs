@@ -20,6 +20,7 @@ use crate::policy::{Require, Requirement, RequirementRef};
 use crate::source::RequestView;
 use crate::time::{Times, unix_now};
 use crate::token::{self, ClaimsView, Facts, Token};
+use crate::token_cache::Entry;
 use crate::verified::Verified;
 
 /// What a verification asks beyond a valid token, once routed: a route's const rules and an
@@ -260,12 +261,7 @@ impl Verifier {
         token::check_size(token, self.inner.sources.max_token_bytes)?;
         if let Some(hit) = self.cache_hit(token) {
             self.revocations.check(hit.ids()).await?;
-            needs.authorize(&hit.facts())?;
-            let material = Material(Source::Hit {
-                token,
-                entry: &hit,
-                pool: &self.inner.pool,
-            });
+            let material = self.authorized_hit(token, &hit, &needs)?;
             if !self.has_checks(&needs) {
                 return T::answer(material);
             }
@@ -280,6 +276,54 @@ impl Verifier {
         let result = tracing::Instrument::instrument(full, self.span()).await;
         self.inner.observer.timed(started);
         result
+    }
+
+    /// A token-cache hit's requirement (step 7, after revocation), then what it answers from.
+    fn authorized_hit<'a>(
+        &'a self,
+        token: &'a str,
+        hit: &'a Entry,
+        needs: &Needs<'_>,
+    ) -> Result<Material<'a>, AuthError> {
+        needs.authorize(&hit.facts())?;
+        Ok(Material(Source::Hit {
+            token,
+            entry: hit,
+            pool: &self.inner.pool,
+        }))
+    }
+
+    /// A request's verification (as by `authenticate_needs`, or `authenticate_optional_needs`
+    /// when `optional`) when it can be answered without waiting: no token, a token too large,
+    /// or a token-cache hit with the built-in revocation store and no custom checks. Else
+    /// `None`, with nothing done that shows (no hit or answer counted, no key fetched), so the
+    /// caller goes the asynchronous way. The answer is counted and logged as any other.
+    pub(super) fn authenticate_now<T: ClaimsType>(
+        &self,
+        request: &(impl RequestView + ?Sized),
+        needs: Needs<'_>,
+        optional: bool,
+    ) -> Option<Result<Option<T>, AuthError>> {
+        let token = match self.inner.sources.find(request) {
+            Ok(token) => token,
+            // No token is no verification: an anonymous request is not counted.
+            Err(e) if optional && e.kind() == ErrorKind::MissingToken => return Some(Ok(None)),
+            Err(e) => return Some(self.answered(Err(e))),
+        };
+        let answer = match token::check_size(&token, self.inner.sources.max_token_bytes) {
+            Err(e) => Err(e),
+            // Only what cannot wait: decided before the cache is asked, which counts a hit.
+            Ok(()) if !self.revocations.answers_now() || self.has_checks(&needs) => return None,
+            Ok(()) => {
+                let hit = self.cache_hit(&token)?;
+                match self.revocations.check_now(hit.ids()) {
+                    Some(Ok(())) => self.authorized_hit(&token, &hit, &needs).and_then(T::answer),
+                    Some(Err(e)) => Err(e),
+                    None => return None,
+                }
+            }
+        };
+        Some(self.answered(answer).map(Some))
     }
 
     /// Every step past the token cache, in order, then the custom checks.

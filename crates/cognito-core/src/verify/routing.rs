@@ -272,6 +272,30 @@ impl CognitoAuth {
         Ok(verifier.authenticate_optional_needs(request, needs).await?)
     }
 
+    /// [`CognitoAuth::authenticate`] (or, when `optional`, `authenticate_optional`) when it
+    /// can be answered without waiting (see `Verifier::authenticate_now`), else `None` with
+    /// nothing done that shows. A requirement of any tenant always waits: its pool is found
+    /// from the token.
+    pub(crate) fn authenticate_now<'a, T: ClaimsType>(
+        &'a self,
+        request: &(impl RequestView + ?Sized),
+        requirement: impl Into<RequirementRef<'a>>,
+        optional: bool,
+    ) -> Option<Result<Option<T>, Rejection>> {
+        let (target, needs) = match self.serve(requirement.into()) {
+            Ok(served) => served,
+            Err(e) => return Some(Err(e)),
+        };
+        match target {
+            Target::Pool(verifier) => Some(
+                verifier
+                    .authenticate_now(request, needs, optional)?
+                    .map_err(Rejection::from),
+            ),
+            Target::Tenants(_) => None,
+        }
+    }
+
     /// Verifies a bare token (no header, no scheme) under `requirement`, on the pool it names.
     pub async fn verify<'a, T: ClaimsType>(
         &'a self,
