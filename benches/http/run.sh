@@ -16,8 +16,10 @@
 # Instructions per request (valgrind callgrind, which the machine's noise does not move): each
 # demo runs under callgrind, warmed up, and each route gets INSTRUCTION_REQUESTS requests
 # (h2load over HTTP/1.1, 4 connections) between a zeroing and a dump of the counters, routes
-# interleaved, three times; the median per request is printed. User space only: callgrind does
-# not see the kernel.
+# interleaved, three times; the median per request is printed. Beside the demos, one handler in
+# three forms (extractor, a do-nothing layer, ours): examples/axum-demo/examples/layer_cost.rs
+# (axum_layers) and examples/actix-demo/examples/middleware_cost.rs (actix_layers). User space
+# only: callgrind does not see the kernel.
 #
 # Usage (from anywhere):  bash benches/http/run.sh
 # Knobs (env): DURATION (s per scenario, default 10), ROUNDS (default 3), DISTINCT (tokens,
