@@ -139,10 +139,17 @@ grpc_status() { # url [token] -> the grpc-status of one Check (trailers)
   local auth=()
   [ -n "${2:-}" ] && auth=(-H "authorization: Bearer $2")
   # A refusal is answered before the request's body is read, so the server may end the stream
-  # with RST_STREAM(NO_ERROR) while curl still sends it (allowed by RFC 9113 section 8.1; curl
-  # then exits 92 after printing the answer): the status comes from the headers either way.
-  { curl -s --http2-prior-knowledge -D - -o /dev/null -H 'content-type: application/grpc' -H 'te: trailers' \
-    "${auth[@]}" --data-binary @"$WORK/grpc-check.bin" "$1" || true; } | tr -d '\r' | awk -F': ' 'tolower($1) == "grpc-status" { s = $2 } END { print s }'
+  # with RST_STREAM(NO_ERROR) while curl still sends it (allowed by RFC 9113 section 8.1, which
+  # also says a client must not discard the response then; curl exits 92, and in about 1 call
+  # in 25 prints nothing). The status comes from the headers whatever curl's exit code, and a
+  # call that printed none is made again (at most 5 times).
+  local status="" _
+  for _ in 1 2 3 4 5; do
+    status="$({ curl -s --http2-prior-knowledge -D - -o /dev/null -H 'content-type: application/grpc' -H 'te: trailers' \
+      "${auth[@]}" --data-binary @"$WORK/grpc-check.bin" "$1" || true; } | tr -d '\r' | awk -F': ' 'tolower($1) == "grpc-status" { s = $2 } END { print s }')"
+    [ -n "$status" ] && break
+  done
+  echo "$status"
 }
 wait_port() {
   for _ in $(seq 1 600); do
