@@ -125,9 +125,9 @@ pin_project! {
     ///
     /// Most verifications need no waiting (the token was seen before, or its key is known):
     /// those are done within `call`, which then calls the wrapped services at once, with no
-    /// second future around theirs (a token seen before sets up no future at all: see
-    /// [`Guard::verify_now`]). One that must wait (a key fetch, an asynchronous check) goes on
-    /// in this future.
+    /// second future around theirs (a token seen before sets up no verification future at
+    /// all: see [`Guard::verify_now`]). One that must wait (a key fetch, an asynchronous
+    /// check) goes on in this future.
     pub struct CognitoMiddlewareFuture<S>
     where
         S: Service<ServiceRequest>,

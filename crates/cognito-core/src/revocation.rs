@@ -373,15 +373,11 @@ impl Revocations {
         refuse_revoked(self.is_revoked(token).await?)
     }
 
-    /// [`Revocations::check`] without waiting: the built-in store's answer, or `None` (nothing
-    /// asked) when an external store is installed.
-    pub(crate) fn check_now(&self, token: TokenIds<'_>) -> Option<Result<(), AuthError>> {
-        self.memory().map(|store| refuse_revoked(store.is_revoked(&token)))
-    }
-
-    /// Whether [`Revocations::check_now`] answers.
-    pub(crate) fn answers_now(&self) -> bool {
-        self.memory().is_some()
+    /// [`Revocations::check`] without waiting, with the built-in store; `None` when an external
+    /// store is installed (its answer may have to be waited for).
+    pub(crate) fn check_now(&self) -> Option<impl Fn(TokenIds<'_>) -> Result<(), AuthError> + '_> {
+        self.memory()
+            .map(|store| move |token: TokenIds<'_>| refuse_revoked(store.is_revoked(&token)))
     }
 }
 

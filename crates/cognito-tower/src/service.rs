@@ -41,7 +41,7 @@ pin_project! {
     /// Most verifications need no waiting (the token was seen before, or its key is known):
     /// those are done within [`Service::call`], which then calls the inner service at once, so
     /// the request pays for no clone of it and no second future around its own. A token seen
-    /// before is answered without any future at all ([`Guard::verify_now`]). One that must
+    /// before sets up no verification future at all ([`Guard::verify_now`]). One that must
     /// wait (a key fetch, an asynchronous check) goes on in this future, with a clone of the
     /// inner service, as tower's contract for a deferred call asks.
     pub struct CognitoFuture<S, ReqBody>

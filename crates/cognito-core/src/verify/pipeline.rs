@@ -312,15 +312,14 @@ impl Verifier {
         };
         let answer = match token::check_size(&token, self.inner.sources.max_token_bytes) {
             Err(e) => Err(e),
-            // Only what cannot wait: decided before the cache is asked, which counts a hit.
-            Ok(()) if !self.revocations.answers_now() || self.has_checks(&needs) => return None,
             Ok(()) => {
-                let hit = self.cache_hit(&token)?;
-                match self.revocations.check_now(hit.ids()) {
-                    Some(Ok(())) => self.authorized_hit(&token, &hit, &needs).and_then(T::answer),
-                    Some(Err(e)) => Err(e),
-                    None => return None,
+                // Only what cannot wait, decided before the cache is asked (which counts a hit).
+                let revoked = self.revocations.check_now()?;
+                if self.has_checks(&needs) {
+                    return None;
                 }
+                let hit = self.cache_hit(&token)?;
+                revoked(hit.ids()).and_then(|()| self.authorized_hit(&token, &hit, &needs).and_then(T::answer))
             }
         };
         Some(self.answered(answer).map(Some))
