@@ -130,9 +130,7 @@ pub use answers::{AuthorizerError, HttpApiAnswer};
 pub use cognito_core::Requirement;
 pub use cognito_core::route::PatternError;
 pub use routes::RouteError;
-use routes::{
-    AMBIGUOUS_SHAPES, Arn, METHODS, Routes, iam_matches, implies, is_default, pool_or, push_unique, push_unique_id,
-};
+use routes::{AMBIGUOUS_SHAPES, Arn, Routes, iam_matches, implies, is_default, pool_or, push_unique};
 
 /// A request's token as one pool judged it: verified, with its claims read.
 type PoolAnswer = Result<(Verified, CognitoToken), AuthError>;
@@ -182,10 +180,9 @@ pub enum HttpApiResponse {
 #[derive(Clone)]
 pub struct Authorizer {
     auth: CognitoAuth,
-    /// The route table, with the IAM resources of its routes (built together: see [`Routes`]).
+    /// The route table, with the methods and IAM resources it implies (built together: see
+    /// [`Routes`]).
     routes: Arc<Routes>,
-    /// [`METHODS`] and every method a route names (upper case): what an IAM answer covers.
-    methods: Arc<[String]>,
     http_api: HttpApiResponse,
 }
 
@@ -214,12 +211,9 @@ impl Authorizer {
     /// An authorizer over `auth` with no route requirements yet: every route needs any
     /// valid token of the default pool.
     pub fn new(auth: CognitoAuth) -> Self {
-        let routes = RouteTable::new();
-        let methods: Vec<String> = METHODS.iter().map(|m| (*m).to_owned()).collect();
         Self {
             auth,
-            routes: Arc::new(Routes::new(routes, &methods)),
-            methods: methods.into(),
+            routes: Arc::new(Routes::new(RouteTable::new())),
             http_api: HttpApiResponse::default(),
         }
     }
@@ -316,12 +310,7 @@ impl Authorizer {
         }
         let mut routes = self.routes.table.clone();
         routes.push(pattern, require)?;
-        let mut methods = self.methods.to_vec();
-        for method in parsed.methods().unwrap_or_default() {
-            push_unique(&mut methods, method.to_owned());
-        }
-        self.routes = Arc::new(Routes::new(routes, &methods));
-        self.methods = methods.into();
+        self.routes = Arc::new(Routes::new(routes));
         Ok(self)
     }
 
@@ -526,7 +515,7 @@ impl Authorizer {
             }
             // A path another component could read as another route is not judged.
             Err(_) => Err("ambiguous_path"),
-            _ if iam && !self.methods.iter().any(|m| m == method) => Err("unknown_method"),
+            _ if iam && !self.routes.methods.iter().any(|m| m == method) => Err("unknown_method"),
             _ if iam && AMBIGUOUS_SHAPES.iter().any(|shape| iam_matches(shape, &arn.tail())) => Err("ambiguous_path"),
             Ok(require) => satisfies(require.unwrap_or(&default))
                 .await
@@ -550,16 +539,16 @@ impl Authorizer {
                     &mut deny_ids
                 };
                 for &id in ids {
-                    push_unique_id(out, id);
+                    push_unique(out, id);
                 }
             }
             if satisfies(&default).await.is_ok() {
                 for &id in resources.default_route() {
-                    push_unique_id(&mut allow_ids, id);
+                    push_unique(&mut allow_ids, id);
                 }
             }
             for &id in resources.ambiguous() {
-                push_unique_id(&mut deny_ids, id);
+                push_unique(&mut deny_ids, id);
             }
             allowed = resources.arns(arn.prefix, &allow_ids);
             denied = resources.arns(arn.prefix, &deny_ids);

@@ -222,11 +222,11 @@ impl Resources {
         }
         for method in methods {
             let id = resources.id(format!("{method}/*"));
-            push_unique_id(&mut resources.default, id);
+            push_unique(&mut resources.default, id);
         }
         for shape in AMBIGUOUS_SHAPES {
             let id = resources.id(shape.to_owned());
-            push_unique_id(&mut resources.ambiguous, id);
+            push_unique(&mut resources.ambiguous, id);
         }
         resources
     }
@@ -270,32 +270,35 @@ impl Resources {
     }
 }
 
-/// The route table and its routes' IAM resources, only ever built together, so an answer
-/// that pairs each route with its resources cannot pair it with another route's (a route left
-/// out of the Deny statement would fall to the default route's Allow).
+/// The route table and what it implies, only ever built together from it, so an answer that
+/// pairs each route with its resources cannot pair it with another route's (a route left out
+/// of the Deny statement would fall to the default route's Allow).
 #[derive(Debug)]
 pub(crate) struct Routes {
     pub table: RouteTable<Requirement>,
+    /// [`METHODS`] and every method a route names (upper case): what an IAM answer covers.
+    pub methods: Vec<String>,
     pub resources: Resources,
 }
 
 impl Routes {
-    pub(crate) fn new(table: RouteTable<Requirement>, methods: &[String]) -> Self {
+    pub(crate) fn new(table: RouteTable<Requirement>) -> Self {
+        let mut methods: Vec<String> = METHODS.iter().map(|m| (*m).to_owned()).collect();
+        for (pattern, _) in table.entries() {
+            for method in pattern.methods().unwrap_or_default() {
+                push_unique(&mut methods, method.to_owned());
+            }
+        }
         Routes {
-            resources: Resources::new(&table, methods),
+            resources: Resources::new(&table, &methods),
+            methods,
             table,
         }
     }
 }
 
-/// Adds a resource (by index) unless listed already.
-pub(crate) fn push_unique_id(out: &mut Vec<usize>, id: usize) {
-    if !out.contains(&id) {
-        out.push(id);
-    }
-}
-
-pub(crate) fn push_unique(out: &mut Vec<String>, item: String) {
+/// Adds `item` unless listed already.
+pub(crate) fn push_unique<T: PartialEq>(out: &mut Vec<T>, item: T) {
     if !out.contains(&item) {
         out.push(item);
     }
@@ -380,6 +383,24 @@ mod tests {
         assert_eq!(resources.arns(prefix, resources.ambiguous()), ambiguous);
         // A glob two routes share is one resource ("GET/admin" of the first and the fourth).
         assert_eq!(resources.routes()[3][0], resources.routes()[0][1]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_tables_methods_are_the_usual_ones_then_each_a_route_names() -> Result<(), PatternError> {
+        let mut table = RouteTable::new();
+        for pattern in ["GET /x", "PURGE /cache/*", "* /y", "purge /z", "MKCOL /dav"] {
+            table.push(pattern, Requirement::new())?;
+        }
+        let routes = Routes::new(table);
+        let mut expected: Vec<&str> = METHODS.to_vec();
+        expected.extend(["PURGE", "MKCOL"]);
+        assert_eq!(routes.methods, expected);
+        // The default route's resources cover each of them.
+        let prefix = "arn:aws:execute-api:eu-west-1:123:api/prod/";
+        let default = routes.resources.arns(prefix, routes.resources.default_route());
+        assert_eq!(default.len(), expected.len());
+        assert!(default.contains(&format!("{prefix}MKCOL/*")));
         Ok(())
     }
 
