@@ -10,7 +10,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 PROFILE="${BENCH_PROFILE:-release}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-BIN_DIR="$TARGET/$PROFILE"
+BIN_DIR="$TARGET/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")"
 WORK="$ROOT/benches/lambda/.work"
 mkdir -p "$WORK"
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
