@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # HTTP benchmarks (a fixed token vs /health, distinct tokens vs the RSA floor, against the
-# peers, the router-wide layer vs the extractor, the metrics recorder on vs off, the tonic
-# demo's authenticated Check vs an open one, memory under a flood of distinct tokens, and
-# instructions per request; see BENCHMARKS.md): the three demo servers, the tonic demo (h2load,
+# peers, the router-wide layer vs the extractor, the metrics recorder on vs off, /health on a new
+# connection per request, the tonic demo's authenticated Check vs an open one, memory under a
+# flood of distinct tokens beside the floor servers', and instructions per request; see
+# BENCHMARKS.md): the three demo servers, the tonic demo (h2load,
 # HTTP/2), two floor servers (examples/axum-demo/examples/rsa_floor.rs on axum and
 # examples/rocket-demo/examples/rocket_floor.rs on rocket: each answering with one RSA check of
 # the token and nothing else, the measured limit for a distinct token on that stack) and two
@@ -302,6 +303,9 @@ one_server() { # name: every scenario of one server, once
     floor | rocket_floor | axum | actix | rocket)
       # /health carrying a token's header: what moving and parsing the 1.2 KB costs alone.
       run_wrk "$name" health_token -H "Authorization: Bearer $TOKEN" "$URL/health"
+      # /health on a new connection each time: what accepting a connection costs (a client
+      # without keep-alive; anything the server copies per connection shows here).
+      run_wrk "$name" health_close -H "Connection: close" "$URL/health"
       ;;
   esac
   case "$name" in
@@ -341,7 +345,7 @@ fi
 MEMORY="$WORK/memory.tsv"
 : >"$MEMORY"
 if [ "$MEMORY_REQUESTS" -gt 0 ]; then
-  for name in axum actix rocket; do
+  for name in floor axum actix rocket_floor rocket; do
     case " $SERVERS " in *" $name "*) ;; *) continue ;; esac
     log "memory: $name, $MEMORY_REQUESTS requests over $MEMORY_TOKENS tokens"
     start_server "$name"

@@ -11,6 +11,7 @@ use cognito_actix::{
     ActixRequest, Auth, AuthRejection, CognitoAuth, CognitoMiddleware, CognitoToken, OptionalAuth, Verified,
 };
 use cognito_demo_support::{self as demo, Admins, Machines, PoolRefusal, ReadWriters, Readers, Recent, TenantClaims};
+use std::sync::Arc;
 use utoipa_swagger_ui::SwaggerUi;
 
 /// Serves the demo on `listener` until the process ends (its own actix system).
@@ -19,10 +20,13 @@ pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Res
         demo::prometheus();
         actix_web::rt::spawn(demo::prefetch(auth.clone()));
         let openapi = demo::openapi(&auth);
+        // Shared, not owned: a document held by value in the handler would be deep-copied for
+        // every request it serves.
+        let layered_openapi = Arc::new(openapi.clone());
         let (guarded, layered) = (demo::guarded(&auth), demo::layer_guard(&auth));
         let auth = web::Data::new(auth);
         HttpServer::new(move || {
-            let layered_openapi = openapi.clone();
+            let layered_openapi = Arc::clone(&layered_openapi);
             App::new()
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
                 .route("/docs", web::get().to(|| async { web::Redirect::to("/docs/") }))
@@ -51,8 +55,8 @@ pub fn serve(listener: std::net::TcpListener, auth: CognitoAuth) -> std::io::Res
                         .route(
                             "/openapi.json",
                             web::get().to(move || {
-                                let doc = layered_openapi.clone();
-                                async move { HttpResponse::Ok().json(doc) }
+                                let doc = Arc::clone(&layered_openapi);
+                                async move { HttpResponse::Ok().json(&*doc) }
                             }),
                         )
                         .configure(routes),

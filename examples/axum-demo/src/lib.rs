@@ -16,6 +16,7 @@ use axum::{Json, Router};
 use cognito_axum::{Auth, AuthRejection, CognitoAuth, CognitoLayer, CognitoToken, Rejection, Verified};
 use cognito_demo_support::{self as demo, Admins, Machines, PoolRefusal, ReadWriters, Readers, Recent, TenantClaims};
 use serde_json::Value;
+use std::sync::Arc;
 use utoipa_swagger_ui::SwaggerUi;
 
 /// The demo's routes over `auth`.
@@ -25,10 +26,16 @@ pub fn app(auth: CognitoAuth) -> Router {
     let guarded = Router::new()
         .route("/guarded/{rest}", get(guarded))
         .layer(CognitoLayer::new(demo::guarded(&auth)));
+    // Shared, not owned: axum clones every route's handler for each connection it accepts, and
+    // a document held by value would be deep-copied each time (about 200 KB a connection).
+    let openapi = Arc::new(openapi);
     let layered = routes(Router::new(), demo::LAYER_PREFIX)
         .route(
             &format!("{}/openapi.json", demo::LAYER_PREFIX),
-            get(move || async move { Json(openapi) }),
+            get(move || {
+                let openapi = Arc::clone(&openapi);
+                async move { Json(&*openapi).into_response() }
+            }),
         )
         .layer(CognitoLayer::new(demo::layer_guard(&auth)));
     routes(Router::new().merge(docs), "")
