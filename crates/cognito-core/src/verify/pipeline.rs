@@ -5,6 +5,7 @@
 //! key lookup is pure CPU, so junk tokens cost no I/O and no RSA. The step numbers below are
 //! these.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -203,10 +204,23 @@ impl Verifier {
         request: &(impl RequestView + ?Sized),
         needs: Needs<'_>,
     ) -> Result<Option<T>, AuthError> {
+        match self.token_of(request, true)? {
+            Some(token) => self.verify_core(&token, needs, Keys::MayFetch).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The token `request` carries. Without one: `None` when `optional` (no token is no
+    /// verification: an anonymous request is not counted), else the refusal, counted and
+    /// logged as any answer; likewise a token that cannot be read.
+    fn token_of<'a>(
+        &'a self,
+        request: &'a (impl RequestView + ?Sized),
+        optional: bool,
+    ) -> Result<Option<Cow<'a, str>>, AuthError> {
         match self.inner.sources.find(request) {
-            Ok(token) => self.verify_core(&token, needs, Keys::MayFetch).await.map(Some),
-            // No token is no verification: an anonymous request is not counted.
-            Err(e) if e.kind() == ErrorKind::MissingToken => Ok(None),
+            Ok(token) => Ok(Some(token)),
+            Err(e) if optional && e.kind() == ErrorKind::MissingToken => Ok(None),
             Err(e) => self.answered(Err(e)),
         }
     }
@@ -304,11 +318,10 @@ impl Verifier {
         needs: Needs<'_>,
         optional: bool,
     ) -> Option<Result<Option<T>, AuthError>> {
-        let token = match self.inner.sources.find(request) {
-            Ok(token) => token,
-            // No token is no verification: an anonymous request is not counted.
-            Err(e) if optional && e.kind() == ErrorKind::MissingToken => return Some(Ok(None)),
-            Err(e) => return Some(self.answered(Err(e))),
+        let token = match self.token_of(request, optional) {
+            Ok(Some(token)) => token,
+            Ok(None) => return Some(Ok(None)),
+            Err(e) => return Some(Err(e)),
         };
         let answer = match token::check_size(&token, self.inner.sources.max_token_bytes) {
             Err(e) => Err(e),
